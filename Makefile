@@ -1,0 +1,55 @@
+# Two commands for a fresh machine: `make demo` and `make test` (see README.md).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP_RUN := $(VENV)/.installed-run
+STAMP_DEV := $(VENV)/.installed-dev
+NODE_STAMP := hardhat_local/node_modules/.installed
+
+.PHONY: demo test install dev node lint typecheck layers pytest bench clean
+
+demo: install
+	$(BIN)/sunledger demo
+
+test: dev node lint typecheck layers pytest
+
+$(BIN)/python:
+	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python >= 3.11 is needed ($(PYTHON) is older)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP_RUN): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	touch $@
+
+$(STAMP_DEV): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@ $(STAMP_RUN)
+
+$(NODE_STAMP): hardhat_local/package.json hardhat_local/package-lock.json
+	cd hardhat_local && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+install: $(STAMP_RUN)
+dev: $(STAMP_DEV)
+node: $(NODE_STAMP)
+
+lint: dev
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: dev
+	$(BIN)/mypy
+
+layers: dev
+	$(BIN)/lint-imports
+
+pytest: dev node
+	$(BIN)/python -m pytest
+
+bench: dev
+	$(BIN)/python bench/log_bench.py
+
+clean:
+	rm -rf $(VENV) hardhat_local/node_modules .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,19 @@
+"""`python -m api --host H --port P`: the app under uvicorn, settings from the environment."""
+
+from __future__ import annotations
+
+import argparse
+
+import uvicorn
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m api")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    args = parser.parse_args()
+    uvicorn.run("api.app:create_app", factory=True, host=args.host, port=args.port)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,28 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from api.deps import Platform
+from api.errors import install_error_handlers
+from api.routers import auditor, health
+from traceability.platform import open_platform
+from traceability.settings import Settings
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app on the given settings (default: from the environment)."""
+    settings = settings or Settings()
+    engine, sessions, log, signer = open_platform(settings)
+    app = FastAPI(
+        title="Sunshine Ledger",
+        version="0.1.0",
+        description="Food-safety transparency: a verifiable log of kitchen events.",
+    )
+    app.state.platform = Platform(settings=settings, sessions=sessions, log=log, signer=signer)
+    app.state.engine = engine
+    install_error_handlers(app)
+    app.include_router(health.router)
+    app.include_router(auditor.router)
+    return app

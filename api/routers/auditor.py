@@ -1,0 +1,75 @@
+"""Auditor API: the log's checkpoint, key, entries and proofs (public, read-only)."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+from fastapi.responses import PlainTextResponse
+
+from api.deps import PlatformDep, SessionDep
+from traceability import log_repository
+from traceability.errors import NotFound
+
+router = APIRouter(prefix="/v1/log", tags=["auditor"])
+
+NonNegative = Annotated[int, Query(ge=0, le=2**62)]
+
+
+@router.get("/checkpoint", response_class=PlainTextResponse)
+def checkpoint(platform: PlatformDep, session: SessionDep) -> str:
+    """The newest signed checkpoint, as a C2SP signed note."""
+    return platform.log.latest_checkpoint(session).note
+
+
+@router.get("/public-key", response_class=PlainTextResponse)
+def public_key(platform: PlatformDep) -> str:
+    """The note verifier key: ``<name>+<key id hex>+<base64 key>``."""
+    return platform.signer.verifier_key() + "\n"
+
+
+@router.get("/entries/{index}")
+def entry(index: int, platform: PlatformDep, session: SessionDep) -> dict[str, Any]:
+    """The event at a leaf index, as logged (personal fields are commitments)."""
+    size = platform.log.size(session)
+    if not 0 <= index < size:
+        raise NotFound(f"no entry at index {index}; the log has {size} entries")
+    row = log_repository.event_at(session, index)
+    if row is None:
+        raise NotFound(f"entry {index} is in the tree but its event is missing")
+    return {"index": index, "leaf_hash": bytes(row.leaf_hash).hex(), "event": json.loads(row.body)}
+
+
+@router.get("/proof/inclusion")
+def inclusion(
+    platform: PlatformDep,
+    session: SessionDep,
+    index: NonNegative,
+    tree_size: Annotated[int | None, Query(ge=1, le=2**62)] = None,
+) -> dict[str, Any]:
+    """Inclusion proof of one leaf; ``tree_size`` defaults to the newest checkpoint."""
+    size = tree_size if tree_size is not None else platform.log.latest_checkpoint(session).tree_size
+    proof = platform.log.inclusion_proof(session, index, size)
+    return {
+        "index": proof.index,
+        "tree_size": proof.tree_size,
+        "leaf_hash": proof.leaf_hash.hex(),
+        "root_hash": proof.root_hash.hex(),
+        "hashes": [h.hex() for h in proof.hashes],
+    }
+
+
+@router.get("/proof/consistency")
+def consistency(
+    platform: PlatformDep, session: SessionDep, first: NonNegative, second: NonNegative
+) -> dict[str, Any]:
+    """Consistency proof between two tree sizes."""
+    proof = platform.log.consistency_proof(session, first, second)
+    return {
+        "first": proof.first,
+        "second": proof.second,
+        "first_root": proof.first_root.hex(),
+        "second_root": proof.second_root.hex(),
+        "hashes": [h.hex() for h in proof.hashes],
+    }

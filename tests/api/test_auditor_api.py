@@ -1,0 +1,147 @@
+"""The auditor endpoints, checked the way an auditor would: recompute and verify everything."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from api.app import create_app
+from traceability import merkle
+from traceability.canonical import canonical_bytes
+from traceability.checkpoints import NoteVerifier, verify_checkpoint
+from traceability.db import transaction
+from traceability.ingest import Ingest, parse_batch
+from traceability.settings import Settings
+
+
+def reading(seq: int) -> dict[str, Any]:
+    return {
+        "kind": "probe_reading",
+        "subject": "device:fr-0001",
+        "occurred_at": "2026-11-25T10:00:00Z",
+        "payload": {
+            "device_id": "fr-0001",
+            "seq": seq,
+            "measured_at": "2026-11-25T10:00:00Z",
+            "values": [{"type": "Temperature", "value": 3.5, "uom": "CEL"}],
+        },
+    }
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    app = create_app(settings)
+    with TestClient(app) as test_client:
+        yield test_client
+    app.state.engine.dispose()
+
+
+def fill(client: TestClient, count: int) -> None:
+    platform = client.app.state.platform  # type: ignore[attr-defined]
+    ingest = Ingest(platform.log)
+    with transaction(platform.sessions) as session:
+        ingest.ingest(session, parse_batch([reading(i) for i in range(count)]))
+        platform.log.checkpoint(session, platform.signer)
+
+
+def test_an_auditor_verifies_entries_against_the_signed_checkpoint(client: TestClient) -> None:
+    fill(client, 300)
+    verifier = NoteVerifier.from_verifier_key(client.get("/v1/log/public-key").text.strip())
+    response = client.get("/v1/log/checkpoint")
+    assert response.headers["content-type"].startswith("text/plain")
+    checkpoint = verify_checkpoint(response.text, verifier, origin="test.sunledger/log")
+    assert checkpoint.tree_size == 300
+    for index in (0, 1, 255, 256, 299):
+        entry = client.get(f"/v1/log/entries/{index}").json()
+        leaf = merkle.leaf_hash(canonical_bytes(entry["event"]))
+        assert leaf.hex() == entry["leaf_hash"]
+        proof = client.get(f"/v1/log/proof/inclusion?index={index}&tree_size=300").json()
+        assert proof["leaf_hash"] == entry["leaf_hash"]
+        assert bytes.fromhex(proof["root_hash"]) == checkpoint.root_hash
+        merkle.verify_inclusion(
+            index, 300, leaf, [bytes.fromhex(h) for h in proof["hashes"]], checkpoint.root_hash
+        )
+    default = client.get("/v1/log/proof/inclusion?index=7").json()
+    assert default["tree_size"] == 300
+
+
+def test_consistency_between_two_checkpoints(client: TestClient) -> None:
+    fill(client, 10)
+    old = client.get("/v1/log/checkpoint").text
+    fill(client, 20)
+    new = client.get("/v1/log/checkpoint").text
+    verifier = NoteVerifier.from_verifier_key(client.get("/v1/log/public-key").text.strip())
+    a, b = verify_checkpoint(old, verifier), verify_checkpoint(new, verifier)
+    proof = client.get(f"/v1/log/proof/consistency?first={a.tree_size}&second={b.tree_size}")
+    body = proof.json()
+    assert body["first_root"] == a.root_hash.hex()
+    merkle.verify_consistency(
+        a.tree_size,
+        b.tree_size,
+        [bytes.fromhex(h) for h in body["hashes"]],
+        a.root_hash,
+        b.root_hash,
+    )
+
+
+@pytest.mark.parametrize(
+    ("path", "status", "reason"),
+    [
+        ("/v1/log/entries/5", 404, "no entry at index 5"),
+        ("/v1/log/entries/-1", 404, "no entry at index -1"),
+        ("/v1/log/entries/abc", 422, "index"),
+        ("/v1/log/proof/inclusion?index=5&tree_size=5", 422, "index 5 is not below tree size 5"),
+        ("/v1/log/proof/inclusion?index=0&tree_size=6", 422, "larger than the log"),
+        ("/v1/log/proof/inclusion?index=x&tree_size=5", 422, "index"),
+        ("/v1/log/proof/inclusion?index=0&tree_size=0", 422, "tree_size"),
+        ("/v1/log/proof/inclusion", 422, "index"),
+        ("/v1/log/proof/consistency?first=4&second=3", 422, "first size 4 is larger"),
+        ("/v1/log/proof/consistency?first=1&second=99", 422, "larger than the log"),
+        ("/v1/log/proof/consistency?first=1.5&second=3", 422, "first"),
+        ("/v1/log/proof/consistency?first=-1&second=3", 422, "first"),
+        ("/v1/log/proof/inclusion?index=99999999999999999999999&tree_size=5", 422, "index"),
+    ],
+)
+def test_bad_parameters_get_a_reason_not_a_500(
+    client: TestClient, path: str, status: int, reason: str
+) -> None:
+    fill(client, 5)
+    response = client.get(path)
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"error", "detail"}
+    assert reason in body["detail"]
+
+
+def test_no_checkpoint_yet_is_a_404(client: TestClient) -> None:
+    response = client.get("/v1/log/checkpoint")
+    assert response.status_code == 404
+    assert response.json() == {"error": "NotFound", "detail": "no checkpoint has been signed yet"}
+
+
+def test_healthz(client: TestClient) -> None:
+    fill(client, 2)
+    assert client.get("/healthz").json() == {
+        "status": "ok",
+        "log_size": 2,
+        "origin": "test.sunledger/log",
+    }
+
+
+def test_entries_carry_no_personal_data(client: TestClient) -> None:
+    platform = client.app.state.platform  # type: ignore[attr-defined]
+    event = {
+        "kind": "restaurant_record",
+        "subject": "premises:p-9",
+        "occurred_at": "2026-11-25T06:00:00Z",
+        "payload": {"record_type": "morning_check", "staff": [{"name": "Zhang San"}]},
+    }
+    with transaction(platform.sessions) as session:
+        Ingest(platform.log).ingest(session, parse_batch([event]))
+    text = client.get("/v1/log/entries/0").text
+    assert "Zhang" not in text
+    assert "commitment" in json.loads(text)["event"]["payload"]["staff"][0]["name"]

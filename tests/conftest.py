@@ -1,0 +1,97 @@
+"""Fixtures shared by the whole suite: settings on SQLite and on the real PostgreSQL.
+
+Under ``CI=true`` a test that needs a service fails when the service is
+missing; elsewhere it is skipped with the reason.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from sqlalchemy import text
+
+from traceability.checkpoints import NoteSigner, write_signer_key_file
+from traceability.db import make_engine, migrate
+from traceability.settings import Settings
+
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+POSTGRES_URL = os.environ.get(
+    "SUNLEDGER_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+TABLES = ("personal_values", "events", "log_tiles", "checkpoints", "log_state")
+
+
+def service_missing(name: str, reason: str) -> None:
+    """Fail under CI, skip elsewhere: a missing service is never a silent pass in CI."""
+    message = f"{name} is not reachable: {reason}"
+    if IN_CI:
+        pytest.fail(f"{message} (CI=true: service-backed tests must not skip)")
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="session")
+def postgres_schema() -> Iterator[str]:
+    """A private schema in the ``test`` database for this run, dropped at the end."""
+    plain = POSTGRES_URL.replace("postgresql+psycopg://", "postgresql://")
+    try:
+        conn = psycopg.connect(plain, connect_timeout=3, autocommit=True)
+    except psycopg.Error as exc:
+        service_missing("PostgreSQL", str(exc).strip())
+        raise AssertionError("unreachable") from exc
+    schema = f"sl_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    conn.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        yield schema
+    finally:
+        conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        conn.close()
+
+
+def _postgres_url(schema: str) -> str:
+    sep = "&" if "?" in POSTGRES_URL else "?"
+    return f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture(scope="session")
+def postgres_url(postgres_schema: str) -> str:
+    url = _postgres_url(postgres_schema)
+    engine = make_engine(url)
+    migrate(engine)
+    engine.dispose()
+    return url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """Each persistence test runs on an empty SQLite file and on an emptied PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'sunledger.db'}"
+        return
+    url: str = request.getfixturevalue("postgres_url")
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text(f"TRUNCATE {', '.join(TABLES)} CASCADE"))
+    engine.dispose()
+    yield url
+
+
+@pytest.fixture
+def signer() -> NoteSigner:
+    return NoteSigner.generate("test-log")
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path, signer: NoteSigner) -> Settings:
+    key_file = tmp_path / "log.key"
+    write_signer_key_file(key_file, signer)
+    return Settings(
+        data_dir=tmp_path,
+        database_url=database_url,
+        log_origin="test.sunledger/log",
+        signing_key_file=key_file,
+    )

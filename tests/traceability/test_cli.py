@@ -1,0 +1,183 @@
+"""The ``sunledger`` command as a user runs it: a real process, exit codes and messages."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import stat
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from traceability import merkle
+from traceability.checkpoints import read_signer_key_file, verify_checkpoint
+from traceability.receipts import verify_receipt
+
+SUNLEDGER = str(Path(sys.executable).parent / "sunledger")
+
+
+def sunledger(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("SUNLEDGER_")}
+    return subprocess.run(
+        [SUNLEDGER, *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**base, **(env or {})},
+    )
+
+
+def event(seq: int, **extra: Any) -> str:
+    return json.dumps(
+        {
+            "id": f"00000000-0000-4000-8000-{seq:012d}",
+            "kind": "probe_reading",
+            "subject": "device:fr-0042",
+            "occurred_at": "2026-11-25T10:00:00Z",
+            "payload": {
+                "device_id": "fr-0042",
+                "seq": seq,
+                "measured_at": "2026-11-25T10:00:00Z",
+                "values": [{"type": "Temperature", "value": 4.0, "uom": "CEL"}],
+            },
+            **extra,
+        }
+    )
+
+
+def test_keys_generate_writes_a_private_file_and_refuses_to_overwrite(tmp_path: Path) -> None:
+    key = tmp_path / "log.key"
+    done = sunledger("keys", "generate", "--out", str(key), "--name", "city-log")
+    assert done.returncode == 0, done.stderr
+    assert stat.S_IMODE(key.stat().st_mode) == 0o600
+    signer = read_signer_key_file(key)
+    assert done.stdout.strip() == signer.verifier_key()
+    again = sunledger("keys", "generate", "--out", str(key))
+    assert again.returncode == 2
+    assert "already exists" in again.stderr
+    assert read_signer_key_file(key).verifier_key() == signer.verifier_key()
+
+
+def test_log_append_then_checkpoint(tmp_path: Path) -> None:
+    events = tmp_path / "events.jsonl"
+    events.write_text("\n".join(event(i) for i in range(1200)) + "\n")
+    receipts = tmp_path / "receipts.jsonl"
+    data = tmp_path / "data"
+    done = sunledger(
+        "log", "append", str(events), "--data-dir", str(data), "--receipts", str(receipts)
+    )
+    assert done.returncode == 0, done.stderr
+    assert "1200 new events appended" in done.stderr
+    signer = read_signer_key_file(data / "log-signing.key")
+    lines = [json.loads(line) for line in receipts.read_text().splitlines()]
+    assert [verify_receipt(r, signer.verifier()).leaf_index for r in lines] == list(range(1200))
+
+    rerun = sunledger("log", "append", str(events), "--data-dir", str(data))
+    assert rerun.returncode == 0
+    assert "0 new events appended, 1200 already logged" in rerun.stderr
+
+    note = sunledger("log", "checkpoint", "--data-dir", str(data))
+    assert note.returncode == 0
+    checkpoint = verify_checkpoint(note.stdout, signer.verifier(), origin="sunledger.local/log")
+    assert checkpoint.tree_size == 1200
+    leaves = [bytes.fromhex(r["leaf_hash"]) for r in lines]
+    assert checkpoint.root_hash == merkle.root(leaves)
+
+
+def test_a_bad_line_stores_nothing_and_names_the_line(tmp_path: Path) -> None:
+    events = tmp_path / "events.jsonl"
+    bad = json.loads(event(3))
+    bad["payload"]["seq"] = -1
+    events.write_text("\n".join([event(1), event(2), "", json.dumps(bad), event(4)]) + "\n")
+    data = tmp_path / "data"
+    done = sunledger("log", "append", str(events), "--data-dir", str(data))
+    assert done.returncode == 2
+    assert f"{events}:4:" in done.stderr and "seq" in done.stderr
+    assert not (data / "sunledger.db").exists()
+
+    events.write_text(event(1) + "\n{not json\n")
+    done = sunledger("log", "append", str(events), "--data-dir", str(data))
+    assert done.returncode == 2
+    assert f"{events}:2: not JSON" in done.stderr
+
+    done = sunledger("log", "append", str(tmp_path / "missing.jsonl"), "--data-dir", str(data))
+    assert done.returncode == 2 and "no such file" in done.stderr
+
+
+def test_invalid_settings_are_named(tmp_path: Path) -> None:
+    done = sunledger(
+        "log", "checkpoint", env={"SUNLEDGER_DATABASE_URL": "mysql://root@localhost/db"}
+    )
+    assert done.returncode == 2
+    assert "SUNLEDGER_DATABASE_URL" in done.stderr
+    missing_key = sunledger(
+        "log",
+        "checkpoint",
+        env={
+            "SUNLEDGER_DATABASE_URL": "postgresql+psycopg://postgres@127.0.0.1:1/none",
+            "SUNLEDGER_SIGNING_KEY_FILE": str(tmp_path / "nope.key"),
+        },
+    )
+    assert missing_key.returncode == 2
+    assert "nope.key does not exist" in missing_key.stderr
+    assert "SUNLEDGER_SIGNING_KEY_FILE" in missing_key.stderr
+
+
+def test_demo_runs_twice_on_one_data_dir(tmp_path: Path) -> None:
+    first = sunledger("demo", "--no-serve", "--data-dir", str(tmp_path))
+    assert first.returncode == 0, first.stderr
+    assert "events (" in first.stdout and "new this run" in first.stdout
+    second = sunledger("demo", "--no-serve", "--data-dir", str(tmp_path))
+    assert second.returncode == 0
+    assert "(0 new this run)" in second.stdout
+    reset = sunledger("demo", "--no-serve", "--reset", "--data-dir", str(tmp_path))
+    assert reset.returncode == 0
+    assert "(0 new this run)" not in reset.stdout
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_serve_answers_and_stops_by_pid(tmp_path: Path) -> None:
+    appended = tmp_path / "e.jsonl"
+    appended.write_text(event(1) + "\n")
+    assert sunledger("log", "append", str(appended), "--data-dir", str(tmp_path)).returncode == 0
+    port = free_port()
+    base = {k: v for k, v in os.environ.items() if not k.startswith("SUNLEDGER_")}
+    proc = subprocess.Popen(
+        [SUNLEDGER, "serve", "--data-dir", str(tmp_path), "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=base,
+    )
+    try:
+        body = None
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and body is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+                    body = json.loads(r.read())
+            except OSError:
+                time.sleep(0.2)
+        assert body == {"status": "ok", "log_size": 1, "origin": "sunledger.local/log"}
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/log/checkpoint") as r:
+            assert r.read().decode().startswith("sunledger.local/log\n1\n")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+
+
+@pytest.mark.parametrize("argument", ["--help", "log --help"])
+def test_help(argument: str) -> None:
+    done = sunledger(*argument.split())
+    assert done.returncode == 0
+    assert "Usage" in done.stdout

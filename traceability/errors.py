@@ -1,0 +1,59 @@
+"""The error hierarchy of the core.
+
+Every error the core raises on purpose derives from ``SunledgerError``; the API
+maps each class to one HTTP status in a single handler and answers
+``{"error": "<ClassName>", "detail": "..."}``.
+"""
+
+from __future__ import annotations
+
+
+class SunledgerError(Exception):
+    """Base of every deliberate error; ``status_code`` is the HTTP mapping."""
+
+    status_code: int = 500
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class Invalid(SunledgerError):
+    """The input is malformed or breaks a rule."""
+
+    status_code = 422
+
+
+class NotFound(SunledgerError):
+    """The thing asked for does not exist."""
+
+    status_code = 404
+
+
+class Conflict(SunledgerError):
+    """The request contradicts stored state (e.g. the same id with other content)."""
+
+    status_code = 409
+
+
+class Forbidden(SunledgerError):
+    """The caller may not do this."""
+
+    status_code = 403
+
+
+class VerificationError(SunledgerError):
+    """A proof, signature or hash did not verify.
+
+    ``expected`` and ``computed`` carry the two values that disagreed, when
+    there are two, so a caller can show both.
+    """
+
+    status_code = 422
+
+    def __init__(
+        self, detail: str, *, expected: object | None = None, computed: object | None = None
+    ) -> None:
+        super().__init__(detail)
+        self.expected = expected
+        self.computed = computed

@@ -1,0 +1,163 @@
+"""All SQL of the log: its state row, tiles, events and checkpoints."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select, tuple_, update
+from sqlalchemy.orm import Session
+
+from traceability.models import CheckpointRow, EventRow, LogState, LogTile, PersonalValue
+from traceability.tiles import EMPTY_ROOT, TileKey
+
+LOG_STATE_ID = 1
+
+
+def ensure_state(session: Session, origin: str) -> None:
+    """Create the log's state row on first use."""
+    if session.get(LogState, LOG_STATE_ID) is None:
+        session.add(LogState(id=LOG_STATE_ID, origin=origin, tree_size=0, root_hash=EMPTY_ROOT))
+        session.flush()
+
+
+def lock_state(session: Session) -> LogState:
+    """Take the append lock: a no-op UPDATE locks the row (PostgreSQL) or the file (SQLite).
+
+    It is the first statement of the transaction, so SQLite's writer lock is
+    taken before any read and two appenders cannot deadlock on an upgrade.
+    """
+    session.execute(
+        update(LogState)
+        .where(LogState.id == LOG_STATE_ID)
+        .values(tree_size=LogState.tree_size)
+        .execution_options(synchronize_session=False)
+    )
+    state = session.execute(
+        select(LogState)
+        .where(LogState.id == LOG_STATE_ID)
+        .execution_options(populate_existing=True)
+    ).scalar_one_or_none()
+    if state is None:
+        raise LookupError("the log has no state row; run the migrations and ensure_state first")
+    return state
+
+
+def read_state(session: Session) -> LogState | None:
+    return session.execute(select(LogState).where(LogState.id == LOG_STATE_ID)).scalar_one_or_none()
+
+
+def read_tiles(session: Session, keys: Iterable[TileKey]) -> dict[TileKey, bytes]:
+    wanted = list(keys)
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(LogTile.level, LogTile.idx, LogTile.hashes).where(
+            tuple_(LogTile.level, LogTile.idx).in_(wanted)
+        )
+    )
+    return {(level, idx): bytes(hashes) for level, idx, hashes in rows}
+
+
+def write_tiles(
+    session: Session, tiles: Mapping[TileKey, bytes], existing: Iterable[TileKey]
+) -> None:
+    """Insert new tiles and overwrite the edge tiles that grew."""
+    known = set(existing)
+    updates = [{"level": k[0], "idx": k[1], "hashes": v} for k, v in tiles.items() if k in known]
+    inserts = [
+        {"level": k[0], "idx": k[1], "hashes": v} for k, v in tiles.items() if k not in known
+    ]
+    if inserts:
+        session.execute(insert(LogTile), inserts)
+    for row in updates:
+        session.execute(
+            update(LogTile)
+            .where(LogTile.level == row["level"], LogTile.idx == row["idx"])
+            .values(hashes=row["hashes"])
+            .execution_options(synchronize_session=False)
+        )
+
+
+def set_state(session: Session, tree_size: int, root_hash: bytes) -> None:
+    session.execute(
+        update(LogState)
+        .where(LogState.id == LOG_STATE_ID)
+        .values(tree_size=tree_size, root_hash=root_hash)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def insert_events(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        session.execute(insert(EventRow), list(rows))
+
+
+def insert_personal_values(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        session.execute(insert(PersonalValue), list(rows))
+
+
+def events_by_ids(session: Session, event_ids: Sequence[str]) -> dict[str, EventRow]:
+    if not event_ids:
+        return {}
+    found = session.execute(select(EventRow).where(EventRow.event_id.in_(event_ids))).scalars()
+    return {row.event_id: row for row in found}
+
+
+def event_at(session: Session, leaf_index: int) -> EventRow | None:
+    return session.get(EventRow, leaf_index)
+
+
+def event_by_id(session: Session, event_id: str) -> EventRow | None:
+    return session.execute(
+        select(EventRow).where(EventRow.event_id == event_id)
+    ).scalar_one_or_none()
+
+
+def salts_of(session: Session, event_id: str) -> dict[str, bytes | None]:
+    rows = session.execute(
+        select(PersonalValue.path, PersonalValue.salt).where(PersonalValue.event_id == event_id)
+    )
+    return {path: (bytes(salt) if salt is not None else None) for path, salt in rows}
+
+
+def latest_checkpoint(session: Session) -> CheckpointRow | None:
+    return session.execute(
+        select(CheckpointRow).order_by(CheckpointRow.tree_size.desc()).limit(1)
+    ).scalar_one_or_none()
+
+
+def checkpoint_at(session: Session, tree_size: int) -> CheckpointRow | None:
+    return session.get(CheckpointRow, tree_size)
+
+
+def insert_checkpoint(
+    session: Session, tree_size: int, root_hash: bytes, note: str, created_at: datetime
+) -> CheckpointRow:
+    row = CheckpointRow(tree_size=tree_size, root_hash=root_hash, note=note, created_at=created_at)
+    session.add(row)
+    session.flush()
+    return row
+
+
+def erase_personal_values(session: Session, event_id: str, erased_at: datetime) -> int:
+    """Forget the salts and clear values of one event; return how many were erased."""
+    result = session.execute(
+        update(PersonalValue)
+        .where(PersonalValue.event_id == event_id, PersonalValue.erased_at.is_(None))
+        .values(salt=None, value=None, erased_at=erased_at)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def personal_values_of(session: Session, event_id: str) -> list[PersonalValue]:
+    return list(
+        session.execute(
+            select(PersonalValue)
+            .where(PersonalValue.event_id == event_id)
+            .order_by(PersonalValue.id)
+        ).scalars()
+    )

@@ -1,0 +1,73 @@
+"""Settings, read from the environment (prefix ``SUNLEDGER_``) when asked for.
+
+Nothing here is read at import time: callers build a ``Settings`` and pass it on.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import platformdirs
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_ORIGIN = "sunledger.local/log"
+
+
+def default_data_dir() -> Path:
+    """The per-user data directory used by the embedded default."""
+    return Path(platformdirs.user_data_dir("sunledger", appauthor=False))
+
+
+class Settings(BaseSettings):
+    """Every setting of the platform.
+
+    Embedded default: a SQLite file in ``data_dir``. Setting
+    ``SUNLEDGER_DATABASE_URL=postgresql+psycopg://...`` switches to PostgreSQL.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="SUNLEDGER_", extra="ignore")
+
+    data_dir: Path = Field(default_factory=default_data_dir)
+    database_url: SecretStr | None = None
+    log_origin: str = DEFAULT_ORIGIN
+    log_key_name: str = "sunledger-log"
+    signing_key_file: Path | None = None
+
+    @field_validator("log_origin")
+    @classmethod
+    def _origin_is_one_line(cls, value: str) -> str:
+        if not value or "\n" in value or value != value.strip():
+            raise ValueError("log_origin must be one non-empty line without surrounding spaces")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _supported_database(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None:
+            return None
+        url = value.get_secret_value()
+        if not url.startswith(("sqlite:", "postgresql+psycopg:", "postgresql:")):
+            raise ValueError(
+                "database_url must be sqlite:///PATH or postgresql+psycopg://USER@HOST/DB"
+            )
+        if url.startswith("postgresql:"):
+            # psycopg 3 is the driver we ship; plain postgresql:// would pick psycopg2.
+            url = "postgresql+psycopg:" + url[len("postgresql:") :]
+        return SecretStr(url)
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to ``sqlite:///<data_dir>/sunledger.db``."""
+        if self.database_url is not None:
+            return self.database_url.get_secret_value()
+        return f"sqlite:///{self.data_dir / 'sunledger.db'}"
+
+    @property
+    def is_embedded(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite:")
+
+    @property
+    def resolved_signing_key_file(self) -> Path:
+        """Where the log's Ed25519 signer key lives (default: in ``data_dir``)."""
+        return self.signing_key_file or self.data_dir / "log-signing.key"
