@@ -17,6 +17,7 @@ from traceability import log_repository as repo
 from traceability import merkle
 from traceability.checkpoints import Checkpoint, NoteSigner, sign_checkpoint
 from traceability.errors import Invalid, NotFound
+from traceability.models import LogState
 from traceability.tiles import (
     TILE_WIDTH,
     Subtree,
@@ -139,19 +140,35 @@ class TransparencyLog:
         if tree_size > current:
             raise Invalid(f"tree size {tree_size} is larger than the log ({current} leaves)")
 
+    def _stored_root(
+        self, session: Session, tree_size: int, state: LogState | None
+    ) -> bytes | None:
+        """The root recorded for this size (log state or a checkpoint), if any.
+
+        Proofs are checked against it before they leave, so tiles changed
+        behind our back are caught rather than served.
+        """
+        if state is not None and state.tree_size == tree_size:
+            return bytes(state.root_hash)
+        row = repo.checkpoint_at(session, tree_size)
+        return None if row is None else bytes(row.root_hash)
+
     def inclusion_proof(self, session: Session, index: int, tree_size: int) -> InclusionProof:
         """RFC 9162 inclusion proof of leaf ``index`` in the tree of ``tree_size`` leaves."""
-        self._check_size(tree_size, self.size(session))
+        state = repo.read_state(session)
+        self._check_size(tree_size, 0 if state is None else state.tree_size)
         if not 0 <= index < tree_size:
             raise Invalid(f"index {index} is not below tree size {tree_size}")
+        root = self._stored_root(session, tree_size, state)
         ranges = inclusion_ranges(index, tree_size)
         leaf = Subtree(0, index)
-        needed = tiles_for_ranges([*ranges, (0, tree_size)]) | {leaf.tile}
-        tree = TiledTree(repo.read_tiles(session, needed))
+        wanted = [*ranges, (0, tree_size)] if root is None else ranges
+        tree = TiledTree(repo.read_tiles(session, tiles_for_ranges(wanted) | {leaf.tile}))
         try:
             hashes = tuple(tree.range_hash(a, b) for a, b in ranges)
             leaf_hash = tree.subtree_hash(leaf)
-            root = tree.range_hash(0, tree_size)
+            if root is None:
+                root = tree.range_hash(0, tree_size)
             merkle.verify_inclusion(index, tree_size, leaf_hash, hashes, root)
         except (LookupError, merkle.VerificationError) as exc:
             raise LogCorrupted(f"cannot prove leaf {index} at size {tree_size}: {exc}") from exc
@@ -159,19 +176,27 @@ class TransparencyLog:
 
     def consistency_proof(self, session: Session, first: int, second: int) -> ConsistencyProof:
         """RFC 9162 consistency proof between the trees of ``first`` and ``second`` leaves."""
-        current = self.size(session)
-        self._check_size(second, current)
+        state = repo.read_state(session)
+        self._check_size(second, 0 if state is None else state.tree_size)
         if first < 0:
             raise Invalid(f"first size {first} is negative")
         if first > second:
             raise Invalid(f"first size {first} is larger than second size {second}")
+        first_root = self._stored_root(session, first, state)
+        second_root = self._stored_root(session, second, state)
         ranges = consistency_ranges(first, second)
-        needed = tiles_for_ranges([*ranges, (0, first), (0, second)])
-        tree = TiledTree(repo.read_tiles(session, needed))
+        wanted = list(ranges)
+        if first_root is None:
+            wanted.append((0, first))
+        if second_root is None:
+            wanted.append((0, second))
+        tree = TiledTree(repo.read_tiles(session, tiles_for_ranges(wanted)))
         try:
             hashes = tuple(tree.range_hash(a, b) for a, b in ranges)
-            first_root = tree.range_hash(0, first)
-            second_root = tree.range_hash(0, second)
+            if first_root is None:
+                first_root = tree.range_hash(0, first)
+            if second_root is None:
+                second_root = tree.range_hash(0, second)
             merkle.verify_consistency(first, second, hashes, first_root, second_root)
         except (LookupError, merkle.VerificationError) as exc:
             raise LogCorrupted(f"cannot prove {first} → {second}: {exc}") from exc

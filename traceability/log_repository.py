@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, tuple_, update
+from sqlalchemy import and_, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from traceability.models import CheckpointRow, EventRow, LogState, LogTile, PersonalValue
@@ -49,14 +49,20 @@ def read_state(session: Session) -> LogState | None:
 
 
 def read_tiles(session: Session, keys: Iterable[TileKey]) -> dict[TileKey, bytes]:
-    wanted = list(keys)
-    if not wanted:
+    """Fetch tiles in one query, as an index lookup per level.
+
+    Spelled ``level = L AND idx IN (...)`` per level: SQLite plans a row-value
+    ``(level, idx) IN (...)`` as a full table scan, which grows with the log.
+    """
+    by_level: dict[int, list[int]] = {}
+    for level, idx in keys:
+        by_level.setdefault(level, []).append(idx)
+    if not by_level:
         return {}
-    rows = session.execute(
-        select(LogTile.level, LogTile.idx, LogTile.hashes).where(
-            tuple_(LogTile.level, LogTile.idx).in_(wanted)
-        )
+    condition = or_(
+        *(and_(LogTile.level == level, LogTile.idx.in_(idxs)) for level, idxs in by_level.items())
     )
+    rows = session.execute(select(LogTile.level, LogTile.idx, LogTile.hashes).where(condition))
     return {(level, idx): bytes(hashes) for level, idx, hashes in rows}
 
 
@@ -161,3 +167,83 @@ def personal_values_of(session: Session, event_id: str) -> list[PersonalValue]:
             .order_by(PersonalValue.id)
         ).scalars()
     )
+
+
+# -- the full-log audit: streaming reads -----------------------------------------
+
+
+def events_page(
+    session: Session, after: int | None, before: int, limit: int
+) -> Sequence[tuple[int, str, str, str, datetime, datetime, bytes, bytes]]:
+    """Up to ``limit`` events with ``after < leaf_index < before``, in leaf order.
+
+    ``after=None`` sets no lower bound (so rows with a negative index show up).
+    Plain tuples, not ORM objects: a page leaves nothing behind in the session.
+    Columns: leaf_index, event_id, kind, subject, occurred_at, recorded_at, body, leaf_hash.
+    """
+    query = select(
+        EventRow.leaf_index,
+        EventRow.event_id,
+        EventRow.kind,
+        EventRow.subject,
+        EventRow.occurred_at,
+        EventRow.recorded_at,
+        EventRow.body,
+        EventRow.leaf_hash,
+    ).where(EventRow.leaf_index < before)
+    if after is not None:
+        query = query.where(EventRow.leaf_index > after)
+    return session.execute(query.order_by(EventRow.leaf_index).limit(limit)).all()
+
+
+def last_event_index(session: Session) -> int | None:
+    """The largest leaf index of any event row."""
+    return session.execute(
+        select(EventRow.leaf_index).order_by(EventRow.leaf_index.desc()).limit(1)
+    ).scalar_one_or_none()
+
+
+def first_event_index_from(session: Session, start: int) -> int | None:
+    """The smallest leaf index of an event row at or after ``start``."""
+    return session.execute(
+        select(EventRow.leaf_index)
+        .where(EventRow.leaf_index >= start)
+        .order_by(EventRow.leaf_index)
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def log_size_now(session: Session) -> int | None:
+    """The state's size as the database has it now (bypasses the session's loaded row)."""
+    return session.execute(
+        select(LogState.tree_size).where(LogState.id == LOG_STATE_ID)
+    ).scalar_one_or_none()
+
+
+def checkpoints_in_order(session: Session) -> Sequence[tuple[int, bytes, str]]:
+    """Every checkpoint as (tree_size, root_hash, note), smallest size first."""
+    return session.execute(
+        select(CheckpointRow.tree_size, CheckpointRow.root_hash, CheckpointRow.note).order_by(
+            CheckpointRow.tree_size
+        )
+    ).all()
+
+
+def stray_tiles(session: Session, tiles_per_level: Sequence[int], limit: int) -> list[TileKey]:
+    """Stored tiles outside a tree whose level ``L`` has ``tiles_per_level[L]`` tiles."""
+    outside = [
+        LogTile.level < 0,
+        LogTile.level >= len(tiles_per_level),
+        LogTile.idx < 0,
+        *(
+            and_(LogTile.level == level, LogTile.idx >= count)
+            for level, count in enumerate(tiles_per_level)
+        ),
+    ]
+    rows = session.execute(
+        select(LogTile.level, LogTile.idx)
+        .where(or_(*outside))
+        .order_by(LogTile.level, LogTile.idx)
+        .limit(limit)
+    )
+    return [(level, idx) for level, idx in rows]
