@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from api.deps import Platform
 from api.errors import install_error_handlers
-from api.routers import auditor, health
+from api.routers import auditor, chain, health
 from traceability.platform import open_platform
 from traceability.settings import Settings
 
@@ -25,4 +25,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(auditor.router)
+    app.include_router(auditor.proofs_router)
+    app.include_router(chain.router)
     return app

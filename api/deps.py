@@ -9,6 +9,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session, sessionmaker
 
+from traceability.chain.embedded import EmbeddedChain, embedded_chain
+from traceability.chain.factory import EMBEDDED_JOURNAL, open_chain
 from traceability.checkpoints import NoteSigner
 from traceability.log import TransparencyLog
 from traceability.settings import Settings
@@ -22,6 +24,13 @@ class Platform:
     sessions: sessionmaker[Session]
     log: TransparencyLog
     signer: NoteSigner
+
+    def embedded_chain(self) -> EmbeddedChain:
+        """The embedded chain, replayed from its journal (and deployed on first use)."""
+        open_chain(self.settings, self.sessions)
+        return embedded_chain(
+            self.settings.data_dir / EMBEDDED_JOURNAL, gas_limit=self.settings.anchor_gas_limit
+        )
 
 
 def get_platform(request: Request) -> Platform:

@@ -23,7 +23,15 @@ IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 POSTGRES_URL = os.environ.get(
     "SUNLEDGER_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
-TABLES = ("personal_values", "events", "log_tiles", "checkpoints", "log_state")
+TABLES = (
+    "personal_values",
+    "events",
+    "log_tiles",
+    "checkpoints",
+    "log_state",
+    "anchors",
+    "chain_deployments",
+)
 
 
 def service_missing(name: str, reason: str) -> None:

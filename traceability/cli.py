@@ -14,9 +14,11 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-from traceability.checkpoints import NoteSigner, write_signer_key_file
+from traceability.checkpoints import NoteSigner, NoteVerifier, write_signer_key_file
+from traceability.cli_audit import register as register_audit
+from traceability.cli_contracts import contracts_app
 from traceability.db import engine_for, transaction
-from traceability.errors import SunledgerError
+from traceability.errors import ChainUnavailable, SunledgerError
 from traceability.ingest import Ingest, parse_batch
 from traceability.platform import open_platform
 from traceability.settings import Settings
@@ -28,6 +30,10 @@ db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 app.add_typer(log_app, name="log")
 app.add_typer(keys_app, name="keys")
 app.add_typer(db_app, name="db")
+chain_app = typer.Typer(help="The chain checkpoints are anchored on.", no_args_is_help=True)
+app.add_typer(chain_app, name="chain")
+app.add_typer(contracts_app, name="contracts")
+register_audit(app)
 
 err = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
@@ -150,6 +156,7 @@ def log_append(
                 with transaction(sessions) as session:
                     result = ingest.ingest(session, batch)
                 appended += result.appended
+                _after_append(settings)
                 if sink:
                     for receipt in result.receipts:
                         sink.write(json.dumps(receipt.signed(signer)) + "\n")
@@ -205,7 +212,14 @@ def demo(
         for start in range(0, len(events), 500):
             with transaction(sessions) as session:
                 appended += ingest.ingest(session, events[start : start + 500]).appended
+            _after_append(settings)
             progress.advance(task, min(500, len(events) - start))
+    from traceability.worker import run_anchor_tick
+
+    try:
+        run_anchor_tick(settings, force=True)
+    except SunledgerError as exc:
+        raise fail(exc.detail) from None
     with transaction(sessions) as session:
         cp = log.checkpoint(session, signer)
     base = f"http://{host}:{port}"
@@ -266,6 +280,188 @@ def db_upgrade(data_dir: DataDir = None) -> None:
     except SunledgerError as exc:
         raise fail(exc.detail) from None
     err.print("database is at the newest schema")
+
+
+def _after_append(settings: Settings) -> None:
+    """Ask for an anchoring tick once the batch is committed (never inside its transaction)."""
+    from traceability.worker import make_celery, request_anchor_tick
+
+    try:
+        request_anchor_tick(make_celery(settings))
+    except ChainUnavailable as exc:
+        err.print(f"[yellow]anchoring postponed:[/] {exc}", highlight=False)
+
+
+@app.command()
+def anchor(
+    data_dir: DataDir = None,
+    force: Annotated[bool, typer.Option(help="Anchor now, whatever the policy says.")] = False,
+) -> None:
+    """Run one anchoring pass: queue the current checkpoint if due, send, confirm."""
+    from traceability.worker import run_anchor_tick
+
+    settings = load_settings(data_dir)
+    try:
+        report = run_anchor_tick(settings, force=force)
+    except SunledgerError as exc:
+        raise fail(exc.detail) from None
+    out.print(json.dumps(report), highlight=False)
+    if report["errors"]:
+        raise typer.Exit(1)
+
+
+@app.command()
+def worker(
+    data_dir: DataDir = None,
+    concurrency: Annotated[int, typer.Option(min=1, max=16)] = 1,
+) -> None:
+    """Run a Celery worker with beat: anchoring every SUNLEDGER_ANCHOR_INTERVAL_SECONDS."""
+    from traceability.worker import make_celery
+
+    settings = load_settings(data_dir)
+    if settings.broker_url is None:
+        raise fail(
+            "SUNLEDGER_BROKER_URL is not set: without a broker, tasks run in the process "
+            "that asks for them (use `sunledger anchor` or set e.g. redis://127.0.0.1:6379/0)"
+        )
+    try:
+        open_platform(settings)
+    except SunledgerError as exc:
+        raise fail(exc.detail) from None
+    celery = make_celery(settings)
+    celery.worker_main(
+        ["worker", "--beat", "--loglevel=INFO", f"--concurrency={concurrency}", "--pool=solo"]
+        if concurrency == 1
+        else ["worker", "--beat", "--loglevel=INFO", f"--concurrency={concurrency}"]
+    )
+
+
+@app.command()
+def proof(
+    event_id: Annotated[str, typer.Argument(help="The event's id.")],
+    data_dir: DataDir = None,
+    out_file: Annotated[
+        Path | None, typer.Option("--out", help="Write here (default stdout).")
+    ] = None,
+) -> None:
+    """Export the proof bundle (sunledger-proof/1) of one event."""
+    from traceability.proofs import build_bundle
+
+    settings = load_settings(data_dir)
+    try:
+        _engine, sessions, log, signer = open_platform(settings)
+        with transaction(sessions) as session:
+            bundle = build_bundle(session, log, signer, event_id)
+    except SunledgerError as exc:
+        raise fail(exc.detail) from None
+    text = json.dumps(bundle, indent=2, ensure_ascii=False) + "\n"
+    if out_file is None:
+        sys.stdout.write(text)
+    else:
+        out_file.write_text(text)
+        err.print(f"wrote {out_file} (status: {bundle['status']})", highlight=False)
+
+
+def _verifier_from(public_key: str) -> NoteVerifier:
+    candidate = Path(public_key)
+    text = candidate.read_text().strip() if candidate.is_file() else public_key.strip()
+    return NoteVerifier.from_verifier_key(text)
+
+
+@app.command()
+def verify(
+    bundle_file: Annotated[Path, typer.Argument(help="A sunledger-proof/1 bundle (JSON).")],
+    public_key: Annotated[
+        str,
+        typer.Option(
+            "--public-key",
+            envvar="SUNLEDGER_VERIFY_PUBLIC_KEY",
+            help="The log's note verifier key (name+id+key), or a file holding it.",
+        ),
+    ],
+    rpc: Annotated[
+        str | None,
+        typer.Option(help="A JSON-RPC URL of the chain the anchor is on."),
+    ] = None,
+) -> None:
+    """Verify a proof bundle: leaf hash, checkpoint signature, inclusion, root on chain.
+
+    Needs nothing from us but the public key: no database, no API. Exit 0 only
+    when every check holds; otherwise the exit code names the first failed check
+    (3 format, 4 leaf hash, 5 checkpoint signature, 6 checkpoint/proof mismatch,
+    7 inclusion, 8 not anchored, 9 log id, 10 chain id, 11 root on chain,
+    12 anchor transaction, 13 chain unreachable or no --rpc).
+    """
+    from traceability.verification import JsonRpc, verify_bundle
+
+    try:
+        bundle = json.loads(bundle_file.read_text())
+    except OSError as exc:
+        raise fail(f"{bundle_file}: {exc.strerror}") from None
+    except ValueError as exc:
+        raise fail(f"{bundle_file}: not JSON ({exc})", code=3) from None
+    try:
+        verifier = _verifier_from(public_key)
+    except SunledgerError as exc:
+        raise fail(f"--public-key: {exc.detail}") from None
+    verdict = verify_bundle(bundle, verifier, JsonRpc(rpc) if rpc else None)
+    for check in verdict.checks:
+        mark = "[green]✓[/]" if check.ok else "[bold red]✗[/]"
+        out.print(f"{mark} {check.name}: {check.detail}", highlight=False)
+    if verdict.unreachable:
+        out.print(f"[bold red]✗ chain:[/] {verdict.unreachable}", highlight=False)
+    if verdict.ok:
+        anchor_info = bundle.get("anchor") or {}
+        out.print(
+            f"[bold green]verified[/] on chain {anchor_info.get('chain_id')} "
+            f"at block {anchor_info.get('block_number')}",
+            highlight=False,
+        )
+        return
+    failed = verdict.failed
+    name = failed.name if failed else "chain"
+    err.print(f"[bold red]verification failed:[/] {name}", highlight=False)
+    raise typer.Exit(verdict.exit_code)
+
+
+@chain_app.command("up")
+def chain_up(
+    data_dir: DataDir = None,
+    port: Annotated[int, typer.Option(help="JSON-RPC port on 127.0.0.1.")] = 8545,
+) -> None:
+    """Start a local Hardhat node (recorded by PID in the data directory)."""
+    from traceability.chain import hardhat_node
+
+    settings = load_settings(data_dir)
+    try:
+        node = hardhat_node.start(settings.data_dir / "hardhat-node.pid", port=port)
+    except SunledgerError as exc:
+        raise fail(exc.detail) from None
+    out.print(f"hardhat node PID {node.pid} at {node.url} (log: {node.log_file})", highlight=False)
+
+
+@chain_app.command("down")
+def chain_down(data_dir: DataDir = None) -> None:
+    """Stop the Hardhat node that `sunledger chain up` started (by its PID)."""
+    from traceability.chain import hardhat_node
+
+    settings = load_settings(data_dir)
+    pid = hardhat_node.stop(settings.data_dir / "hardhat-node.pid")
+    out.print("no node was running" if pid is None else f"stopped PID {pid}", highlight=False)
+
+
+@chain_app.command("deploy")
+def chain_deploy(data_dir: DataDir = None) -> None:
+    """Deploy the anchor contract on the configured chain and record its address."""
+    from traceability.chain.factory import deploy
+
+    settings = load_settings(data_dir)
+    try:
+        _engine, sessions, _log, _signer = open_platform(settings)
+        chain, address = deploy(settings, sessions)
+    except SunledgerError as exc:
+        raise fail(exc.detail) from None
+    out.print(f"CheckpointAnchor at {address} on chain {chain.chain_id}", highlight=False)
 
 
 def main() -> None:

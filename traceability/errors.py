@@ -57,3 +57,9 @@ class VerificationError(SunledgerError):
         super().__init__(detail)
         self.expected = expected
         self.computed = computed
+
+
+class ChainUnavailable(SunledgerError):
+    """The chain did not answer (node down, network error) or has no anchor contract yet."""
+
+    status_code = 503

@@ -133,3 +133,49 @@ class CheckpointRow(Base):
     root_hash: Mapped[bytes] = mapped_column(LargeBinary(32), nullable=False)
     note: Mapped[str] = mapped_column(Text, nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+
+
+class AnchorRow(Base):
+    """The anchoring outbox: one checkpoint to put on chain, and how far it got.
+
+    pending → submitted (signed transaction stored, then sent) → confirmed
+    (mined) → final (enough confirmations); a revert marks it failed and it is
+    retried with backoff; a reorg that drops the transaction sends it back to
+    pending. The row is committed before any transaction is sent.
+    """
+
+    __tablename__ = "anchors"
+    __table_args__ = (
+        Index("ix_anchors_status_size", "status", "tree_size"),
+        Index("uq_anchors_chain_contract_size", "chain_id", "contract", "tree_size", unique=True),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    tree_size: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    root_hash: Mapped[bytes] = mapped_column(LargeBinary(32), nullable=False)
+    log_id: Mapped[bytes] = mapped_column(LargeBinary(32), nullable=False)
+    chain_id: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    contract: Mapped[str] = mapped_column(String(42), nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False)
+    tx_hash: Mapped[str | None] = mapped_column(String(66), nullable=True)
+    raw_tx: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    nonce: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    block_number: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    block_hash: Mapped[str | None] = mapped_column(String(66), nullable=True)
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+
+
+class ChainDeployment(Base):
+    """Where the anchor contract lives on a chain (recorded by ``sunledger chain deploy``)."""
+
+    __tablename__ = "chain_deployments"
+
+    chain_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    contract: Mapped[str] = mapped_column(String(42), nullable=False)
+    tx_hash: Mapped[str] = mapped_column(String(66), nullable=False)
+    block_number: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)

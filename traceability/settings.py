@@ -6,6 +6,7 @@ Nothing here is read at import time: callers build a ``Settings`` and pass it on
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import platformdirs
 from pydantic import Field, SecretStr, field_validator
@@ -33,6 +34,21 @@ class Settings(BaseSettings):
     log_origin: str = DEFAULT_ORIGIN
     log_key_name: str = "sunledger-log"
     signing_key_file: Path | None = None
+
+    # The chain the log's checkpoints are anchored on.
+    chain: Literal["embedded", "hardhat", "rpc"] = "embedded"
+    chain_rpc_url: str = "http://127.0.0.1:8545"
+    chain_private_key: SecretStr | None = None
+    chain_keystore_file: Path | None = None
+    chain_keystore_password: SecretStr | None = None
+    anchor_contract: str | None = None
+    anchor_confirmations: int = Field(default=0, ge=0, le=1000)
+    anchor_interval_seconds: float = Field(default=60.0, gt=0)
+    anchor_every_events: int = Field(default=1000, ge=1)
+    anchor_gas_limit: int = Field(default=150_000, ge=21_000)
+
+    # Celery: unset means eager, in-process tasks (the embedded default).
+    broker_url: str | None = None
 
     @field_validator("log_origin")
     @classmethod
@@ -67,7 +83,24 @@ class Settings(BaseSettings):
     def is_embedded(self) -> bool:
         return self.resolved_database_url.startswith("sqlite:")
 
+    @field_validator("anchor_contract")
+    @classmethod
+    def _address(cls, value: str | None) -> str | None:
+        if value is not None and not (
+            len(value) == 42 and value.startswith("0x") and _is_hex(value[2:])
+        ):
+            raise ValueError("anchor_contract must be a 0x-prefixed 20-byte hex address")
+        return value
+
     @property
     def resolved_signing_key_file(self) -> Path:
         """Where the log's Ed25519 signer key lives (default: in ``data_dir``)."""
         return self.signing_key_file or self.data_dir / "log-signing.key"
+
+
+def _is_hex(text: str) -> bool:
+    try:
+        bytes.fromhex(text)
+    except ValueError:
+        return False
+    return True

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
 from fastapi.responses import PlainTextResponse
 
 from api.deps import PlatformDep, SessionDep
-from traceability import log_repository
+from traceability import anchor_repository, log_repository
 from traceability.errors import NotFound
+from traceability.proofs import anchor_json, build_bundle
 
 router = APIRouter(prefix="/v1/log", tags=["auditor"])
 
@@ -73,3 +74,26 @@ def consistency(
         "second_root": proof.second_root.hex(),
         "hashes": [h.hex() for h in proof.hashes],
     }
+
+
+@router.get("/anchors")
+def anchors(
+    session: SessionDep,
+    status: Annotated[
+        Literal["pending", "submitted", "confirmed", "final", "failed"] | None, Query()
+    ] = None,
+    after: Annotated[int, Query(ge=0, description="Only anchors above this tree size")] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[dict[str, Any]]:
+    """Checkpoints anchored (or on their way) on chain, by tree size."""
+    rows = anchor_repository.list_anchors(session, status=status, after=after, limit=limit)
+    return [anchor_json(row) for row in rows]
+
+
+proofs_router = APIRouter(prefix="/v1/proofs", tags=["auditor"])
+
+
+@proofs_router.get("/{event_id}")
+def proof_bundle(event_id: str, platform: PlatformDep, session: SessionDep) -> dict[str, Any]:
+    """The ``sunledger-proof/1`` bundle of one event: verify it with ``sunledger verify``."""
+    return build_bundle(session, platform.log, platform.signer, event_id)

@@ -2,7 +2,6 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 10:17:40.680420
 """
 
 from __future__ import annotations

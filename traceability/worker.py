@@ -1,0 +1,84 @@
+"""Celery: the anchoring job, eager in the embedded mode, on Redis otherwise.
+
+The app is built from settings by ``make_celery``; nothing is read at import
+time. ``sunledger worker`` runs a worker with beat, which calls the anchoring
+tick every ``anchor_interval_seconds``; ingest also asks for a tick (after its
+commit) so that "every K events" does not wait for the next beat.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import asdict
+from datetime import timedelta
+from typing import Any
+
+from celery import Celery
+
+from traceability.anchoring import Anchoring, AnchorPolicy
+from traceability.chain.factory import open_chain
+from traceability.platform import open_platform
+from traceability.settings import Settings
+
+ANCHOR_TICK = "sunledger.anchor_tick"
+_LOCK = threading.Lock()
+_ANCHORING: dict[str, tuple[Anchoring, Any]] = {}
+
+
+def policy_for(settings: Settings) -> AnchorPolicy:
+    return AnchorPolicy(
+        every_events=settings.anchor_every_events,
+        interval=timedelta(seconds=settings.anchor_interval_seconds),
+        confirmations=settings.anchor_confirmations,
+    )
+
+
+def anchoring_for(settings: Settings) -> tuple[Anchoring, Any]:
+    """The process's anchoring service for these settings (opening a chain is not free)."""
+    key = settings.model_dump_json()
+    with _LOCK:
+        if key not in _ANCHORING:
+            _engine, sessions, log, signer = open_platform(settings)
+            chain = open_chain(settings, sessions)
+            _ANCHORING[key] = (Anchoring(log, signer, chain, policy_for(settings)), sessions)
+        return _ANCHORING[key]
+
+
+def run_anchor_tick(settings: Settings, *, force: bool = False) -> dict[str, Any]:
+    anchoring, sessions = anchoring_for(settings)
+    return asdict(anchoring.tick(sessions, force=force))
+
+
+def make_celery(settings: Settings) -> Celery:
+    """A Celery app for these settings, with the anchoring task and its beat schedule."""
+    app = Celery("sunledger")
+    if settings.broker_url is None:
+        app.conf.update(
+            broker_url="memory://",
+            result_backend="cache+memory://",
+            task_always_eager=True,
+            task_eager_propagates=True,
+        )
+    else:
+        app.conf.update(
+            broker_url=settings.broker_url,
+            result_backend=settings.broker_url,
+            task_acks_late=True,
+            worker_prefetch_multiplier=1,
+            broker_connection_retry_on_startup=True,
+            beat_schedule={
+                "anchor": {"task": ANCHOR_TICK, "schedule": settings.anchor_interval_seconds}
+            },
+            beat_schedule_filename=str(settings.data_dir / "celerybeat-schedule"),
+        )
+
+    @app.task(name=ANCHOR_TICK)  # type: ignore[untyped-decorator]
+    def anchor_tick(force: bool = False) -> dict[str, Any]:
+        return run_anchor_tick(settings, force=force)
+
+    return app
+
+
+def request_anchor_tick(app: Celery, *, force: bool = False) -> None:
+    """Ask for a tick: runs now in eager mode, is queued on the broker otherwise."""
+    app.tasks[ANCHOR_TICK].delay(force=force)
