@@ -103,3 +103,44 @@ def settings(database_url: str, tmp_path: Path, signer: NoteSigner) -> Settings:
         log_origin="test.sunledger/log",
         signing_key_file=key_file,
     )
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def hardhat_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real Hardhat node for this test run, started and stopped by its PID."""
+    from traceability.chain import hardhat_node
+    from traceability.errors import SunledgerError
+
+    if not hardhat_node.HARDHAT_BIN.exists():
+        service_missing("Hardhat", f"{hardhat_node.HARDHAT_BIN} is missing (npm ci)")
+    pid_file = tmp_path_factory.mktemp("hardhat") / "node.pid"
+    try:
+        node = hardhat_node.start(pid_file, port=free_port())
+    except SunledgerError as exc:
+        service_missing("Hardhat", exc.detail)
+        raise AssertionError("unreachable") from exc
+    try:
+        yield node.url
+    finally:
+        hardhat_node.stop(pid_file)
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The local Redis (database 7 is the tests'); fail under CI, skip elsewhere, when down."""
+    import redis
+
+    url = os.environ.get("SUNLEDGER_TEST_REDIS_URL", "redis://127.0.0.1:6379/7")
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+    except redis.RedisError as exc:
+        service_missing("Redis", str(exc))
+    return url

@@ -164,30 +164,27 @@ class Anchoring:
         chain_id, contract = self._where
         with sessions() as session:
             rows = repo.in_flight(session, chain_id, contract)
-        head = self.chain.head()
         for row in rows:
             outcome = self.chain.outcome(row.tx_hash) if row.tx_hash else None
-            with transaction(sessions) as session:
-                if row.status == "submitted":
-                    self._follow_submitted(session, row, outcome, now, report)
-                elif outcome is None or self.chain.block_hash(row.block_number or 0) != (
-                    row.block_hash
-                ):
-                    repo.update_if(
-                        session,
-                        row.id,
-                        "confirmed",
-                        row.tx_hash,
-                        **_back_to_pending(now, f"dropped by a reorg at block {row.block_number}"),
-                    )
+            if row.status == "submitted" and outcome is None and row.raw_tx is not None:
+                if row.nonce is not None and self.chain.confirmed_nonce() > row.nonce:
+                    # Our nonce went to another transaction (or a reorg ate ours): sign afresh.
+                    with transaction(sessions) as session:
+                        repo.update_if(
+                            session,
+                            row.id,
+                            "submitted",
+                            row.tx_hash,
+                            **_back_to_pending(now, "transaction lost and its nonce was used"),
+                        )
                     report.reorged += 1
-                elif head - (row.block_number or 0) >= self.policy.confirmations:
-                    repo.update_if(
-                        session, row.id, "confirmed", row.tx_hash, status="final", updated_at=now
-                    )
-                    report.finalised += 1
+                    continue
+                self.chain.send(bytes(row.raw_tx))  # the same transaction again: harmless
+                outcome = self.chain.outcome(row.tx_hash or "")
+            with transaction(sessions) as session:
+                self._advance(session, row, outcome, now, report)
 
-    def _follow_submitted(
+    def _advance(
         self,
         session: Session,
         row: AnchorRow,
@@ -195,22 +192,14 @@ class Anchoring:
         now: datetime,
         report: TickReport,
     ) -> None:
-        if outcome is None:
-            if row.nonce is not None and self.chain.confirmed_nonce() > row.nonce:
-                # Our nonce went to another transaction (or a reorg ate ours): sign afresh.
-                repo.update_if(
-                    session,
-                    row.id,
-                    "submitted",
-                    row.tx_hash,
-                    **_back_to_pending(now, "transaction not found and its nonce was used"),
-                )
-                report.reorged += 1
-            elif row.raw_tx is not None:
-                self.chain.send(bytes(row.raw_tx))  # same transaction again: harmless
-            return
-        if outcome.succeeded:
-            done = repo.update_if(
+        status = row.status
+        if status == "submitted":
+            if outcome is None:
+                return  # not mined yet
+            if not outcome.succeeded:
+                self._reverted(session, row, outcome, now, report)
+                return
+            repo.update_if(
                 session,
                 row.id,
                 "submitted",
@@ -218,12 +207,35 @@ class Anchoring:
                 status="confirmed",
                 block_number=outcome.block_number,
                 block_hash=outcome.block_hash,
-                updated_at=now,
                 last_error=None,
+                updated_at=now,
             )
-            if done:
-                report.confirmed += 1
+            report.confirmed += 1
+            status = "confirmed"
+        elif outcome is None or self.chain.block_hash(row.block_number or 0) != row.block_hash:
+            repo.update_if(
+                session,
+                row.id,
+                "confirmed",
+                row.tx_hash,
+                **_back_to_pending(now, f"dropped by a reorg at block {row.block_number}"),
+            )
+            report.reorged += 1
             return
+        if outcome is not None and (
+            self.chain.head() - outcome.block_number >= self.policy.confirmations
+        ):
+            repo.update_if(session, row.id, status, row.tx_hash, status="final", updated_at=now)
+            report.finalised += 1
+
+    def _reverted(
+        self,
+        session: Session,
+        row: AnchorRow,
+        outcome: TxOutcome,
+        now: datetime,
+        report: TickReport,
+    ) -> None:
         report.failed += 1
         report.errors.append(f"anchor of size {row.tree_size} reverted: {outcome.error}")
         if row.attempts >= self.policy.max_attempts:
@@ -258,9 +270,6 @@ class Anchoring:
             report.scheduled = None if row is None else row.tree_size
         report.submitted = self.submit(sessions, now)
         self.confirm(sessions, now, report)
-        if report.submitted and self.policy.confirmations == 0:
-            # Chains that mine at once (embedded, Hardhat) confirm in the same pass.
-            self.confirm(sessions, now, report)
         return report
 
 

@@ -23,7 +23,11 @@ from traceability.ingest import Ingest, parse_batch
 from traceability.platform import open_platform
 from traceability.settings import Settings
 
-app = typer.Typer(help="Sunshine Ledger: a verifiable food-safety event log.", no_args_is_help=True)
+app = typer.Typer(
+    help="Sunshine Ledger: a verifiable food-safety event log.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 log_app = typer.Typer(help="Append to the log and sign checkpoints.", no_args_is_help=True)
 keys_app = typer.Typer(help="Signing keys.", no_args_is_help=True)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)

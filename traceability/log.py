@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from traceability import log_repository as repo
@@ -226,7 +227,14 @@ class TransparencyLog:
         if latest is not None and latest.tree_size == size:
             return _signed(latest.tree_size, latest.root_hash, latest.note, latest.created_at)
         note = sign_checkpoint(Checkpoint(self.origin, size, root), signer)
-        row = repo.insert_checkpoint(session, size, root, note, datetime.now(UTC))
+        try:
+            with session.begin_nested():  # another process may sign this size at the same time
+                row = repo.insert_checkpoint(session, size, root, note, datetime.now(UTC))
+        except IntegrityError:
+            found = repo.checkpoint_at(session, size)
+            if found is None:
+                raise
+            row = found
         return _signed(row.tree_size, row.root_hash, row.note, row.created_at)
 
     def latest_checkpoint(self, session: Session) -> SignedCheckpoint:

@@ -213,11 +213,17 @@ def first_event_index_from(session: Session, start: int) -> int | None:
     ).scalar_one_or_none()
 
 
-def log_size_now(session: Session) -> int | None:
-    """The state's size as the database has it now (bypasses the session's loaded row)."""
-    return session.execute(
-        select(LogState.tree_size).where(LogState.id == LOG_STATE_ID)
-    ).scalar_one_or_none()
+def state_now(session: Session) -> tuple[str, int, bytes] | None:
+    """The state's (origin, tree_size, root_hash) as the database has it now.
+
+    A column query, so a state row the session loaded earlier cannot answer instead.
+    """
+    row = session.execute(
+        select(LogState.origin, LogState.tree_size, LogState.root_hash).where(
+            LogState.id == LOG_STATE_ID
+        )
+    ).one_or_none()
+    return None if row is None else (row[0], row[1], bytes(row[2]))
 
 
 def checkpoints_in_order(session: Session) -> Sequence[tuple[int, bytes, str]]:

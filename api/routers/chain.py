@@ -28,8 +28,8 @@ async def rpc(request: Request, platform: PlatformDep) -> JSONResponse:
         )
     try:
         payload = await request.json()
-    except ValueError:
-        return JSONResponse(_error(None, -32700, "parse error: the body is not JSON"))
+    except (ValueError, RecursionError):
+        return JSONResponse(_error(None, -32700, "parse error: the body is not JSON we accept"))
     chain = platform.embedded_chain()
     calls = payload if isinstance(payload, list) else [payload]
     if not calls or len(calls) > 50:

@@ -145,3 +145,90 @@ def test_entries_carry_no_personal_data(client: TestClient) -> None:
     text = client.get("/v1/log/entries/0").text
     assert "Zhang" not in text
     assert "commitment" in json.loads(text)["event"]["payload"]["staff"][0]["name"]
+
+
+def test_anchors_proofs_and_the_embedded_chain_rpc(client: TestClient) -> None:
+    from traceability.verification import verify_bundle
+    from traceability.worker import run_anchor_tick
+
+    fill(client, 12)
+    platform = client.app.state.platform  # type: ignore[attr-defined]
+    report = run_anchor_tick(platform.settings, force=True)
+    assert report["errors"] == []
+    anchors = client.get("/v1/log/anchors").json()
+    assert [(a["tree_size"], a["status"]) for a in anchors] == [(12, "final")]
+    assert set(anchors[0]) == {
+        "tree_size",
+        "root_hash",
+        "chain_id",
+        "contract",
+        "log_id",
+        "tx_hash",
+        "block_number",
+        "status",
+    }
+    assert client.get("/v1/log/anchors?status=pending").json() == []
+    event_id = client.get("/v1/log/entries/3").json()["event"]["id"]
+    bundle = client.get(f"/v1/proofs/{event_id}").json()
+    assert bundle["format"] == "sunledger-proof/1" and bundle["status"] == "anchored"
+
+    def rpc(method: str, params: list[Any]) -> Any:
+        answer = client.post(
+            "/v1/chain/rpc", json={"jsonrpc": "2.0", "id": 1, "method": method, "params": params}
+        ).json()
+        assert "error" not in answer, answer
+        return answer["result"]
+
+    verifier = NoteVerifier.from_verifier_key(client.get("/v1/log/public-key").text.strip())
+    verdict = verify_bundle(bundle, verifier, rpc)
+    assert verdict.ok, verdict.checks
+    refused = client.post(
+        "/v1/chain/rpc",
+        json={"jsonrpc": "2.0", "id": 2, "method": "eth_sendRawTransaction", "params": ["0x00"]},
+    ).json()
+    assert refused["error"]["code"] == -32601 and "read-only" in refused["error"]["message"]
+    batch = client.post(
+        "/v1/chain/rpc",
+        json=[
+            {"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []},
+            {"jsonrpc": "2.0", "id": 2, "method": "eth_blockNumber", "params": []},
+        ],
+    ).json()
+    assert [b["id"] for b in batch] == [1, 2] and batch[0]["result"].startswith("0x")
+    assert client.get("/v1/proofs/no-such-event").status_code == 404
+
+
+def test_bundles_match_the_published_schema(client: TestClient) -> None:
+    from pathlib import Path
+
+    import jsonschema
+
+    from traceability.worker import run_anchor_tick
+
+    schema = json.loads(
+        (Path(__file__).resolve().parents[2] / "docs" / "proof-bundle.schema.json").read_text()
+    )
+    jsonschema.Draft202012Validator.check_schema(schema)
+    fill(client, 3)
+    event_id = client.get("/v1/log/entries/1").json()["event"]["id"]
+    logged = client.get(f"/v1/proofs/{event_id}").json()
+    jsonschema.validate(logged, schema)
+    assert logged["anchor"] is None
+    run_anchor_tick(client.app.state.platform.settings, force=True)  # type: ignore[attr-defined]
+    anchored = client.get(f"/v1/proofs/{event_id}").json()
+    jsonschema.validate(anchored, schema)
+    assert anchored["anchor"]["status"] == "final"
+
+
+def test_a_deeply_nested_body_is_refused_not_fatal(client: TestClient) -> None:
+    """py_ecc raises the recursion limit to 100,000 on import; we bring it back down,
+    or a 200 kB body of nested brackets would overflow the C stack in json.loads."""
+    import sys
+
+    assert sys.getrecursionlimit() <= 12_288
+    body = "[" * 100_000 + "]" * 100_000
+    response = client.post(
+        "/v1/chain/rpc", content=body, headers={"Content-Type": "application/json"}
+    )
+    assert response.status_code == 200  # JSON-RPC reports errors in the body
+    assert response.json()["error"]["code"] == -32700

@@ -1,0 +1,287 @@
+"""Anchoring through the outbox on the embedded chain and on a real Hardhat node.
+
+Every test runs on SQLite and PostgreSQL, and on both chains.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from traceability import anchor_repository
+from traceability.anchoring import Anchoring, AnchorPolicy
+from traceability.chain.client import AnchorChain
+from traceability.chain.embedded import EmbeddedChain
+from traceability.chain.factory import deploy, open_chain
+from traceability.checkpoints import NoteSigner
+from traceability.contracts import log_id_for
+from traceability.db import transaction
+from traceability.errors import ChainUnavailable
+from traceability.ingest import Ingest, parse_batch
+from traceability.models import AnchorRow
+from traceability.platform import open_platform
+from traceability.proofs import build_bundle
+from traceability.settings import Settings
+from traceability.verification import CHECKS, JsonRpc, verify_bundle
+
+
+@dataclass
+class World:
+    settings: Settings
+    sessions: sessionmaker[Session]
+    anchoring: Anchoring
+    chain: AnchorChain
+    signer: NoteSigner
+    rpc: Callable[[str, list[Any]], Any]
+
+    def ingest(self, count: int, start: int = 0) -> list[str]:
+        events = [
+            {
+                "id": f"00000000-0000-4000-8000-{start + i:012d}",
+                "kind": "probe_reading",
+                "subject": "device:fr-7",
+                "occurred_at": "2026-11-25T10:00:00Z",
+                "payload": {
+                    "device_id": "fr-7",
+                    "seq": start + i,
+                    "measured_at": "2026-11-25T10:00:00Z",
+                    "values": [{"type": "Temperature", "value": 3.0, "uom": "CEL"}],
+                },
+            }
+            for i in range(count)
+        ]
+        with transaction(self.sessions) as session:
+            Ingest(self.anchoring.log).ingest(session, parse_batch(events))
+        return [e["id"] for e in events]
+
+    def rows(self) -> list[AnchorRow]:
+        with self.sessions() as session:
+            return list(session.execute(select(AnchorRow).order_by(AnchorRow.tree_size)).scalars())
+
+    def bundle(self, event_id: str) -> dict[str, Any]:
+        with transaction(self.sessions) as session:
+            return build_bundle(session, self.anchoring.log, self.signer, event_id)
+
+
+@pytest.fixture(params=["embedded", "hardhat"])
+def world(request: pytest.FixtureRequest, settings: Settings) -> Iterator[World]:
+    if request.param == "hardhat":
+        url = request.getfixturevalue("hardhat_url")
+        settings = settings.model_copy(update={"chain": "hardhat", "chain_rpc_url": url})
+    engine, sessions, log, signer = open_platform(settings)
+    chain: AnchorChain
+    if settings.chain == "hardhat":
+        chain, _address = deploy(settings, sessions)
+        rpc: Callable[[str, list[Any]], Any] = JsonRpc(settings.chain_rpc_url)
+    else:
+        chain = open_chain(settings, sessions)
+        assert isinstance(chain, EmbeddedChain)
+        rpc = chain.rpc
+    policy = AnchorPolicy(every_events=100, interval=timedelta(minutes=10), confirmations=0)
+    yield World(settings, sessions, Anchoring(log, signer, chain, policy), chain, signer, rpc)
+    engine.dispose()
+
+
+def test_a_tick_anchors_and_the_bundle_verifies(world: World) -> None:
+    ids = world.ingest(150)
+    report = world.anchoring.tick(world.sessions)
+    assert report.scheduled == 150 and report.submitted == 1 and report.errors == []
+    [row] = world.rows()
+    assert row.status == "final" and row.block_number is not None
+    assert world.chain.root_at(log_id_for(world.anchoring.log.origin), 150) == row.root_hash
+    verdict = verify_bundle(world.bundle(ids[42]), world.signer.verifier(), world.rpc)
+    assert verdict.ok, verdict.checks
+    assert [c.name for c in verdict.checks][-1] == "anchor_transaction"
+
+
+def test_the_policy_decides_when(world: World) -> None:
+    world.ingest(10)
+    start = datetime.now(UTC)
+    assert world.anchoring.tick(world.sessions, now=start).scheduled == 10  # the first is due
+    world.ingest(50, start=10)
+    assert world.anchoring.tick(world.sessions, now=start).scheduled is None  # 50 < 100, too soon
+    world.ingest(50, start=60)
+    assert world.anchoring.tick(world.sessions, now=start).scheduled == 110  # 100 new events
+    world.ingest(1, start=110)
+    later = start + timedelta(minutes=11)
+    assert world.anchoring.tick(world.sessions, now=later).scheduled == 111  # the interval passed
+    assert world.anchoring.tick(world.sessions, now=later).scheduled is None  # nothing new
+    assert [r.status for r in world.rows()] == ["final", "final", "final"]
+
+
+class LostSend(AnchorChain):
+    """The real chain, but the first send never leaves (a crash or a dropped connection)."""
+
+    def __init__(self, inner: AnchorChain) -> None:
+        self.__dict__.update(inner.__dict__)
+        self._inner = inner
+        self.lost = 0
+
+    def send(self, raw: bytes) -> tuple[str, str | None]:
+        if self.lost == 0:
+            self.lost += 1
+            raise ChainUnavailable("connection dropped while sending")
+        return self._inner.send(raw)
+
+
+def test_a_lost_send_is_resent_as_the_same_transaction(world: World) -> None:
+    world.ingest(5)
+    flaky = LostSend(world.chain)
+    anchoring = Anchoring(world.anchoring.log, world.signer, flaky, world.anchoring.policy)
+    with pytest.raises(ChainUnavailable):
+        anchoring.tick(world.sessions)
+    [row] = world.rows()
+    assert row.status == "submitted" and row.raw_tx is not None  # committed before sending
+    signed_hash = row.tx_hash
+    report = anchoring.tick(world.sessions)
+    assert report.scheduled is None  # never queued twice
+    [row] = world.rows()
+    assert row.status == "final" and row.tx_hash == signed_hash and row.attempts == 1
+    size, root = world.chain.latest(log_id_for(world.anchoring.log.origin))
+    assert (size, root) == (5, row.root_hash)
+
+
+def test_ticks_never_anchor_a_size_twice(world: World) -> None:
+    world.ingest(3)
+    for _ in range(4):
+        world.anchoring.tick(world.sessions, force=True)
+    rows = world.rows()
+    assert [(r.tree_size, r.status) for r in rows] == [(3, "final")]
+
+
+def test_a_checkpoint_the_chain_has_passed_is_marked_superseded(world: World) -> None:
+    world.ingest(20)
+    world.anchoring.tick(world.sessions)
+    now = datetime.now(UTC)
+    with transaction(world.sessions) as session:
+        anchor_repository.insert_pending(
+            session,
+            tree_size=7,
+            root_hash=b"\x07" * 32,
+            log_id=world.anchoring.log_id,
+            chain_id=world.chain.chain_id,
+            contract=world.chain.contract_address,
+            created_at=now,
+            updated_at=now,
+        )
+    world.anchoring.tick(world.sessions)
+    stale = [r for r in world.rows() if r.tree_size == 7][0]
+    assert stale.status == "failed" and "superseded" in (stale.last_error or "")
+
+
+def test_bundles_name_the_failed_check(world: World) -> None:
+    [event_id] = world.ingest(1)
+    world.ingest(9, start=1)
+    world.anchoring.tick(world.sessions)
+    good = world.bundle(event_id)
+    verifier = world.signer.verifier()
+
+    def failed(bundle: dict[str, Any], key: Any = verifier) -> str | None:
+        verdict = verify_bundle(bundle, key, world.rpc)
+        return None if verdict.ok else (verdict.failed.name if verdict.failed else "chain")
+
+    assert failed(good) is None
+    tampered = json.loads(json.dumps(good))
+    tampered["event"]["payload"]["values"][0]["value"] = 30.0
+    assert failed(tampered) == "leaf_hash"
+    assert failed(good, NoteSigner.generate("sunledger-log").verifier()) == "checkpoint_signature"
+    tampered = json.loads(json.dumps(good))
+    tampered["inclusion"]["hashes"][0] = "00" * 32
+    assert failed(tampered) == "inclusion_proof"
+    tampered = json.loads(json.dumps(good))
+    tampered["inclusion"]["tree_size"] = 9
+    assert failed(tampered) == "checkpoint_matches_proof"
+    tampered = json.loads(json.dumps(good))
+    tampered["anchor"]["log_id"] = "11" * 32
+    assert failed(tampered) == "anchor_log_id"
+    tampered = json.loads(json.dumps(good))
+    tampered["anchor"]["chain_id"] = 1
+    assert failed(tampered) == "chain_id"
+    tampered = json.loads(json.dumps(good))
+    tampered["anchor"] = None
+    assert failed(tampered) == "anchor_present"
+    tampered = json.loads(json.dumps(good))
+    tampered["format"] = "other/1"
+    assert failed(tampered) == "bundle_format"
+    assert set(CHECKS) >= {"chain_root", "anchor_transaction"}
+
+
+def test_an_unanchored_event_says_so(world: World) -> None:
+    [event_id] = world.ingest(1)
+    bundle = world.bundle(event_id)
+    assert bundle["status"] == "logged" and bundle["anchor"] is None
+    verdict = verify_bundle(bundle, world.signer.verifier(), world.rpc)
+    assert verdict.failed is not None and verdict.failed.name == "anchor_present"
+
+
+def test_chain_root_mismatch_is_caught(world: World) -> None:
+    """A checkpoint signed by the log but never anchored cannot pass as anchored."""
+    [event_id] = world.ingest(1)
+    world.anchoring.tick(world.sessions)
+    world.ingest(4, start=1)
+    bundle = world.bundle(event_id)
+    with transaction(world.sessions) as session:
+        cp = world.anchoring.log.checkpoint(session, world.signer)  # size 5, not anchored
+        proof = world.anchoring.log.inclusion_proof(session, 0, 5)
+    bundle["checkpoint"] = cp.note
+    bundle["inclusion"] = {
+        "tree_size": 5,
+        "root_hash": proof.root_hash.hex(),
+        "hashes": [h.hex() for h in proof.hashes],
+    }
+    verdict = verify_bundle(bundle, world.signer.verifier(), world.rpc)
+    assert verdict.failed is not None and verdict.failed.name == "chain_root"
+
+
+def test_outbox_rows_match_the_chain(world: World) -> None:
+    world.ingest(100)
+    world.anchoring.tick(world.sessions)
+    world.ingest(100, start=100)
+    world.anchoring.tick(world.sessions)
+    with world.sessions() as session:
+        count = session.execute(select(func.count()).select_from(AnchorRow)).scalar_one()
+    assert count == 2
+    for row in world.rows():
+        assert world.chain.root_at(row.log_id, row.tree_size) == row.root_hash
+
+
+def test_a_reorg_that_drops_the_anchor_is_anchored_again(
+    settings: Settings, hardhat_url: str
+) -> None:
+    """On Hardhat: snapshot, anchor, revert the chain; the next tick re-anchors."""
+    settings = settings.model_copy(update={"chain": "hardhat", "chain_rpc_url": hardhat_url})
+    engine, sessions, log, signer = open_platform(settings)
+    chain, _address = deploy(settings, sessions)
+    rpc = JsonRpc(hardhat_url)
+    anchoring = Anchoring(log, signer, chain, AnchorPolicy(every_events=1, confirmations=2))
+    world = World(settings, sessions, anchoring, chain, signer, rpc)
+    world.ingest(4)
+    snapshot = rpc("evm_snapshot", [])
+    report = anchoring.tick(sessions)
+    assert report.confirmed == 1 and report.finalised == 0  # needs 2 more blocks
+    [row] = world.rows()
+    first_block = row.block_number
+    assert rpc("evm_revert", [snapshot]) is True
+    assert chain.root_at(anchoring.log_id, 4) is None  # the reorg removed it
+    report = anchoring.tick(sessions)
+    assert report.reorged == 1
+    [row] = world.rows()
+    assert row.status == "pending" and "reorg" in (row.last_error or "")
+    report = anchoring.tick(sessions)
+    [row] = world.rows()
+    assert row.status == "confirmed" and row.block_number is not None
+    assert chain.root_at(anchoring.log_id, 4) == row.root_hash
+    for _ in range(2):
+        rpc("evm_mine", [])
+    anchoring.tick(sessions)
+    [row] = world.rows()
+    assert row.status == "final"
+    assert first_block is not None
+    engine.dispose()
