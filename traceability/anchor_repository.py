@@ -16,14 +16,13 @@ ON_CHAIN = ("confirmed", "final")
 
 
 def last_scheduled(session: Session, chain_id: int, contract: str) -> AnchorRow | None:
-    """The anchor with the largest size that is queued, in flight or done."""
+    """The anchor row with the largest size, whatever became of it.
+
+    A size is queued at most once; a failed row is retried through itself.
+    """
     return session.execute(
         select(AnchorRow)
-        .where(
-            AnchorRow.chain_id == chain_id,
-            AnchorRow.contract == contract,
-            AnchorRow.status.in_(LIVE),
-        )
+        .where(AnchorRow.chain_id == chain_id, AnchorRow.contract == contract)
         .order_by(AnchorRow.tree_size.desc())
         .limit(1)
     ).scalar_one_or_none()

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from traceability import anchor_repository, log_repository
 from traceability.checkpoints import NoteSigner, NoteVerifier, write_signer_key_file
 from traceability.cli_audit import register as register_audit
 from traceability.cli_contracts import contracts_app
@@ -196,7 +197,14 @@ def demo(
     if not settings.is_embedded:
         raise fail("the demo runs on the embedded default; unset SUNLEDGER_DATABASE_URL")
     if reset:
-        for name in ("sunledger.db", "sunledger.db-wal", "sunledger.db-shm", "log-signing.key"):
+        for name in (
+            "sunledger.db",
+            "sunledger.db-wal",
+            "sunledger.db-shm",
+            "log-signing.key",
+            "embedded-chain.jsonl",
+            "celerybeat-schedule",
+        ):
             (settings.data_dir / name).unlink(missing_ok=True)
     try:
         _engine, sessions, log, signer = open_platform(settings)
@@ -240,6 +248,31 @@ def demo(
         highlight=False,
     )
     out.print(f"  API documentation   {base}/docs", highlight=False)
+    with sessions() as session:
+        anchors = anchor_repository.list_anchors(session, after=0, limit=10_000)
+        first = log_repository.event_at(session, 0)
+    final = [a for a in anchors if a.status == "final"]
+    if final:
+        out.print(
+            f"  anchored            size {final[-1].tree_size} on the embedded chain "
+            f"{final[-1].chain_id}, block {final[-1].block_number}",
+            highlight=False,
+        )
+    failed = [a for a in anchors if a.status == "failed"]
+    if failed:
+        out.print(
+            f"[yellow]  {len(failed)} anchors failed:[/] {failed[-1].last_error}", highlight=False
+        )
+    if first is not None:
+        where = f" --data-dir {data_dir}" if data_dir is not None else ""
+        out.print("  verify one event's proof, trusting nothing but the key and the chain:")
+        out.print(
+            f"    sunledger proof {first.event_id}{where} --out bundle.json && "
+            f"sunledger verify bundle.json --public-key {signer.verifier_key()} "
+            f"--rpc {base}/v1/chain/rpc",
+            highlight=False,
+            markup=False,
+        )
     if serve_site:
         run_server(settings, host, port)
 
@@ -288,10 +321,10 @@ def db_upgrade(data_dir: DataDir = None) -> None:
 
 def _after_append(settings: Settings) -> None:
     """Ask for an anchoring tick once the batch is committed (never inside its transaction)."""
-    from traceability.worker import make_celery, request_anchor_tick
+    from traceability.worker import request_anchor_tick
 
     try:
-        request_anchor_tick(make_celery(settings))
+        request_anchor_tick(settings)
     except ChainUnavailable as exc:
         err.print(f"[yellow]anchoring postponed:[/] {exc}", highlight=False)
 

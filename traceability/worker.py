@@ -79,6 +79,18 @@ def make_celery(settings: Settings) -> Celery:
     return app
 
 
-def request_anchor_tick(app: Celery, *, force: bool = False) -> None:
+_APPS: dict[str, Celery] = {}
+
+
+def celery_for(settings: Settings) -> Celery:
+    """The process's Celery app for these settings."""
+    key = settings.model_dump_json()
+    with _LOCK:
+        if key not in _APPS:
+            _APPS[key] = make_celery(settings)
+        return _APPS[key]
+
+
+def request_anchor_tick(settings: Settings, *, force: bool = False) -> None:
     """Ask for a tick: runs now in eager mode, is queued on the broker otherwise."""
-    app.tasks[ANCHOR_TICK].delay(force=force)
+    celery_for(settings).tasks[ANCHOR_TICK].delay(force=force)
