@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import timedelta
+from functools import cached_property
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -12,8 +15,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from traceability.chain.embedded import EmbeddedChain, embedded_chain
 from traceability.chain.factory import EMBEDDED_JOURNAL, open_chain
 from traceability.checkpoints import NoteSigner
+from traceability.errors import SunledgerError
 from traceability.log import TransparencyLog
+from traceability.probe_intake import IntakePolicy, ProbeIntake
 from traceability.settings import Settings
+from traceability.worker import request_anchor_tick
+
+logger = logging.getLogger("sunledger.api")
 
 
 @dataclass(frozen=True)
@@ -24,6 +32,22 @@ class Platform:
     sessions: sessionmaker[Session]
     log: TransparencyLog
     signer: NoteSigner
+
+    @cached_property
+    def probe_intake(self) -> ProbeIntake:
+        """The intake service, built once per app."""
+        policy = IntakePolicy(
+            max_future=timedelta(seconds=self.settings.reading_max_future_seconds),
+            max_age=timedelta(seconds=self.settings.reading_max_age_seconds),
+        )
+        return ProbeIntake(self.log, self.signer, policy)
+
+    def after_commit(self) -> None:
+        """Work that must follow a commit: ask for an anchoring tick (queued, or eager)."""
+        try:
+            request_anchor_tick(self.settings)
+        except SunledgerError as exc:
+            logger.warning("anchoring postponed: %s", exc.detail)
 
     def embedded_chain(self) -> EmbeddedChain:
         """The embedded chain, replayed from its journal (and deployed on first use)."""

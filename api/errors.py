@@ -17,7 +17,8 @@ def _answer(status: int, error: str, detail: str) -> JSONResponse:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(SunledgerError)
     async def _sunledger_error(_request: Request, exc: SunledgerError) -> JSONResponse:
-        return _answer(exc.status_code, type(exc).__name__, exc.detail)
+        content = {"error": type(exc).__name__, "detail": exc.detail, **exc.extra()}
+        return JSONResponse(status_code=exc.status_code, content=content)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -31,6 +31,11 @@ TABLES = (
     "log_state",
     "anchors",
     "chain_deployments",
+    "devices",
+    "gateways",
+    "signer_keys",
+    "gateway_batches",
+    "alerts",
 )
 
 
@@ -144,3 +149,17 @@ def redis_url() -> str:
     except redis.RedisError as exc:
         service_missing("Redis", str(exc))
     return url
+
+
+@pytest.fixture(scope="session")
+def mosquitto() -> tuple[str, int]:
+    """The local Mosquitto broker; fail under CI, skip elsewhere, when it is down."""
+    import socket
+
+    host = os.environ.get("SUNLEDGER_TEST_MQTT_HOST", "127.0.0.1")
+    port = int(os.environ.get("SUNLEDGER_TEST_MQTT_PORT", "1883"))
+    try:
+        socket.create_connection((host, port), timeout=2).close()
+    except OSError as exc:
+        service_missing("Mosquitto", str(exc))
+    return host, port

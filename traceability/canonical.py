@@ -243,6 +243,59 @@ def _to_utf8(text: str, value: object) -> bytes:
     raise CanonicalizationError("value contains a lone surrogate")
 
 
+class _NotFast(Exception):
+    """The value needs the careful encoder (or is refused by it)."""
+
+
+def _plain(value: object) -> object:
+    """``value`` rebuilt so that ``json.dumps`` writes exactly its RFC 8785 text.
+
+    Integral floats become ints (JSON's ``4.0`` is JCS's ``4``); other floats
+    are kept only where Python's repr and ECMAScript agree (1e-4 <= |x| < 1e16).
+    Anything else (big ints, odd floats, keys outside the BMP, other types)
+    raises ``_NotFast``.
+    """
+    kind = type(value)
+    if kind is str or value is None or value is True or value is False:
+        return value
+    if kind is int:
+        if -_MAX_EXACT_INT <= value <= _MAX_EXACT_INT:  # type: ignore[operator]
+            return value
+        raise _NotFast
+    if kind is float:
+        number = cast(float, value)
+        if number.is_integer():
+            if -_MAX_EXACT_INT <= number <= _MAX_EXACT_INT:
+                return int(number)
+            raise _NotFast  # repr would add ".0"
+        if 1e-4 <= abs(number) < 1e16:
+            return number
+        raise _NotFast
+    if kind is dict:
+        out = {}
+        for key, item in cast("dict[object, object]", value).items():
+            if type(key) is not str or (not key.isascii() and max(key) > "\uffff"):
+                raise _NotFast
+            out[key] = _plain(item)
+        return out
+    if kind is list or kind is tuple:
+        return [_plain(item) for item in cast("list[object]", value)]
+    raise _NotFast
+
+
+def _fast_text(value: object) -> str | None:
+    try:
+        return json.dumps(
+            _plain(value),
+            ensure_ascii=False,
+            separators=(",", ":"),
+            sort_keys=True,
+            allow_nan=False,
+        )
+    except (_NotFast, ValueError, RecursionError):
+        return None
+
+
 def canonical_bytes(value: object) -> bytes:
     """Return the RFC 8785 canonical form of ``value`` as UTF-8 bytes.
 
@@ -252,6 +305,12 @@ def canonical_bytes(value: object) -> bytes:
     ints beyond 2**53, strings with surrogate code points, non-str keys and
     unsupported types.
     """
+    text = _fast_text(value)
+    if text is not None:
+        try:
+            return text.encode("utf-8")
+        except UnicodeEncodeError:
+            pass  # a lone surrogate: the careful path names where
     return _to_utf8(_serialise(value), value)
 
 

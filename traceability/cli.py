@@ -18,6 +18,8 @@ from traceability import anchor_repository, log_repository
 from traceability.checkpoints import NoteSigner, NoteVerifier, write_signer_key_file
 from traceability.cli_audit import register as register_audit
 from traceability.cli_contracts import contracts_app
+from traceability.cli_devices import register_commands as register_device_commands
+from traceability.cli_simulate import register as register_simulate
 from traceability.db import engine_for, transaction
 from traceability.errors import ChainUnavailable, SunledgerError
 from traceability.ingest import Ingest, parse_batch
@@ -39,6 +41,8 @@ chain_app = typer.Typer(help="The chain checkpoints are anchored on.", no_args_i
 app.add_typer(chain_app, name="chain")
 app.add_typer(contracts_app, name="contracts")
 register_audit(app)
+register_device_commands(app)
+register_simulate(app)
 
 err = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
@@ -79,23 +83,25 @@ def serve(
     data_dir: DataDir = None,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Server processes.")] = 1,
 ) -> None:
-    """Serve the API (auditor endpoints, health)."""
+    """Serve the API."""
     settings = load_settings(data_dir)
     try:
         open_platform(settings)  # fail here, with a clear message, not inside the server
     except SunledgerError as exc:
         raise fail(exc.detail) from None
-    run_server(settings, host, port)
+    run_server(settings, host, port, workers)
 
 
-def run_server(settings: Settings, host: str, port: int) -> None:
+def run_server(settings: Settings, host: str, port: int, workers: int = 1) -> None:
     """Hand over to ``python -m api`` (the web layer), which this package never imports."""
     env = dict(os.environ)
     env["SUNLEDGER_DATA_DIR"] = str(settings.data_dir)
     if settings.database_url is not None:
         env["SUNLEDGER_DATABASE_URL"] = settings.database_url.get_secret_value()
     command = [sys.executable, "-m", "api", "--host", host, "--port", str(port)]
+    command += ["--workers", str(workers)]
     os.execve(sys.executable, command, env)
 
 

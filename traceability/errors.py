@@ -17,6 +17,10 @@ class SunledgerError(Exception):
         super().__init__(detail)
         self.detail = detail
 
+    def extra(self) -> dict[str, object]:
+        """Fields an HTTP answer adds beside ``error`` and ``detail``."""
+        return {}
+
 
 class Invalid(SunledgerError):
     """The input is malformed or breaks a rule."""

@@ -58,12 +58,25 @@ class SensorValue(_Payload):
     uom: str = Field(min_length=1, max_length=8)
 
 
+class GatewayAttestation(_Payload):
+    """A gateway signed the batch this reading came in; the batch is kept by its hash."""
+
+    gateway_id: str = Field(min_length=1, max_length=64)
+    seq: int = Field(ge=0)
+    key_id: str = Field(min_length=16, max_length=16)
+    batch_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+
 class ProbeReading(_Payload):
+    """A probe reading as logged, with who signed it (the device, or its gateway)."""
+
     device_id: str = Field(min_length=1, max_length=64)
     seq: int = Field(ge=0)
     measured_at: AwareDatetime
     values: list[SensorValue] = Field(min_length=1, max_length=16)
+    key_id: str | None = Field(default=None, min_length=16, max_length=16)
     signature: str | None = Field(default=None, max_length=200)
+    gateway: GatewayAttestation | None = None
 
 
 class VisionObservation(_Payload):
@@ -76,11 +89,18 @@ class VisionObservation(_Payload):
 
 
 class Violation(_Payload):
+    """A rule broken (phase "breach") or back in order (phase "recovery")."""
+
     rule: str = Field(min_length=1, max_length=80)
     alert_class: Literal[1, 2, 3]
     source: Literal["probe", "vision", "record", "inspection"]
     description: str = Field(min_length=1, max_length=2000)
     evidence_sha256: list[str] = Field(default_factory=list, max_length=32)
+    phase: Literal["breach", "recovery"] = "breach"
+    alert_id: str | None = Field(default=None, max_length=36)
+    device_id: str | None = Field(default=None, max_length=64)
+    started_at: AwareDatetime | None = None
+    measurements: dict[str, float] = Field(default_factory=dict)
 
 
 class AlertTransition(_Payload):

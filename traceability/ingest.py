@@ -75,6 +75,11 @@ class Ingest:
             seen[event.event_id] = (event, index)
             new.append(event)
             receipts.append(self._receipt(event, index))
+        self.store(session, first, new)
+        return IngestResult(receipts, len(new))
+
+    def store(self, session: Session, first: int, new: Sequence[PreparedEvent]) -> list[bytes]:
+        """Append prepared events at ``first`` (the caller holds the log lock); return leaves."""
         leaves = [merkle.leaf_hash(e.body) for e in new]
         self.log.append(session, leaves)
         repo.insert_events(
@@ -101,7 +106,7 @@ class Ingest:
                 for c in e.personal
             ],
         )
-        return IngestResult(receipts, len(new))
+        return leaves
 
     def _receipt(self, event: PreparedEvent, index: int) -> Receipt:
         return Receipt(

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, insert, or_, select, update
+from sqlalchemy import Table, and_, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from traceability.models import CheckpointRow, EventRow, LogState, LogTile, PersonalValue
@@ -45,7 +45,11 @@ def lock_state(session: Session) -> LogState:
 
 
 def read_state(session: Session) -> LogState | None:
-    return session.execute(select(LogState).where(LogState.id == LOG_STATE_ID)).scalar_one_or_none()
+    return session.execute(
+        select(LogState)
+        .where(LogState.id == LOG_STATE_ID)
+        .execution_options(populate_existing=True)
+    ).scalar_one_or_none()
 
 
 def read_tiles(session: Session, keys: Iterable[TileKey]) -> dict[TileKey, bytes]:
@@ -95,9 +99,33 @@ def set_state(session: Session, tree_size: int, root_hash: bytes) -> None:
     )
 
 
+EVENT_COLUMNS = (
+    "leaf_index",
+    "event_id",
+    "kind",
+    "subject",
+    "occurred_at",
+    "recorded_at",
+    "body",
+    "leaf_hash",
+)
+
+
 def insert_events(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    if rows:
-        session.execute(insert(EventRow), list(rows))
+    """Insert event rows; on PostgreSQL with COPY, several times faster than INSERTs."""
+    if not rows:
+        return
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        connection.execute(cast(Table, EventRow.__table__).insert(), list(rows))
+        return
+    raw = connection.connection.dbapi_connection
+    assert raw is not None
+    with raw.cursor() as cursor:  # type: ignore[attr-defined]
+        statement = f"COPY events ({', '.join(EVENT_COLUMNS)}) FROM STDIN"
+        with cursor.copy(statement) as copy:
+            for row in rows:
+                copy.write_row([row[column] for column in EVENT_COLUMNS])
 
 
 def insert_personal_values(session: Session, rows: Sequence[dict[str, Any]]) -> None:

@@ -179,3 +179,85 @@ class ChainDeployment(Base):
     tx_hash: Mapped[str] = mapped_column(String(66), nullable=False)
     block_number: Mapped[int] = mapped_column(BigInteger, nullable=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+
+
+class DeviceRow(Base):
+    """A probe: where it is, what it measures, and the last sequence number accepted."""
+
+    __tablename__ = "devices"
+
+    device_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    premises_id: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    location: Mapped[str] = mapped_column(String(200), nullable=False)
+    kind: Mapped[str] = mapped_column(String(32), nullable=False)
+    profile: Mapped[str] = mapped_column(String(16), nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False)
+    last_seq: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    last_reading_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    registered_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    rule_state: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+
+class GatewayRow(Base):
+    """A gateway that signs batches for the probes of its premises."""
+
+    __tablename__ = "gateways"
+
+    gateway_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    premises_id: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    status: Mapped[str] = mapped_column(String(16), nullable=False)
+    last_seq: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    registered_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class SignerKeyRow(Base):
+    """An Ed25519 key of a device or gateway. Rotation adds a key and ends the old one;
+    ended keys stay, so readings they signed remain verifiable."""
+
+    __tablename__ = "signer_keys"
+    __table_args__ = (Index("ix_signer_keys_owner", "owner_type", "owner_id"),)
+
+    key_id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    owner_type: Mapped[str] = mapped_column(String(16), nullable=False)
+    owner_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    public_key: Mapped[bytes] = mapped_column(LargeBinary(32), nullable=False)
+    valid_from: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    valid_until: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class AlertRow(Base):
+    """An alert raised by a rule (probe, vision, record). Its lifecycle grows in later work;
+    every change is also an event in the log."""
+
+    __tablename__ = "alerts"
+    __table_args__ = (Index("ix_alerts_premises_status", "premises_id", "status"),)
+
+    alert_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    premises_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    subject: Mapped[str] = mapped_column(String(100), nullable=False)
+    source: Mapped[str] = mapped_column(String(16), nullable=False)
+    rule: Mapped[str] = mapped_column(String(40), nullable=False)
+    alert_class: Mapped[int] = mapped_column(Integer, nullable=False)
+    status: Mapped[str] = mapped_column(String(24), nullable=False)
+    detail: Mapped[str] = mapped_column(Text, nullable=False)
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    recovered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    breach_event_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    recovery_event_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+
+
+class GatewayBatchRow(Base):
+    """A gateway-signed batch, kept so each of its readings can be re-verified later."""
+
+    __tablename__ = "gateway_batches"
+
+    batch_sha256: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    gateway_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    seq: Mapped[int] = mapped_column(BigInteger, nullable=False)
+    key_id: Mapped[str] = mapped_column(String(16), nullable=False)
+    signature: Mapped[bytes] = mapped_column(LargeBinary(64), nullable=False)
+    body: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)

@@ -75,3 +75,48 @@ def verify_receipt(receipt: dict[str, Any], verifier: NoteVerifier) -> Receipt:
     except InvalidSignature:
         raise VerificationError("receipt signature does not verify") from None
     return parsed
+
+
+BATCH_RECEIPT_FORMAT = "sunledger-batch-receipt/1"
+
+
+def sign_batch_receipt(
+    signer: NoteSigner, origin: str, recorded_at: str, events: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """One signature for a whole batch: every event's id, leaf index and leaf hash."""
+    statement = {
+        "format": BATCH_RECEIPT_FORMAT,
+        "origin": origin,
+        "recorded_at": recorded_at,
+        "events": events,
+    }
+    signature = signer.private_key.sign(canonical_bytes(statement))
+    return {
+        **statement,
+        "key_id": signer.key_id.hex(),
+        "signature": base64.b64encode(signature).decode(),
+    }
+
+
+def verify_batch_receipt(receipt: dict[str, Any], verifier: NoteVerifier) -> list[dict[str, Any]]:
+    """Check a batch receipt's signature; return its events. Raises ``VerificationError``."""
+    try:
+        statement = {k: receipt[k] for k in ("format", "origin", "recorded_at", "events")}
+        signature = base64.b64decode(receipt["signature"], validate=True)
+        key_id = receipt["key_id"]
+    except (KeyError, TypeError, ValueError) as exc:
+        raise VerificationError(f"malformed batch receipt: {exc}") from None
+    if statement["format"] != BATCH_RECEIPT_FORMAT:
+        raise VerificationError(
+            "unknown receipt format", expected=BATCH_RECEIPT_FORMAT, computed=statement["format"]
+        )
+    if key_id != verifier.key_id.hex():
+        raise VerificationError(
+            "receipt signed by another key", expected=verifier.key_id.hex(), computed=key_id
+        )
+    try:
+        verifier.public_key.verify(signature, canonical_bytes(statement))
+    except InvalidSignature:
+        raise VerificationError("batch receipt signature does not verify") from None
+    events: list[dict[str, Any]] = statement["events"]
+    return events

@@ -47,6 +47,14 @@ class Settings(BaseSettings):
     anchor_every_events: int = Field(default=1000, ge=1)
     anchor_gas_limit: int = Field(default=150_000, ge=21_000)
 
+    # Probes: how far a reading's clock may stray, who may register devices, MQTT.
+    reading_max_future_seconds: float = Field(default=300.0, ge=0)
+    reading_max_age_seconds: float = Field(default=7 * 86_400.0, gt=0)
+    admin_token: SecretStr | None = None
+    mqtt_host: str = "127.0.0.1"
+    mqtt_port: int = Field(default=1883, ge=1, le=65535)
+    mqtt_topic: str = "sunledger/probes/+/readings"
+
     # Celery: unset means eager, in-process tasks (the embedded default).
     broker_url: str | None = None
 

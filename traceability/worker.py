@@ -21,7 +21,8 @@ from traceability.platform import open_platform
 from traceability.settings import Settings
 
 ANCHOR_TICK = "sunledger.anchor_tick"
-_LOCK = threading.Lock()
+PROBE_WATCH = "sunledger.probe_watch"
+_LOCK = threading.RLock()
 _ANCHORING: dict[str, tuple[Anchoring, Any]] = {}
 
 
@@ -33,12 +34,24 @@ def policy_for(settings: Settings) -> AnchorPolicy:
     )
 
 
+_PLATFORMS: dict[str, Any] = {}
+
+
+def platform_for(settings: Settings) -> Any:
+    """The process's (engine, sessions, log, signer) for these settings, opened once."""
+    key = settings.model_dump_json()
+    with _LOCK:
+        if key not in _PLATFORMS:
+            _PLATFORMS[key] = open_platform(settings)
+        return _PLATFORMS[key]
+
+
 def anchoring_for(settings: Settings) -> tuple[Anchoring, Any]:
     """The process's anchoring service for these settings (opening a chain is not free)."""
     key = settings.model_dump_json()
+    _engine, sessions, log, signer = platform_for(settings)
     with _LOCK:
         if key not in _ANCHORING:
-            _engine, sessions, log, signer = open_platform(settings)
             chain = open_chain(settings, sessions)
             _ANCHORING[key] = (Anchoring(log, signer, chain, policy_for(settings)), sessions)
         return _ANCHORING[key]
@@ -67,16 +80,34 @@ def make_celery(settings: Settings) -> Celery:
             worker_prefetch_multiplier=1,
             broker_connection_retry_on_startup=True,
             beat_schedule={
-                "anchor": {"task": ANCHOR_TICK, "schedule": settings.anchor_interval_seconds}
+                "anchor": {"task": ANCHOR_TICK, "schedule": settings.anchor_interval_seconds},
+                "probe-watch": {"task": PROBE_WATCH, "schedule": 60.0},
             },
             beat_schedule_filename=str(settings.data_dir / "celerybeat-schedule"),
         )
 
-    @app.task(name=ANCHOR_TICK)  # type: ignore[untyped-decorator]
+    @app.task(name=ANCHOR_TICK, shared=False)  # type: ignore[untyped-decorator]
     def anchor_tick(force: bool = False) -> dict[str, Any]:
         return run_anchor_tick(settings, force=force)
 
+    @app.task(name=PROBE_WATCH, shared=False)  # type: ignore[untyped-decorator]
+    def probe_watch() -> dict[str, Any]:
+        return run_probe_watch(settings)
+
     return app
+
+
+def run_probe_watch(settings: Settings) -> dict[str, Any]:
+    """Silent-probe and other time-based rules for every active device."""
+    from datetime import UTC, datetime
+
+    from traceability.db import transaction
+    from traceability.probe_intake import ProbeIntake, watch
+
+    _engine, sessions, log, signer = platform_for(settings)
+    with transaction(sessions) as session:
+        judgement = watch(ProbeIntake(log, signer), session, datetime.now(UTC))
+    return {"opened": judgement.opened, "recovered": judgement.recovered}
 
 
 _APPS: dict[str, Celery] = {}

@@ -181,3 +181,50 @@ def test_help(argument: str) -> None:
     done = sunledger(*argument.split())
     assert done.returncode == 0
     assert "Usage" in done.stdout
+
+
+def test_verify_needs_only_the_bundle_and_the_key(tmp_path: Path) -> None:
+    """No database, no data directory: exit codes name the failed check."""
+    data = tmp_path / "data"
+    events = tmp_path / "e.jsonl"
+    events.write_text(event(1) + "\n" + event(2) + "\n")
+    assert sunledger("log", "append", str(events), "--data-dir", str(data)).returncode == 0
+    bundle_file = tmp_path / "bundle.json"
+    exported = sunledger(
+        "proof",
+        "00000000-0000-4000-8000-000000000001",
+        "--data-dir",
+        str(data),
+        "--out",
+        str(bundle_file),
+    )
+    assert exported.returncode == 0, exported.stderr
+    key = read_signer_key_file(data / "log-signing.key").verifier_key()
+    home = tmp_path / "home"
+    env = {"HOME": str(home), "XDG_DATA_HOME": str(home / "share")}
+
+    no_chain = sunledger("verify", str(bundle_file), "--public-key", key, env=env)
+    assert no_chain.returncode == 13, no_chain.stdout
+    assert "✓ inclusion_proof" in no_chain.stdout and "no chain RPC" in no_chain.stdout
+
+    bundle = json.loads(bundle_file.read_text())
+    bundle["event"]["payload"]["seq"] = 99
+    bundle_file.write_text(json.dumps(bundle))
+    tampered = sunledger("verify", str(bundle_file), "--public-key", key, env=env)
+    assert tampered.returncode == 4
+    assert "leaf_hash" in tampered.stderr
+
+    fresh = sunledger(
+        "proof",
+        "00000000-0000-4000-8000-000000000001",
+        "--data-dir",
+        str(data),
+        "--out",
+        str(bundle_file),
+    )
+    assert fresh.returncode == 0
+    other = sunledger("keys", "generate", "--out", str(tmp_path / "other.key")).stdout.strip()
+    wrong_key = sunledger("verify", str(bundle_file), "--public-key", other, env=env)
+    assert wrong_key.returncode == 5
+    assert "checkpoint_signature" in wrong_key.stderr
+    assert not home.exists()  # nothing was created on the verifier's machine

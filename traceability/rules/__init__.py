@@ -1,0 +1,1 @@
+"""Food-safety rules: jurisdiction profiles (data) and the probe rule engine."""
