@@ -14,18 +14,9 @@ from sqlalchemy.orm import Session
 from traceability import device_repository as repo
 from traceability.errors import Conflict, Invalid, NotFound
 from traceability.models import DeviceRow, GatewayRow, SignerKeyRow
+from traceability.rules.profiles import DEVICE_KINDS as DEVICE_KINDS
+from traceability.rules.profiles import PROFILES as PROFILES
 
-DEVICE_KINDS = (
-    "fridge",
-    "freezer",
-    "hot_holding",
-    "core_probe",
-    "dishwasher",
-    "disinfection_cabinet",
-    "sample_fridge",
-    "room",
-)
-PROFILES = ("cn", "us")
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 
 

@@ -341,3 +341,35 @@ def prepare_event(
         body=canonical_bytes(public),
         personal=tuple(committed),
     )
+
+
+def prepared(
+    *,
+    event_id: str,
+    kind: EventKind,
+    subject: str,
+    occurred_at: datetime,
+    occurred_text: str,
+    recorded_at: datetime,
+    recorded_text: str,
+    payload: dict[str, Any],
+) -> PreparedEvent:
+    """An event built by trusted code (no personal fields), ready for the log."""
+    public = {
+        "id": event_id,
+        "kind": kind.value,
+        "subject": subject,
+        "occurred_at": occurred_text,
+        "recorded_at": recorded_text,
+        "payload": payload,
+    }
+    return PreparedEvent(
+        event_id=event_id,
+        kind=kind,
+        subject=subject,
+        occurred_at=occurred_at,
+        recorded_at=recorded_at,
+        public=public,
+        body=canonical_bytes(public),
+        personal=(),
+    )

@@ -28,7 +28,7 @@ from traceability import device_repository as devices_repo
 from traceability.canonical import CanonicalizationError, canonical_bytes
 from traceability.checkpoints import NoteSigner
 from traceability.errors import Invalid
-from traceability.events import EventKind, PreparedEvent, rfc3339
+from traceability.events import EventKind, PreparedEvent, prepared, rfc3339
 from traceability.ingest import Ingest
 from traceability.log import TransparencyLog
 from traceability.models import DeviceRow, GatewayBatchRow
@@ -458,25 +458,15 @@ class ProbeIntake:
             payload["signature"] = base64.b64encode(reading.signature).decode()
         else:
             payload["gateway"] = gateway
-        event_id = str(uuid.uuid5(READING_NAMESPACE, f"{reading.device_id}:{reading.seq}"))
-        subject = f"device:{reading.device_id}"
-        public = {
-            "id": event_id,
-            "kind": EventKind.PROBE_READING.value,
-            "subject": subject,
-            "occurred_at": _with_micros(reading.measured_text),
-            "recorded_at": recorded,
-            "payload": payload,
-        }
-        return PreparedEvent(
-            event_id=event_id,
+        return prepared(
+            event_id=str(uuid.uuid5(READING_NAMESPACE, f"{reading.device_id}:{reading.seq}")),
             kind=EventKind.PROBE_READING,
-            subject=subject,
+            subject=f"device:{reading.device_id}",
             occurred_at=reading.measured_at,
+            occurred_text=_with_micros(reading.measured_text),
             recorded_at=now,
-            public=public,
-            body=canonical_bytes(public),
-            personal=(),
+            recorded_text=recorded,
+            payload=payload,
         )
 
     def _judge(

@@ -18,8 +18,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from traceability import device_repository as repo
-from traceability.canonical import canonical_bytes
-from traceability.events import EventKind, PreparedEvent, rfc3339
+from traceability.events import EventKind, PreparedEvent, prepared, rfc3339
 from traceability.models import DeviceRow
 from traceability.rules.engine import DeviceKind, DeviceMonitor, Observation, RuleEvent
 from traceability.rules.profiles import load_profile
@@ -138,21 +137,13 @@ def _violation_event(
         "started_at": rfc3339(verdict.started_at),
         "measurements": {k: float(v) for k, v in verdict.measurements.items()},
     }
-    public = {
-        "id": event_id,
-        "kind": EventKind.VIOLATION.value,
-        "subject": subject,
-        "occurred_at": rfc3339(verdict.detected_at),
-        "recorded_at": rfc3339(now),
-        "payload": payload,
-    }
-    return PreparedEvent(
+    return prepared(
         event_id=event_id,
         kind=EventKind.VIOLATION,
         subject=subject,
         occurred_at=verdict.detected_at,
+        occurred_text=rfc3339(verdict.detected_at),
         recorded_at=now,
-        public=public,
-        body=canonical_bytes(public),
-        personal=(),
+        recorded_text=rfc3339(now),
+        payload=payload,
     )
