@@ -18,7 +18,6 @@ from traceability import log_repository as repo
 from traceability import merkle
 from traceability.checkpoints import Checkpoint, NoteSigner, sign_checkpoint
 from traceability.errors import Invalid, NotFound
-from traceability.models import LogState
 from traceability.tiles import (
     TILE_WIDTH,
     Subtree,
@@ -141,26 +140,21 @@ class TransparencyLog:
         if tree_size > current:
             raise Invalid(f"tree size {tree_size} is larger than the log ({current} leaves)")
 
-    def _stored_root(
-        self, session: Session, tree_size: int, state: LogState | None
-    ) -> bytes | None:
-        """The root recorded for this size (log state or a checkpoint), if any.
+    def _known_roots(self, session: Session, *sizes: int) -> tuple[int, dict[int, bytes]]:
+        """The log's size, and the roots recorded for these sizes (state or checkpoints).
 
-        Proofs are checked against it before they leave, so tiles changed
-        behind our back are caught rather than served.
+        One round trip. Proofs are checked against these roots before they
+        leave, so tiles changed behind our back are caught rather than served.
         """
-        if state is not None and state.tree_size == tree_size:
-            return bytes(state.root_hash)
-        row = repo.checkpoint_at(session, tree_size)
-        return None if row is None else bytes(row.root_hash)
+        return repo.known_roots(session, sizes)
 
     def inclusion_proof(self, session: Session, index: int, tree_size: int) -> InclusionProof:
         """RFC 9162 inclusion proof of leaf ``index`` in the tree of ``tree_size`` leaves."""
-        state = repo.read_state(session)
-        self._check_size(tree_size, 0 if state is None else state.tree_size)
+        current, roots = self._known_roots(session, tree_size)
+        self._check_size(tree_size, current)
         if not 0 <= index < tree_size:
             raise Invalid(f"index {index} is not below tree size {tree_size}")
-        root = self._stored_root(session, tree_size, state)
+        root = roots.get(tree_size)
         ranges = inclusion_ranges(index, tree_size)
         leaf = Subtree(0, index)
         wanted = [*ranges, (0, tree_size)] if root is None else ranges
@@ -177,14 +171,13 @@ class TransparencyLog:
 
     def consistency_proof(self, session: Session, first: int, second: int) -> ConsistencyProof:
         """RFC 9162 consistency proof between the trees of ``first`` and ``second`` leaves."""
-        state = repo.read_state(session)
-        self._check_size(second, 0 if state is None else state.tree_size)
+        current, roots = self._known_roots(session, first, second)
+        self._check_size(second, current)
         if first < 0:
             raise Invalid(f"first size {first} is negative")
         if first > second:
             raise Invalid(f"first size {first} is larger than second size {second}")
-        first_root = self._stored_root(session, first, state)
-        second_root = self._stored_root(session, second, state)
+        first_root, second_root = roots.get(first), roots.get(second)
         ranges = consistency_ranges(first, second)
         wanted = list(ranges)
         if first_root is None:

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, insert, or_, select, update
+from sqlalchemy import Table, and_, insert, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from traceability.models import CheckpointRow, EventRow, LogState, LogTile, PersonalValue
@@ -50,6 +50,24 @@ def read_state(session: Session) -> LogState | None:
         .where(LogState.id == LOG_STATE_ID)
         .execution_options(populate_existing=True)
     ).scalar_one_or_none()
+
+
+def known_roots(session: Session, sizes: Sequence[int]) -> tuple[int, dict[int, bytes]]:
+    """The log's size and the roots recorded (state row, checkpoints) for ``sizes``."""
+    state = select(literal(0).label("from_state"), LogState.tree_size, LogState.root_hash).where(
+        LogState.id == LOG_STATE_ID
+    )
+    checkpoints = select(
+        literal(1).label("from_state"), CheckpointRow.tree_size, CheckpointRow.root_hash
+    ).where(CheckpointRow.tree_size.in_(list(sizes)))
+    current, roots = 0, {}
+    for from_state, size, root in session.execute(state.union_all(checkpoints)):
+        if from_state == 0:
+            current = int(size)
+        if from_state == 0 and size not in sizes:
+            continue
+        roots[int(size)] = bytes(root)
+    return current, roots
 
 
 def read_tiles(session: Session, keys: Iterable[TileKey]) -> dict[TileKey, bytes]:
