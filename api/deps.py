@@ -12,8 +12,8 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session, sessionmaker
 
-from traceability.chain.embedded import EmbeddedChain, embedded_chain
-from traceability.chain.factory import EMBEDDED_JOURNAL, open_chain
+from traceability.chain.embedded import EmbeddedChain
+from traceability.chain.factory import open_chain
 from traceability.checkpoints import NoteSigner
 from traceability.errors import SunledgerError
 from traceability.log import TransparencyLog
@@ -49,12 +49,14 @@ class Platform:
         except SunledgerError as exc:
             logger.warning("anchoring postponed: %s", exc.detail)
 
+    @cached_property
     def embedded_chain(self) -> EmbeddedChain:
-        """The embedded chain, replayed from its journal (and deployed on first use)."""
-        open_chain(self.settings, self.sessions)
-        return embedded_chain(
-            self.settings.data_dir / EMBEDDED_JOURNAL, gas_limit=self.settings.anchor_gas_limit
-        )
+        """The embedded chain, deployed on first use; each call to it replays what other
+        processes added to its journal."""
+        chain = open_chain(self.settings, self.sessions)
+        if not isinstance(chain, EmbeddedChain):
+            raise TypeError(f"the configured chain is {self.settings.chain}, not embedded")
+        return chain
 
 
 def get_platform(request: Request) -> Platform:

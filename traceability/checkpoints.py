@@ -29,9 +29,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
-import os
 import re
-import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,6 +40,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 )
 
 from traceability.errors import Invalid, VerificationError
+from traceability.private_files import create_private_file, read_private_file
 
 __all__ = [
     "ALG_ED25519",
@@ -502,17 +501,7 @@ def write_signer_key_file(path: Path, signer: NoteSigner) -> None:
     Raises :class:`FileExistsError` when ``path`` already exists (including as a
     symbolic link); other OS errors propagate.
     """
-    flags = os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, "O_CLOEXEC", 0)
-    fd = os.open(path, flags, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(signer.to_signer_key() + "\n")
-    except BaseException:
-        try:
-            os.unlink(path)
-        except OSError:
-            pass
-        raise
+    create_private_file(path, signer.to_signer_key() + "\n")
 
 
 def read_signer_key_file(path: Path) -> NoteSigner:
@@ -523,17 +512,7 @@ def read_signer_key_file(path: Path) -> NoteSigner:
     its content is not one valid signer key. The message never contains the key.
     OS errors such as a missing file propagate.
     """
-    with open(path, "rb") as handle:
-        info = os.fstat(handle.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise Invalid(f"signer key file {path} is not a regular file")
-        mode = stat.S_IMODE(info.st_mode)
-        if os.name == "posix" and mode & 0o077:
-            raise Invalid(
-                f"signer key file {path} has mode {mode:#o}, which allows group/other "
-                f"access; run chmod 600 {path}"
-            )
-        data = handle.read()
+    data = read_private_file(path, "signer key file")
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:

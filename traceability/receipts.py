@@ -13,6 +13,7 @@ from traceability.checkpoints import NoteSigner, NoteVerifier
 from traceability.errors import VerificationError
 
 RECEIPT_FORMAT = "sunledger-receipt/1"
+BATCH_RECEIPT_FORMAT = "sunledger-batch-receipt/1"
 
 
 @dataclass(frozen=True)
@@ -62,22 +63,34 @@ def verify_receipt(receipt: dict[str, Any], verifier: NoteVerifier) -> Receipt:
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise VerificationError(f"malformed receipt: {exc}") from None
-    if statement["format"] != RECEIPT_FORMAT:
+    _check_signature(
+        parsed.statement(), statement["format"], RECEIPT_FORMAT, key_id, signature, verifier
+    )
+    return parsed
+
+
+def _check_signature(
+    statement: dict[str, Any],
+    found_format: object,
+    expected_format: str,
+    key_id: object,
+    signature: bytes,
+    verifier: NoteVerifier,
+) -> None:
+    """The format is ours, the key is the log's, and the signature covers the statement."""
+    if found_format != expected_format:
         raise VerificationError(
-            "unknown receipt format", expected=RECEIPT_FORMAT, computed=statement["format"]
+            "unknown receipt format", expected=expected_format, computed=found_format
         )
     if key_id != verifier.key_id.hex():
         raise VerificationError(
             "receipt signed by another key", expected=verifier.key_id.hex(), computed=key_id
         )
     try:
-        verifier.public_key.verify(signature, canonical_bytes(parsed.statement()))
+        verifier.public_key.verify(signature, canonical_bytes(statement))
     except InvalidSignature:
-        raise VerificationError("receipt signature does not verify") from None
-    return parsed
-
-
-BATCH_RECEIPT_FORMAT = "sunledger-batch-receipt/1"
+        kind = "batch receipt" if expected_format == BATCH_RECEIPT_FORMAT else "receipt"
+        raise VerificationError(f"{kind} signature does not verify") from None
 
 
 def sign_batch_receipt(
@@ -106,17 +119,8 @@ def verify_batch_receipt(receipt: dict[str, Any], verifier: NoteVerifier) -> lis
         key_id = receipt["key_id"]
     except (KeyError, TypeError, ValueError) as exc:
         raise VerificationError(f"malformed batch receipt: {exc}") from None
-    if statement["format"] != BATCH_RECEIPT_FORMAT:
-        raise VerificationError(
-            "unknown receipt format", expected=BATCH_RECEIPT_FORMAT, computed=statement["format"]
-        )
-    if key_id != verifier.key_id.hex():
-        raise VerificationError(
-            "receipt signed by another key", expected=verifier.key_id.hex(), computed=key_id
-        )
-    try:
-        verifier.public_key.verify(signature, canonical_bytes(statement))
-    except InvalidSignature:
-        raise VerificationError("batch receipt signature does not verify") from None
+    _check_signature(
+        statement, statement["format"], BATCH_RECEIPT_FORMAT, key_id, signature, verifier
+    )
     events: list[dict[str, Any]] = statement["events"]
     return events

@@ -30,7 +30,7 @@ async def rpc(request: Request, platform: PlatformDep) -> JSONResponse:
         payload = await request.json()
     except (ValueError, RecursionError):
         return JSONResponse(_error(None, -32700, "parse error: the body is not JSON we accept"))
-    chain = platform.embedded_chain()
+    chain = platform.embedded_chain
     calls = payload if isinstance(payload, list) else [payload]
     if not calls or len(calls) > 50:
         return JSONResponse(_error(None, -32600, "send between 1 and 50 calls"))

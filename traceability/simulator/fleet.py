@@ -17,7 +17,6 @@ import hashlib
 import json
 import os
 import secrets
-import stat
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +28,7 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from traceability.canonical import canonical_bytes
 from traceability.devices import ID_PATTERN, PROFILES
 from traceability.errors import Invalid
+from traceability.private_files import create_private_file, read_private_file
 from traceability.simulator.curves import Measurement
 
 KEYS_FORMAT = "sunledger-simulator-keys/1"
@@ -230,17 +230,7 @@ def write_keys_file(path: Path, keys: Mapping[str, bytes]) -> None:
 
     Raises :class:`FileExistsError` when ``path`` exists (also as a symbolic link).
     """
-    flags = os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, "O_CLOEXEC", 0)
-    fd = os.open(path, flags, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(_keys_json(keys))
-    except BaseException:
-        try:
-            os.unlink(path)
-        except OSError:
-            pass
-        raise
+    create_private_file(path, _keys_json(keys))
 
 
 def _replace_keys_file(path: Path, keys: Mapping[str, bytes]) -> None:
@@ -261,17 +251,7 @@ def read_keys_file(path: Path) -> dict[str, bytes]:
     regular file, when its mode grants any group or other access, or when its
     content is not a keys document. OS errors propagate.
     """
-    with open(path, "rb") as handle:
-        info = os.fstat(handle.fileno())
-        if not stat.S_ISREG(info.st_mode):
-            raise Invalid(f"keys file {path} is not a regular file")
-        mode = stat.S_IMODE(info.st_mode)
-        if os.name == "posix" and mode & 0o077:
-            raise Invalid(
-                f"keys file {path} has mode {mode:04o}: private keys must not be readable by "
-                "others (chmod 600 it)"
-            )
-        content = handle.read()
+    content = read_private_file(path, "keys file")
     try:
         document = json.loads(content)
     except (json.JSONDecodeError, UnicodeDecodeError):
