@@ -30,12 +30,21 @@ from __future__ import annotations
 import json
 import math
 import re
+from collections.abc import Mapping
 from json.encoder import encode_basestring as _quote
 from typing import NoReturn, cast
 
 from traceability.errors import Invalid
 
-__all__ = ["CanonicalizationError", "canonical_bytes", "canonical_text", "parse_json"]
+__all__ = [
+    "CanonicalizationError",
+    "canonical_bytes",
+    "canonical_number",
+    "canonical_object",
+    "canonical_string",
+    "canonical_text",
+    "parse_json",
+]
 
 # Every integer n with |n| <= 2**53 is exactly a double; beyond that some are not.
 _MAX_EXACT_INT = 2**53
@@ -312,6 +321,38 @@ def canonical_bytes(value: object) -> bytes:
         except UnicodeEncodeError:
             pass  # a lone surrogate: the careful path names where
     return _to_utf8(_serialise(value), value)
+
+
+def canonical_number(value: int | float) -> str:
+    """The RFC 8785 text of one number (ECMAScript ``Number::toString``).
+
+    Raises :class:`CanonicalizationError` for NaN, infinities and integers beyond 2**53.
+    """
+    if isinstance(value, bool):
+        raise CanonicalizationError("a boolean is not a number")
+    try:
+        return _number(value)
+    except _Refused as refused:
+        raise _refusal(refused.reason, refused.segments) from None
+
+
+def canonical_string(text: str) -> str:
+    """The RFC 8785 text of one string (quoted and escaped as JCS requires)."""
+    return _quote(text)
+
+
+def canonical_object(members: Mapping[str, str]) -> str:
+    """The RFC 8785 text of an object whose member values are already canonical text.
+
+    For hot paths that build an event from parts they have canonicalised once
+    (a reading's values, a gateway attestation). Keys must be ASCII, which
+    makes code-point order the UTF-16 order JCS asks for.
+    """
+    if not all(key.isascii() for key in members):
+        raise CanonicalizationError("canonical_object takes ASCII keys only")
+    return (
+        "{" + ",".join(f"{canonical_string(key)}:{members[key]}" for key in sorted(members)) + "}"
+    )
 
 
 def canonical_text(value: object) -> str:

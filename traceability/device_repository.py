@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from traceability.models import AlertRow, DeviceRow, GatewayRow, SignerKeyRow
@@ -82,18 +82,22 @@ def end_keys(session: Session, owner_type: str, owner_id: str, at: datetime) -> 
 
 
 def advance_devices(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    """Store each device's new last sequence number, last reading time and rule state."""
-    for row in rows:
-        session.execute(
-            update(DeviceRow)
-            .where(DeviceRow.device_id == row["device_id"])
-            .values(
-                last_seq=row["last_seq"],
-                last_reading_at=row["last_reading_at"],
-                rule_state=row["rule_state"],
-            )
-            .execution_options(synchronize_session=False)
-        )
+    """Store each device's new last sequence number, last reading time and rule state.
+
+    One executemany (pipelined by psycopg) rather than a round trip per device.
+    """
+    if not rows:
+        return
+    session.connection().execute(
+        update(DeviceRow.__table__)
+        .where(DeviceRow.__table__.c.device_id == bindparam("b_device_id"))
+        .values(
+            last_seq=bindparam("b_last_seq"),
+            last_reading_at=bindparam("b_last_reading_at"),
+            rule_state=bindparam("b_rule_state"),
+        ),
+        [{f"b_{key}": value for key, value in row.items()} for row in rows],
+    )
 
 
 def advance_gateway(session: Session, gateway_id: str, seq: int) -> None:

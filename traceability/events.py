@@ -20,7 +20,7 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from traceability.canonical import canonical_bytes
+from traceability.canonical import canonical_bytes, canonical_string
 from traceability.errors import Invalid
 
 SALT_SIZE = 32
@@ -353,8 +353,14 @@ def prepared(
     recorded_at: datetime,
     recorded_text: str,
     payload: dict[str, Any],
+    payload_text: str | None = None,
 ) -> PreparedEvent:
-    """An event built by trusted code (no personal fields), ready for the log."""
+    """An event built by trusted code (no personal fields), ready for the log.
+
+    ``payload_text``, when the caller has it, is the RFC 8785 text of ``payload``
+    built from parts it canonicalised once (probe intake does this per reading);
+    the envelope is then composed around it instead of re-encoding everything.
+    """
     public = {
         "id": event_id,
         "kind": kind.value,
@@ -363,6 +369,15 @@ def prepared(
         "recorded_at": recorded_text,
         "payload": payload,
     }
+    if payload_text is None:
+        body = canonical_bytes(public)
+    else:
+        q = canonical_string
+        # The envelope's keys in JCS order: id, kind, occurred_at, payload, recorded_at, subject.
+        body = (
+            f'{{"id":{q(event_id)},"kind":{q(kind.value)},"occurred_at":{q(occurred_text)},'
+            f'"payload":{payload_text},"recorded_at":{q(recorded_text)},"subject":{q(subject)}}}'
+        ).encode()
     return PreparedEvent(
         event_id=event_id,
         kind=kind,
@@ -370,6 +385,6 @@ def prepared(
         occurred_at=occurred_at,
         recorded_at=recorded_at,
         public=public,
-        body=canonical_bytes(public),
+        body=body,
         personal=(),
     )

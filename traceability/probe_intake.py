@@ -25,7 +25,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy.orm import Session
 
 from traceability import device_repository as devices_repo
-from traceability.canonical import CanonicalizationError, canonical_bytes
+from traceability.canonical import (
+    canonical_number,
+    canonical_string,
+    canonical_text,
+)
 from traceability.checkpoints import NoteSigner
 from traceability.errors import Invalid
 from traceability.events import EventKind, PreparedEvent, prepared, rfc3339
@@ -35,6 +39,7 @@ from traceability.models import DeviceRow, GatewayBatchRow
 from traceability.probe_rules import Judgement, ProbeRules
 
 MAX_READINGS = 1000
+MAX_SEQ = 2**53  # sequence numbers stay exact in JSON (RFC 8785 numbers are doubles)
 READING_NAMESPACE = uuid.UUID("6d1c5e0a-7b9f-4f43-9a63-0f1f1f6b7e11")
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$")
@@ -107,6 +112,9 @@ class WireReading:
     measured_text: str
     values: list[dict[str, Any]]
     unsigned: dict[str, Any]
+    unsigned_text: str
+    """The RFC 8785 text of ``unsigned``, built once from the checked parts."""
+    values_text: str
     signature: bytes | None
 
 
@@ -162,9 +170,9 @@ def _reading(raw: Any, index: int, *, signed: bool) -> WireReading:
     if not isinstance(device_id, str) or not _ID.match(device_id):
         raise ReadingRejected(MALFORMED, "device_id is not a valid id", reading=index)
     seq = raw["seq"]
-    if isinstance(seq, bool) or not isinstance(seq, int) or not 0 <= seq < 2**63:
+    if isinstance(seq, bool) or not isinstance(seq, int) or not 0 <= seq <= MAX_SEQ:
         raise ReadingRejected(
-            MALFORMED, "seq must be a whole number 0..2^63-1", reading=index, device_id=device_id
+            MALFORMED, "seq must be a whole number 0..2^53", reading=index, device_id=device_id
         )
     text = raw["measured_at"]
     if not isinstance(text, str) or not _TIME.match(text):
@@ -185,6 +193,7 @@ def _reading(raw: Any, index: int, *, signed: bool) -> WireReading:
         raise ReadingRejected(
             MALFORMED, "values must be a list of 1 to 16 values", reading=index, device_id=device_id
         )
+    value_texts = []
     for value in values:
         if not isinstance(value, dict) or set(value) != {"type", "value", "uom"}:
             raise ReadingRejected(
@@ -215,9 +224,30 @@ def _reading(raw: Any, index: int, *, signed: bool) -> WireReading:
                 reading=index,
                 device_id=device_id,
             )
+        # type and uom are among PHYSICAL_RANGE's plain ASCII names: no escaping needed.
+        value_texts.append(
+            f'{{"type":"{value["type"]}","uom":"{value["uom"]}",'
+            f'"value":{canonical_number(number)}}}'
+        )
     signature = _b64(raw["sig"], "sig", index, device_id) if signed else None
     unsigned = {k: raw[k] for k in ("device_id", "seq", "measured_at", "values")}
-    return WireReading(index, device_id, seq, measured_at, text, values, unsigned, signature)
+    values_text = "[" + ",".join(value_texts) + "]"
+    # device_id and measured_at passed their patterns (ASCII, nothing to escape).
+    unsigned_text = (
+        f'{{"device_id":"{device_id}","measured_at":"{text}","seq":{seq},"values":{values_text}}}'
+    )
+    return WireReading(
+        index,
+        device_id,
+        seq,
+        measured_at,
+        text,
+        values,
+        unsigned,
+        unsigned_text,
+        values_text,
+        signature,
+    )
 
 
 def parse_submission(body: Any) -> Submission:
@@ -242,14 +272,16 @@ def parse_submission(body: Any) -> Submission:
     gateway_id, seq = body["gateway_id"], body["seq"]
     if not isinstance(gateway_id, str) or not _ID.match(gateway_id):
         raise ReadingRejected(MALFORMED, "gateway_id is not a valid id")
-    if isinstance(seq, bool) or not isinstance(seq, int) or not 0 <= seq < 2**63:
-        raise ReadingRejected(MALFORMED, "the batch seq must be a whole number 0..2^63-1")
+    if isinstance(seq, bool) or not isinstance(seq, int) or not 0 <= seq <= MAX_SEQ:
+        raise ReadingRejected(MALFORMED, "the batch seq must be a whole number 0..2^53")
     signature = _b64(body["sig"], "the batch sig", None, None)
     parsed = [_reading(r, i, signed=False) for i, r in enumerate(readings)]
-    try:
-        batch_bytes = canonical_bytes({k: body[k] for k in ("gateway_id", "seq", "readings")})
-    except CanonicalizationError as exc:
-        raise ReadingRejected(MALFORMED, exc.detail) from None
+    # The batch's RFC 8785 bytes, composed from each reading's (gateway_id is ASCII).
+    batch_bytes = (
+        f'{{"gateway_id":"{gateway_id}","readings":['
+        + ",".join(r.unsigned_text for r in parsed)
+        + f'],"seq":{seq}}}'
+    ).encode()
     return Submission(parsed, gateway_id, seq, signature, batch_bytes)
 
 
@@ -273,6 +305,18 @@ def _verify(public_key: bytes, signature: bytes, message: bytes) -> bool:
     except InvalidSignature:
         return False
     return True
+
+
+_NAMESPACE_BYTES = READING_NAMESPACE.bytes
+
+
+def reading_event_id(device_id: str, seq: int) -> str:
+    """``uuid5(READING_NAMESPACE, "device:seq")``, spelled out: ``uuid.UUID`` is slow here."""
+    digest = bytearray(hashlib.sha1(_NAMESPACE_BYTES + f"{device_id}:{seq}".encode()).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
+    digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
+    h = digest.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 @dataclass(frozen=True)
@@ -341,7 +385,7 @@ class ProbeIntake:
                 key = keys[reading.device_id]
                 assert reading.signature is not None
                 if not _verify(
-                    bytes(key.public_key), reading.signature, canonical_bytes(reading.unsigned)
+                    bytes(key.public_key), reading.signature, reading.unsigned_text.encode()
                 ):
                     raise ReadingRejected(
                         BAD_SIGNATURE,
@@ -429,7 +473,8 @@ class ProbeIntake:
             )
             devices_repo.advance_gateway(session, submission.gateway_id, submission.gateway_seq)
         recorded = rfc3339(now)
-        events = [self._event(r, recorded, now, signed_by, gateway) for r in readings]
+        gateway_text = None if gateway is None else canonical_text(gateway)
+        events = [self._event(r, recorded, now, signed_by, gateway, gateway_text) for r in readings]
         leaves = self.ingest.store(session, first, events)
         result = IntakeResult(
             accepted=len(events),
@@ -450,16 +495,28 @@ class ProbeIntake:
         now: datetime,
         signed_by: Mapping[str, str],
         gateway: dict[str, Any] | None,
+        gateway_text: str | None,
     ) -> PreparedEvent:
         payload: dict[str, Any] = dict(reading.unsigned)
-        if gateway is None:
+        # The payload's RFC 8785 text from the parts checked at parse time (ids and
+        # times matched their ASCII patterns; base64 needs no escaping).
+        head = f'{{"device_id":"{reading.device_id}",'
+        tail = f'"measured_at":"{reading.measured_text}","seq":{reading.seq},'
+        if gateway is None or gateway_text is None:
             assert reading.signature is not None
-            payload["key_id"] = signed_by[reading.device_id]
-            payload["signature"] = base64.b64encode(reading.signature).decode()
+            key_id = signed_by[reading.device_id]
+            signature = base64.b64encode(reading.signature).decode()
+            payload["key_id"] = key_id
+            payload["signature"] = signature
+            payload_text = (
+                f'{head}"key_id":{canonical_string(key_id)},{tail}'
+                f'"signature":"{signature}","values":{reading.values_text}}}'
+            )
         else:
             payload["gateway"] = gateway
+            payload_text = f'{head}"gateway":{gateway_text},{tail}"values":{reading.values_text}}}'
         return prepared(
-            event_id=str(uuid.uuid5(READING_NAMESPACE, f"{reading.device_id}:{reading.seq}")),
+            event_id=reading_event_id(reading.device_id, reading.seq),
             kind=EventKind.PROBE_READING,
             subject=f"device:{reading.device_id}",
             occurred_at=reading.measured_at,
@@ -467,6 +524,7 @@ class ProbeIntake:
             recorded_at=now,
             recorded_text=recorded,
             payload=payload,
+            payload_text=payload_text,
         )
 
     def _judge(

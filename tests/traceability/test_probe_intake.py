@@ -16,6 +16,9 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from fastapi.testclient import TestClient
+from hypothesis import given
+from hypothesis import settings as settings_hypothesis
+from hypothesis import strategies as st
 from pydantic import SecretStr
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
@@ -420,3 +423,68 @@ def test_mqtt_readings_take_the_same_path(kitchen: Kitchen, mosquitto: tuple[str
         publisher.loop_stop()
         publisher.disconnect()
         subscriber.stop()
+
+
+ODD_NUMBERS = [4, 4.0, -0.0, 0.1, 1e-7, 3.000001, -59.99999999999, 123.456789012345, 1e-4, 399]
+
+
+def test_event_bytes_built_from_parts_are_the_canonical_bytes(kitchen: Kitchen) -> None:
+    # Intake composes each event's RFC 8785 text from pieces; it must equal JCS of the whole.
+    signed = [kitchen.fridge.reading(v) for v in ODD_NUMBERS]
+    two_values = kitchen.fridge.reading(5.5)
+    del two_values["sig"]
+    two_values["values"].append({"type": "RelativeHumidity", "value": 55.25, "uom": "P1"})
+    two_values["sig"] = base64.b64encode(
+        kitchen.fridge.key.sign(canonical_bytes(two_values))
+    ).decode()
+    kitchen.submit({"readings": [*signed, two_values]})
+    kitchen.submit(kitchen.batch([kitchen.freezer.reading(v - 20) for v in ODD_NUMBERS], seq=1))
+    with kitchen.sessions() as session:
+        bodies = [bytes(b) for b in session.execute(select(EventRow.body)).scalars()]
+        batch = session.execute(select(GatewayBatchRow.body)).scalar_one()
+    assert len(bodies) == 2 * len(ODD_NUMBERS) + 1
+    for body in [*bodies, bytes(batch)]:
+        assert body == canonical_bytes(json.loads(body))
+
+
+def test_reading_ids_are_uuid5_of_device_and_seq() -> None:
+    from traceability.probe_intake import READING_NAMESPACE, reading_event_id
+
+    for device_id, seq in [("fr-1", 0), ("a.b_c-9", 123_456), ("x" * 64, 2**53)]:
+        expected = str(uuid.uuid5(READING_NAMESPACE, f"{device_id}:{seq}"))
+        assert reading_event_id(device_id, seq) == expected
+
+
+@settings_hypothesis(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from([("Temperature", "CEL"), ("RelativeHumidity", "P1")]),
+            st.floats(min_value=0, max_value=100) | st.integers(0, 100),
+        ),
+        min_size=1,
+        max_size=4,
+    ),
+    st.integers(0, 2**53),
+)
+def test_a_readings_signed_text_is_its_canonical_text(
+    values: list[tuple[tuple[str, str], float]], seq: int
+) -> None:
+    from traceability.canonical import canonical_text
+
+    unsigned = {
+        "device_id": "fr-1",
+        "seq": seq,
+        "measured_at": "2026-11-25T10:00:00.25Z",
+        "values": [{"type": t, "value": v, "uom": u} for (t, u), v in values],
+    }
+    body = {"readings": [{**unsigned, "sig": base64.b64encode(bytes(64)).decode()}]}
+    reading = parse_submission(body).readings[0]
+    assert reading.unsigned_text == canonical_text(unsigned)
+
+
+def test_sequence_numbers_beyond_2_53_are_malformed(kitchen: Kitchen) -> None:
+    reading = {**kitchen.fridge.reading(seq=7), "seq": 2**53 + 1}  # not exact as a double
+    with pytest.raises(ReadingRejected) as caught:
+        kitchen.submit({"readings": [reading]})
+    assert caught.value.code == "malformed"
