@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from traceability.models import AlertRow, DeviceRow, GatewayRow, SignerKeyRow
@@ -88,9 +88,11 @@ def advance_devices(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     """
     if not rows:
         return
+    table = DeviceRow.__table__
+    assert isinstance(table, Table)
     session.connection().execute(
-        update(DeviceRow.__table__)
-        .where(DeviceRow.__table__.c.device_id == bindparam("b_device_id"))
+        update(table)
+        .where(table.c.device_id == bindparam("b_device_id"))
         .values(
             last_seq=bindparam("b_last_seq"),
             last_reading_at=bindparam("b_last_reading_at"),
