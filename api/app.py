@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from api.deps import Platform
 from api.errors import install_error_handlers
-from api.routers import admin, auditor, chain, health, probes
+from api.routers import admin, auditor, chain, health, me, probes
 from traceability.platform import open_platform
 from traceability.settings import Settings
 
@@ -29,4 +29,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(chain.router)
     app.include_router(probes.router)
     app.include_router(admin.router)
+    app.include_router(me.router)
     return app

@@ -9,34 +9,27 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import psycopg
 import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
 from sqlalchemy import text
 
+from api.app import create_app
 from traceability.checkpoints import NoteSigner, write_signer_key_file
 from traceability.db import make_engine, migrate
+from traceability.models import Base
 from traceability.settings import Settings
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 POSTGRES_URL = os.environ.get(
     "SUNLEDGER_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
-TABLES = (
-    "personal_values",
-    "events",
-    "log_tiles",
-    "checkpoints",
-    "log_state",
-    "anchors",
-    "chain_deployments",
-    "devices",
-    "gateways",
-    "signer_keys",
-    "gateway_batches",
-    "alerts",
-)
+TABLES = tuple(table.name for table in Base.metadata.sorted_tables)
 
 
 def service_missing(name: str, reason: str) -> None:
@@ -163,3 +156,75 @@ def mosquitto() -> tuple[str, int]:
     except OSError as exc:
         service_missing("Mosquitto", str(exc))
     return host, port
+
+
+@dataclass
+class City:
+    """A small city on the test database: two districts, two restaurants (one premises
+    each, one per district), a regulator per district, an auditor and an admin, each with
+    an API key. ``headers(name)`` gives the Authorization header of that organisation."""
+
+    app: FastAPI
+    client: TestClient
+    keys: dict[str, str]
+    key_ids: dict[str, str]
+
+    def headers(self, name: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.keys[name]}"}
+
+
+CITY_ORGS = {
+    # name: (role, districts)
+    "admin": ("admin", []),
+    "rest-1": ("restaurant", []),
+    "rest-2": ("restaurant", []),
+    "reg-1": ("regulator", ["d1"]),
+    "reg-2": ("regulator", ["d2"]),
+    "auditor": ("auditor", []),
+}
+CITY_PREMISES = {
+    # premises: (owner, district)
+    "p-1": ("rest-1", "d1"),
+    "p-2": ("rest-2", "d2"),
+}
+
+
+@pytest.fixture
+def city(settings: Settings) -> Iterator[City]:
+    from traceability.db import transaction
+    from traceability.orgs import Directory
+
+    app = create_app(settings)
+    directory = Directory()
+    now = datetime.now(UTC)
+    keys: dict[str, str] = {}
+    key_ids: dict[str, str] = {}
+    sessions = app.state.platform.sessions
+    with transaction(sessions) as session:
+        for org_id, (role, districts) in CITY_ORGS.items():
+            directory.create_organisation(
+                session,
+                org_id=org_id,
+                name=f"{org_id} org",
+                role=role,
+                districts=districts,
+                now=now,
+            )
+            issued = directory.issue_key(session, org_id, label="test", now=now)
+            keys[org_id], key_ids[org_id] = issued.token, issued.key_id
+        for premises_id, (owner, district) in CITY_PREMISES.items():
+            directory.add_premises(
+                session,
+                premises_id=premises_id,
+                org_id=owner,
+                name=f"Restaurant {premises_id}",
+                kind="restaurant",
+                licence_number=f"JY1{premises_id.replace('-', '')}0000",
+                licence_issued_on=date(2024, 1, 1),
+                district=district,
+                address=f"1 {premises_id} Road",
+                now=now,
+            )
+    with TestClient(app) as client:
+        yield City(app, client, keys, key_ids)
+    app.state.engine.dispose()

@@ -46,6 +46,12 @@ class Forbidden(SunledgerError):
     status_code = 403
 
 
+class Unauthenticated(SunledgerError):
+    """No valid credentials: a missing, malformed, unknown, revoked or expired API key."""
+
+    status_code = 401
+
+
 class VerificationError(SunledgerError):
     """A proof, signature or hash did not verify.
 

@@ -78,6 +78,18 @@ class Ingest:
         self.store(session, first, new)
         return IngestResult(receipts, len(new))
 
+    def append(self, session: Session, events: Sequence[PreparedEvent]) -> list[tuple[int, bytes]]:
+        """Take the log lock (if this transaction does not hold it yet) and append trusted,
+        prepared events; return each one's (leaf index, leaf hash).
+
+        Services that decide on stored state (an alert's status, a device's last
+        sequence number) should call ``log.lock`` first and read after it, so
+        that the decision and the append are serialised with other writers.
+        """
+        first = self.log.lock(session)
+        leaves = self.store(session, first, events)
+        return [(first + i, leaf) for i, leaf in enumerate(leaves)]
+
     def store(self, session: Session, first: int, new: Sequence[PreparedEvent]) -> list[bytes]:
         """Append prepared events at ``first`` (the caller holds the log lock); return leaves."""
         leaves = [merkle.leaf_hash(e.body) for e in new]

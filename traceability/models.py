@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
+    Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -247,6 +249,14 @@ class AlertRow(Base):
     recovered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     breach_event_id: Mapped[str] = mapped_column(String(36), nullable=False)
     recovery_event_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
+    # The lifecycle (issue 5): open -> acknowledged -> rectification_submitted -> closed,
+    # or back to open when reopened. ``due_at`` follows from the class; overdue alerts
+    # escalate to a yellow card, then a red one.
+    due_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    escalation: Mapped[str] = mapped_column(String(8), nullable=False, server_default="none")
+    escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    updated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
 
 class GatewayBatchRow(Base):
@@ -261,3 +271,186 @@ class GatewayBatchRow(Base):
     signature: Mapped[bytes] = mapped_column(LargeBinary(64), nullable=False)
     body: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
     received_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+
+
+class OrganisationRow(Base):
+    """Who holds API keys: a restaurant group, a regulator (with its districts), an auditor,
+    or the platform's admins."""
+
+    __tablename__ = "organisations"
+    __table_args__ = (
+        CheckConstraint("role IN ('restaurant', 'regulator', 'auditor', 'admin')", name="role"),
+    )
+
+    org_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    role: Mapped[str] = mapped_column(String(16), nullable=False)
+    districts: Mapped[str] = mapped_column(Text, nullable=False, server_default="[]")
+    """JSON list of district codes a regulator covers (empty for other roles)."""
+    status: Mapped[str] = mapped_column(String(16), nullable=False, server_default="active")
+    webhook_url: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    webhook_secret: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+
+
+class PremisesRow(Base):
+    """A licensed place where food is prepared: what the public page and the QR code show."""
+
+    __tablename__ = "premises"
+
+    premises_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    org_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("organisations.org_id"), nullable=False, index=True
+    )
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    kind: Mapped[str] = mapped_column(String(32), nullable=False)
+    licence_number: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    licence_status: Mapped[str] = mapped_column(String(16), nullable=False)
+    licence_issued_on: Mapped[date] = mapped_column(Date, nullable=False)
+    licence_expires_on: Mapped[date | None] = mapped_column(Date, nullable=True)
+    district: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    address: Mapped[str] = mapped_column(String(300), nullable=False)
+    timezone: Mapped[str] = mapped_column(String(40), nullable=False)
+    first_shift: Mapped[str] = mapped_column(String(5), nullable=False)
+    """Local "HH:MM" the first shift starts; the morning check is due before it."""
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+
+
+class ApiKeyRow(Base):
+    """An API key: only the SHA-256 of its secret is kept; the key is shown once."""
+
+    __tablename__ = "api_keys"
+
+    key_id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    org_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("organisations.org_id"), nullable=False, index=True
+    )
+    secret_sha256: Mapped[bytes] = mapped_column(LargeBinary(32), nullable=False)
+    label: Mapped[str] = mapped_column(String(100), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class AttachmentRow(Base):
+    """An uploaded file (certificate or rectification photo), addressed by its SHA-256."""
+
+    __tablename__ = "attachments"
+
+    sha256: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    media_type: Mapped[str] = mapped_column(String(100), nullable=False)
+    size: Mapped[int] = mapped_column(Integer, nullable=False)
+    data: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    premises_id: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    uploaded_by: Mapped[str] = mapped_column(String(64), nullable=False)
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+
+
+class RecordRow(Base):
+    """Index of a restaurant record; the record itself is its event in the log."""
+
+    __tablename__ = "records"
+    __table_args__ = (
+        Index("ix_records_premises_type_date", "premises_id", "record_type", "record_date"),
+    )
+
+    event_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    premises_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    record_type: Mapped[str] = mapped_column(String(32), nullable=False)
+    record_date: Mapped[date] = mapped_column(Date, nullable=False)
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    summary: Mapped[str] = mapped_column(Text, nullable=False)
+    """JSON: what the public may see of it (counts, never names)."""
+    uploaded_by: Mapped[str] = mapped_column(String(64), nullable=False)
+
+
+class LotRow(Base):
+    """A received ingredient lot (from a purchase inspection): the provenance consumers see."""
+
+    __tablename__ = "lots"
+    __table_args__ = (
+        Index("ix_lots_gtin_lot", "gtin", "lot_code"),
+        Index("ix_lots_premises_received", "premises_id", "received_on"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    premises_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    gtin: Mapped[str | None] = mapped_column(String(14), nullable=True)
+    lot_code: Mapped[str] = mapped_column(String(80), nullable=False)
+    product: Mapped[str] = mapped_column(String(200), nullable=False)
+    supplier: Mapped[str] = mapped_column(String(200), nullable=False)
+    supplier_licence: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    supplier_certificate_expires: Mapped[date | None] = mapped_column(Date, nullable=True)
+    quantity: Mapped[float] = mapped_column(Float, nullable=False)
+    unit: Mapped[str] = mapped_column(String(16), nullable=False)
+    production_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    shelf_life_days: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    received_on: Mapped[date] = mapped_column(Date, nullable=False)
+    event_id: Mapped[str] = mapped_column(String(36), nullable=False)
+
+
+class AlertTransitionRow(Base):
+    """One step of an alert's lifecycle, with who made it; also an event in the log."""
+
+    __tablename__ = "alert_transitions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    alert_id: Mapped[str] = mapped_column(String(36), nullable=False, index=True)
+    from_status: Mapped[str | None] = mapped_column(String(24), nullable=True)
+    to_status: Mapped[str] = mapped_column(String(24), nullable=False)
+    actor: Mapped[str] = mapped_column(String(100), nullable=False)
+    note: Mapped[str | None] = mapped_column(Text, nullable=True)
+    evidence: Mapped[str] = mapped_column(Text, nullable=False, server_default="[]")
+    """JSON list of attachment SHA-256 hex digests."""
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    event_id: Mapped[str] = mapped_column(String(36), nullable=False)
+
+
+class WebhookDeliveryRow(Base):
+    """Outbox of webhook calls: written in the transaction, sent after commit, retried."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (Index("ix_webhook_deliveries_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    org_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    topic: Mapped[str] = mapped_column(String(40), nullable=False)
+    body: Mapped[str] = mapped_column(Text, nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False)
+    attempts: Mapped[int] = mapped_column(Integer, nullable=False, server_default="0")
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class InspectionRow(Base):
+    """An official inspection by a regulator; its event in the log holds the items."""
+
+    __tablename__ = "inspections"
+    __table_args__ = (Index("ix_inspections_premises_date", "premises_id", "inspected_on"),)
+
+    event_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    premises_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    regulator_org: Mapped[str] = mapped_column(String(64), nullable=False)
+    inspected_on: Mapped[date] = mapped_column(Date, nullable=False)
+    score: Mapped[float | None] = mapped_column(Float, nullable=True)
+    result: Mapped[str] = mapped_column(String(16), nullable=False)
+    summary: Mapped[str] = mapped_column(Text, nullable=False)
+    """JSON: items, findings and counts as published."""
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+
+
+class GradeRow(Base):
+    """The annual A/B/C grade of a premises, or none (with the reason) in a no-grade period."""
+
+    __tablename__ = "grades"
+
+    premises_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    grade: Mapped[str | None] = mapped_column(String(1), nullable=True)
+    reason: Mapped[str] = mapped_column(Text, nullable=False)
+    decided_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    decided_by: Mapped[str] = mapped_column(String(64), nullable=False)
+    event_id: Mapped[str] = mapped_column(String(36), nullable=False)

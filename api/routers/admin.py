@@ -1,39 +1,25 @@
-"""The admin API: registering, rotating and retiring probes and gateways.
+"""The admin API: organisations, premises and API keys; probes and gateways.
 
-Until organisations and API keys exist, one admin token (SUNLEDGER_ADMIN_TOKEN)
-guards it; without that setting the admin API is off.
+Called with an admin organisation's API key, or with the bootstrap token
+``SUNLEDGER_ADMIN_TOKEN`` (to create the first admin organisation).
 """
 
 from __future__ import annotations
 
-import hmac
-from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+import json
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Header
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import PlatformDep, SessionDep
+from api.auth import directory, get_admin
+from api.deps import SessionDep
+from traceability import org_repository
 from traceability.devices import DeviceInfo, DeviceRegistry, decode_public_key
-from traceability.errors import Forbidden
+from traceability.models import OrganisationRow, PremisesRow
 
-
-class Unauthorised(Forbidden):
-    status_code = 401
-
-
-def require_admin(
-    platform: PlatformDep, authorization: Annotated[str | None, Header()] = None
-) -> None:
-    token = platform.settings.admin_token
-    if token is None:
-        raise Forbidden("the admin API is off: set SUNLEDGER_ADMIN_TOKEN to enable it")
-    expected = f"Bearer {token.get_secret_value()}"
-    if authorization is None or not hmac.compare_digest(authorization.encode(), expected.encode()):
-        raise Unauthorised("a valid 'Authorization: Bearer <admin token>' header is required")
-
-
-router = APIRouter(prefix="/v1/admin", tags=["admin"], dependencies=[Depends(require_admin)])
+router = APIRouter(prefix="/v1/admin", tags=["admin"], dependencies=[Depends(get_admin)])
 registry = DeviceRegistry()
 
 
@@ -146,3 +132,128 @@ def register_gateway(new: NewGateway, session: SessionDep) -> dict[str, Any]:
 def retire_gateway(gateway_id: str, session: SessionDep) -> dict[str, Any]:
     registry.retire(session, "gateway", gateway_id, datetime.now(UTC))
     return {"gateway_id": gateway_id, "status": "retired"}
+
+
+class NewOrganisation(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    org_id: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1, max_length=200)
+    role: Literal["restaurant", "regulator", "auditor", "admin"]
+    districts: list[str] = Field(default_factory=list, max_length=200)
+
+
+class NewApiKey(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    label: str = Field(min_length=1, max_length=100)
+    valid_days: int | None = Field(default=None, ge=1, le=3650)
+
+
+class NewPremises(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    premises_id: str = Field(min_length=1, max_length=64)
+    org_id: str = Field(min_length=1, max_length=64)
+    name: str = Field(min_length=1, max_length=200)
+    kind: str = Field(min_length=1, max_length=32)
+    licence_number: str = Field(min_length=1, max_length=64)
+    licence_issued_on: date
+    licence_expires_on: date | None = None
+    licence_status: Literal["valid", "suspended", "revoked", "expired"] = "valid"
+    district: str = Field(min_length=1, max_length=64)
+    address: str = Field(min_length=1, max_length=300)
+    timezone: str = Field(default="Asia/Shanghai", max_length=40)
+    first_shift: str = Field(default="07:00", max_length=5)
+
+
+class Webhook(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    url: str | None = Field(default=None, max_length=500)
+
+
+def organisation_json(row: OrganisationRow) -> dict[str, Any]:
+    return {
+        "org_id": row.org_id,
+        "name": row.name,
+        "role": row.role,
+        "districts": json.loads(row.districts),
+        "status": row.status,
+        "webhook_url": row.webhook_url,
+    }
+
+
+def premises_json(row: PremisesRow) -> dict[str, Any]:
+    return {
+        "premises_id": row.premises_id,
+        "org_id": row.org_id,
+        "name": row.name,
+        "kind": row.kind,
+        "licence_number": row.licence_number,
+        "licence_status": row.licence_status,
+        "licence_issued_on": row.licence_issued_on.isoformat(),
+        "licence_expires_on": (
+            None if row.licence_expires_on is None else row.licence_expires_on.isoformat()
+        ),
+        "district": row.district,
+        "address": row.address,
+        "timezone": row.timezone,
+        "first_shift": row.first_shift,
+    }
+
+
+@router.post("/orgs", status_code=201)
+def create_organisation(new: NewOrganisation, session: SessionDep) -> dict[str, Any]:
+    row = directory.create_organisation(
+        session,
+        org_id=new.org_id,
+        name=new.name,
+        role=new.role,
+        districts=new.districts,
+        now=datetime.now(UTC),
+    )
+    return organisation_json(row)
+
+
+@router.get("/orgs")
+def organisations(session: SessionDep) -> dict[str, Any]:
+    return {"items": [organisation_json(r) for r in org_repository.organisations(session)]}
+
+
+@router.post("/orgs/{org_id}/keys", status_code=201)
+def issue_api_key(org_id: str, new: NewApiKey, session: SessionDep) -> dict[str, Any]:
+    """A new API key for the organisation. The ``api_key`` is shown only in this answer."""
+    issued = directory.issue_key(
+        session,
+        org_id,
+        label=new.label,
+        now=datetime.now(UTC),
+        valid_for=None if new.valid_days is None else timedelta(days=new.valid_days),
+    )
+    return {
+        "key_id": issued.key_id,
+        "org_id": org_id,
+        "api_key": issued.token,
+        "expires_at": None if issued.expires_at is None else issued.expires_at.isoformat(),
+    }
+
+
+@router.post("/keys/{key_id}/revoke")
+def revoke_api_key(key_id: str, session: SessionDep) -> dict[str, Any]:
+    row = directory.revoke_key(session, key_id, datetime.now(UTC))
+    return {"key_id": key_id, "org_id": row.org_id, "revoked": True}
+
+
+@router.put("/orgs/{org_id}/webhook")
+def set_webhook(org_id: str, hook: Webhook, session: SessionDep) -> dict[str, Any]:
+    """Point alert notifications at ``url`` (null turns them off). The HMAC ``secret``
+    is shown only in this answer."""
+    secret = directory.set_webhook(session, org_id, hook.url)
+    return {"org_id": org_id, "url": hook.url, "secret": secret}
+
+
+@router.post("/premises", status_code=201)
+def add_premises(new: NewPremises, session: SessionDep) -> dict[str, Any]:
+    row = directory.add_premises(session, now=datetime.now(UTC), **new.model_dump())
+    return premises_json(row)
