@@ -6,7 +6,19 @@ from fastapi import FastAPI
 
 from api.deps import Platform
 from api.errors import install_error_handlers
-from api.routers import admin, auditor, chain, health, me, probes
+from api.routers import (
+    admin,
+    alerts,
+    auditor,
+    chain,
+    exports,
+    health,
+    me,
+    probes,
+    public,
+    regulator,
+    restaurants,
+)
 from traceability.platform import open_platform
 from traceability.settings import Settings
 
@@ -30,4 +42,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(probes.router)
     app.include_router(admin.router)
     app.include_router(me.router)
+    app.include_router(restaurants.router)
+    app.include_router(alerts.router)
+    app.include_router(regulator.router)
+    app.include_router(public.router)
+    app.include_router(exports.router)
     return app

@@ -44,6 +44,7 @@ class EventKind(StrEnum):
     RESTAURANT_RECORD = "restaurant_record"
     INSPECTION = "inspection"
     INGREDIENT_RECEIPT = "ingredient_receipt"
+    GRADE = "grade"
 
 
 class _Payload(BaseModel):
@@ -163,6 +164,16 @@ class IngredientReceipt(_Payload):
     reference_document_number: str = Field(min_length=1, max_length=80)
 
 
+class Grade(_Payload):
+    """The annual grade of a premises (A/B/C), or none with the reason (a no-grade period)."""
+
+    year: int = Field(ge=2000, le=2200)
+    grade: Literal["A", "B", "C"] | None = None
+    reason: str = Field(min_length=1, max_length=2000)
+    decided_by: str = Field(min_length=1, max_length=100)
+    inspections: list[str] = Field(default_factory=list, max_length=100)
+
+
 PAYLOAD_SCHEMAS: dict[EventKind, type[_Payload]] = {
     EventKind.PROBE_READING: ProbeReading,
     EventKind.VISION_OBSERVATION: VisionObservation,
@@ -171,6 +182,7 @@ PAYLOAD_SCHEMAS: dict[EventKind, type[_Payload]] = {
     EventKind.RESTAURANT_RECORD: RestaurantRecord,
     EventKind.INSPECTION: Inspection,
     EventKind.INGREDIENT_RECEIPT: IngredientReceipt,
+    EventKind.GRADE: Grade,
 }
 
 SUBJECT_PATTERN = (

@@ -1,0 +1,7 @@
+"""(filled in by the restaurants work)"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+router = APIRouter()
