@@ -9,7 +9,6 @@ and restarts.
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,7 +17,8 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from traceability import device_repository as repo
-from traceability.events import EventKind, PreparedEvent, prepared, rfc3339
+from traceability.alerts.raising import open_alert, violation_event
+from traceability.events import PreparedEvent
 from traceability.models import DeviceRow
 from traceability.rules.engine import DeviceKind, DeviceMonitor, Observation, RuleEvent
 from traceability.rules.profiles import load_profile
@@ -88,28 +88,21 @@ class ProbeRules:
     ) -> None:
         subject = f"device:{device.device_id}"
         if verdict.phase == "breach":
-            alert_id = str(uuid.uuid4())
-            event = _violation_event(device, verdict, alert_id, now)
-            repo.insert_alerts(
+            opened = open_alert(
                 session,
-                [
-                    {
-                        "alert_id": alert_id,
-                        "premises_id": device.premises_id,
-                        "subject": subject,
-                        "source": "probe",
-                        "rule": verdict.rule,
-                        "alert_class": verdict.alert_class,
-                        "status": "open",
-                        "detail": verdict.detail,
-                        "started_at": verdict.started_at,
-                        "opened_at": now,
-                        "breach_event_id": event.event_id,
-                    }
-                ],
+                premises_id=device.premises_id,
+                subject=subject,
+                source="probe",
+                rule=verdict.rule,
+                alert_class=verdict.alert_class,
+                detail=verdict.detail,
+                started_at=verdict.started_at,
+                now=now,
+                measurements=verdict.measurements,
+                device_id=device.device_id,
             )
-            judgement.opened.append(alert_id)
-            judgement.events.append(event)
+            judgement.opened.append(opened.alert.alert_id)
+            judgement.events.append(opened.event)
             return
         alert = repo.open_alert(session, subject, verdict.rule)
         event = _violation_event(device, verdict, None if alert is None else alert.alert_id, now)
@@ -123,27 +116,17 @@ class ProbeRules:
 def _violation_event(
     device: DeviceRow, verdict: RuleEvent, alert_id: str | None, now: datetime
 ) -> PreparedEvent:
-    event_id = str(uuid.uuid4())
-    subject = f"premises:{device.premises_id}"
-    payload: dict[str, Any] = {
-        "rule": verdict.rule,
-        "alert_class": verdict.alert_class,
-        "source": "probe",
-        "description": verdict.detail,
-        "evidence_sha256": [],
-        "phase": verdict.phase,
-        "alert_id": alert_id,
-        "device_id": device.device_id,
-        "started_at": rfc3339(verdict.started_at),
-        "measurements": {k: float(v) for k, v in verdict.measurements.items()},
-    }
-    return prepared(
-        event_id=event_id,
-        kind=EventKind.VIOLATION,
-        subject=subject,
-        occurred_at=verdict.detected_at,
-        occurred_text=rfc3339(verdict.detected_at),
-        recorded_at=now,
-        recorded_text=rfc3339(now),
-        payload=payload,
+    return violation_event(
+        premises_id=device.premises_id,
+        rule=verdict.rule,
+        alert_class=verdict.alert_class,
+        source="probe",
+        description=verdict.detail,
+        phase=verdict.phase,
+        alert_id=alert_id,
+        detected_at=verdict.detected_at,
+        started_at=verdict.started_at,
+        now=now,
+        measurements=verdict.measurements,
+        device_id=device.device_id,
     )

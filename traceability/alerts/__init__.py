@@ -1,0 +1,1 @@
+"""Alerts from every source (probes, vision, records, inspections) in one queue."""
