@@ -19,6 +19,7 @@ from traceability.checkpoints import NoteSigner, NoteVerifier, write_signer_key_
 from traceability.cli_audit import register as register_audit
 from traceability.cli_contracts import contracts_app
 from traceability.cli_devices import register_commands as register_device_commands
+from traceability.cli_orgs import orgs_app
 from traceability.cli_simulate import register as register_simulate
 from traceability.db import engine_for, transaction
 from traceability.errors import ChainUnavailable, SunledgerError
@@ -40,6 +41,7 @@ app.add_typer(db_app, name="db")
 chain_app = typer.Typer(help="The chain checkpoints are anchored on.", no_args_is_help=True)
 app.add_typer(chain_app, name="chain")
 app.add_typer(contracts_app, name="contracts")
+app.add_typer(orgs_app, name="orgs")
 register_audit(app)
 register_device_commands(app)
 register_simulate(app)
