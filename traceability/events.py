@@ -105,11 +105,18 @@ class Violation(_Payload):
 
 
 class AlertTransition(_Payload):
+    """One step of an alert's lifecycle. An escalation keeps the status and names the card
+    (yellow, red); a rectification lists the evidence's attachment hashes; ``due_at`` is
+    the deadline after the step when the step set one."""
+
     alert_id: str = Field(min_length=1, max_length=64)
     from_status: str | None = Field(default=None, max_length=40)
     to_status: str = Field(min_length=1, max_length=40)
     actor: str = Field(min_length=1, max_length=100)
     note: str | None = Field(default=None, max_length=2000)
+    evidence_sha256: list[str] = Field(default_factory=list, max_length=32)
+    escalation: Literal["yellow", "red"] | None = None
+    due_at: AwareDatetime | None = None
 
 
 class StaffOnShift(_Payload):
@@ -118,6 +125,9 @@ class StaffOnShift(_Payload):
     name: Annotated[str, PERSONAL] = Field(min_length=1, max_length=100)
     health_certificate_expiry: date | None = None
     excluded_reason: Annotated[str | None, PERSONAL] = Field(default=None, max_length=200)
+
+
+RecordValue = str | int | float | bool | None
 
 
 class RestaurantRecord(_Payload):
@@ -130,7 +140,11 @@ class RestaurantRecord(_Payload):
         "waste_oil",
         "self_inspection",
     ]
-    fields: dict[str, str | int | float | bool | None] = Field(default_factory=dict)
+    # Lists carry a record's items (disinfected items, checklist entries); the
+    # record schemas in traceability.records keep personal data out of ``fields``.
+    fields: dict[str, RecordValue | list[RecordValue] | list[dict[str, RecordValue]]] = Field(
+        default_factory=dict
+    )
     staff: list[StaffOnShift] = Field(default_factory=list, max_length=500)
     attachments_sha256: list[str] = Field(default_factory=list, max_length=32)
     recorded_by: Annotated[str | None, PERSONAL] = Field(default=None, max_length=100)
@@ -140,13 +154,19 @@ class InspectionItem(_Payload):
     item: str = Field(min_length=1, max_length=200)
     passed: bool
     finding: str | None = Field(default=None, max_length=2000)
+    key: bool = False
+    """A key item (关键项): failing one caps the inspection's result at fair."""
 
 
 class Inspection(_Payload):
+    """An official inspection; the inspector is named by its organisation, never a person."""
+
     inspector_org: str = Field(min_length=1, max_length=100)
     items: list[InspectionItem] = Field(default_factory=list, max_length=500)
     score: float | None = Field(default=None, ge=0, le=100)
     result: Literal["excellent", "good", "fair", "fail"] | None = None
+    inspected_on: date | None = None
+    findings: str | None = Field(default=None, max_length=4000)
 
 
 class IngredientReceipt(_Payload):
@@ -171,7 +191,7 @@ class Grade(_Payload):
     grade: Literal["A", "B", "C"] | None = None
     reason: str = Field(min_length=1, max_length=2000)
     decided_by: str = Field(min_length=1, max_length=100)
-    inspections: list[str] = Field(default_factory=list, max_length=100)
+    inspections: list[str] = Field(default_factory=list, max_length=500)
 
 
 PAYLOAD_SCHEMAS: dict[EventKind, type[_Payload]] = {

@@ -346,6 +346,19 @@ class AttachmentRow(Base):
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
 
 
+class AttachmentHolderRow(Base):
+    """A premises that uploaded an attachment. The bytes are stored once (the first
+    uploader is on ``AttachmentRow``), but the same certificate PDF may reach many
+    restaurants; each of them may cite it in its own records."""
+
+    __tablename__ = "attachment_holders"
+
+    sha256: Mapped[bytes] = mapped_column(LargeBinary(32), primary_key=True)
+    premises_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    uploaded_by: Mapped[str] = mapped_column(String(64), nullable=False)
+    uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+
+
 class RecordRow(Base):
     """Index of a restaurant record; the record itself is its event in the log."""
 

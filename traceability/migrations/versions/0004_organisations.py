@@ -52,6 +52,14 @@ def upgrade() -> None:
         )
 
     op.create_table(
+        "attachment_holders",
+        sa.Column("sha256", sa.LargeBinary(length=32), nullable=False),
+        sa.Column("premises_id", sa.String(length=64), nullable=False),
+        sa.Column("uploaded_by", sa.String(length=64), nullable=False),
+        sa.Column("uploaded_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("sha256", "premises_id", name=op.f("pk_attachment_holders")),
+    )
+    op.create_table(
         "grades",
         sa.Column("premises_id", sa.String(length=64), nullable=False),
         sa.Column("year", sa.Integer(), autoincrement=False, nullable=False),
@@ -252,6 +260,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_attachments_premises_id"))
 
     op.drop_table("attachments")
+    op.drop_table("attachment_holders")
     with op.batch_alter_table("alert_transitions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_alert_transitions_alert_id"))
 

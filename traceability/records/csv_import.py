@@ -1,0 +1,333 @@
+"""CSV bulk upload of restaurant records: one documented header per record type.
+
+A file is all or nothing. Every problem is reported with its row (the header is
+row 1, as a spreadsheet numbers it), its column and the reason; one bad row
+rejects the whole file and nothing is stored. The file must be UTF-8 (a BOM
+is fine). Cells that a spreadsheet would run as a formula (starting with
+``= + - @`` or a tab or carriage return) are refused, except plain numbers
+such as ``-18``.
+
+Morning checks and self-inspections have one row per handler (per checklist
+item); the rows that share a ``date`` make one record. Disinfection ``items``
+are separated by ``;``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from traceability.errors import Invalid
+from traceability.models import PremisesRow
+from traceability.records.schemas import RECORD_TYPES, RecordModel
+from traceability.records.service import (
+    FieldProblem,
+    LoggedRecord,
+    RecordBook,
+    RecordRejected,
+    parse_record,
+)
+
+MAX_CSV_BYTES = 2 * 1024 * 1024
+MAX_CSV_ROWS = 5_000
+MAX_REPORTED = 200
+LIST_SEPARATOR = ";"
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True)
+class CsvLayout:
+    """The columns of one record type's CSV, and how they map onto the record."""
+
+    record_type: str
+    columns: tuple[str, ...]
+    required: frozenset[str]
+    list_columns: frozenset[str] = frozenset()
+    item_field: str | None = None
+    """For one-row-per-item types: the record's list field the rows fill."""
+    item_columns: Mapping[str, str] = field(default_factory=dict)
+    """For one-row-per-item types: CSV column -> field of the item."""
+
+    @property
+    def header(self) -> str:
+        return ",".join(self.columns)
+
+
+def _flat(record_type: str, list_columns: frozenset[str] = frozenset()) -> CsvLayout:
+    schema = RECORD_TYPES[record_type]
+    fields = schema.model_fields
+    return CsvLayout(
+        record_type,
+        tuple(fields),
+        frozenset(name for name, info in fields.items() if info.is_required()),
+        list_columns,
+    )
+
+
+LAYOUTS: dict[str, CsvLayout] = {
+    "morning_check": CsvLayout(
+        "morning_check",
+        (
+            "date",
+            "checked_at",
+            "checked_by",
+            "staff_name",
+            "health_certificate_expiry",
+            "excluded_reason",
+        ),
+        frozenset({"date", "staff_name"}),
+        item_field="staff",
+        item_columns={
+            "staff_name": "name",
+            "health_certificate_expiry": "health_certificate_expiry",
+            "excluded_reason": "excluded_reason",
+        },
+    ),
+    "purchase_inspection": _flat("purchase_inspection"),
+    "sample_retention": _flat("sample_retention"),
+    "disinfection": _flat("disinfection", frozenset({"items"})),
+    "additive_use": _flat("additive_use"),
+    "waste_oil": _flat("waste_oil"),
+    "self_inspection": CsvLayout(
+        "self_inspection",
+        ("date", "item", "ok", "finding", "no_risk_found", "person"),
+        frozenset({"date", "item", "ok", "no_risk_found"}),
+        item_field="items",
+        item_columns={"item": "item", "ok": "ok", "finding": "finding"},
+    ),
+}
+
+
+def layout(record_type: str) -> CsvLayout:
+    found = LAYOUTS.get(record_type)
+    if found is None:
+        raise Invalid(f"record_type {record_type!r} is not one of {', '.join(sorted(LAYOUTS))}")
+    return found
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    row: int
+    column: str | None
+    reason: str
+
+    def as_json(self) -> dict[str, object]:
+        return {"row": self.row, "column": self.column, "reason": self.reason}
+
+
+class CsvRejected(Invalid):
+    """A CSV file refused whole; ``rows`` says where each problem is."""
+
+    def __init__(self, summary: str, problems: Sequence[RowProblem]) -> None:
+        self.problems = list(problems)[:MAX_REPORTED]
+        first = "; ".join(
+            f"row {p.row}" + (f", column {p.column}" if p.column else "") + f": {p.reason}"
+            for p in self.problems[:3]
+        )
+        super().__init__(f"{summary}; nothing was stored" + (f" ({first})" if first else ""))
+
+    def extra(self) -> dict[str, object]:
+        return {"rows": [p.as_json() for p in self.problems]}
+
+
+def decode(data: bytes) -> str:
+    """The text of an uploaded file, which must be UTF-8 (with or without a BOM)."""
+    if len(data) > MAX_CSV_BYTES:
+        raise CsvRejected(f"the file is {len(data)} bytes; at most {MAX_CSV_BYTES}", [])
+    if not data.strip():
+        raise CsvRejected("the file is empty", [])
+    if b"\x00" in data:
+        offset = data.index(b"\x00")
+        raise CsvRejected(
+            f"the file holds a NUL byte at offset {offset}: it is binary or UTF-16, not UTF-8 text",
+            [],
+        )
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise CsvRejected(
+            f"the file is not UTF-8: byte 0x{data[exc.start]:02x} at offset {exc.start} "
+            f"(line {line}) is not valid UTF-8; save the file as UTF-8 (GBK and other "
+            "encodings are not accepted)",
+            [RowProblem(line, None, "not valid UTF-8")],
+        ) from None
+
+
+def formula_problem(cell: str) -> str | None:
+    """Why a cell could run as a spreadsheet formula, or None when it cannot."""
+    if not cell or not cell.startswith(_FORMULA_START):
+        return None
+    if _NUMBER.match(cell):
+        return None
+    return (
+        f"the cell starts with {cell[0]!r} and could run as a spreadsheet formula "
+        f"({cell[:40]!r}); remove the leading character"
+    )
+
+
+@dataclass
+class _Group:
+    rows: list[int]
+    values: dict[str, Any]
+
+
+def _table(text: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    try:
+        lines = [(reader.line_num, cells) for cells in reader]
+    except csv.Error as exc:
+        raise CsvRejected(
+            f"the file is not valid CSV at line {reader.line_num}: {exc}",
+            [RowProblem(reader.line_num, None, str(exc))],
+        ) from None
+    if not lines:
+        raise CsvRejected("the file is empty", [])
+    header = [c.strip() for c in lines[0][1]]
+    # Rows are numbered as a spreadsheet shows them (header = row 1), empty lines included.
+    body = [(number, cells) for number, (_, cells) in enumerate(lines[1:], start=2)]
+    return header, body
+
+
+def _check_header(header: list[str], spec: CsvLayout) -> list[RowProblem]:
+    problems = []
+    for column in header:
+        if column not in spec.columns:
+            problems.append(
+                RowProblem(
+                    1, column, f"unknown column; the {spec.record_type} header is {spec.header}"
+                )
+            )
+    for column in sorted(set(header)):
+        if header.count(column) > 1:
+            problems.append(RowProblem(1, column, "the column appears more than once"))
+    for column in spec.columns:
+        if column in spec.required and column not in header:
+            problems.append(RowProblem(1, column, "this required column is missing"))
+    return problems
+
+
+def read_records(data: bytes, record_type: str) -> list[tuple[list[int], RecordModel]]:
+    """Parse and validate a whole file; each record with the rows it came from."""
+    spec = layout(record_type)
+    header, body = _table(decode(data))
+    problems = _check_header(header, spec)
+    if problems:
+        raise CsvRejected("the header is not the documented one", problems)
+    rows = [(n, cells) for n, cells in body if any(c.strip() for c in cells)]
+    if not rows:
+        raise CsvRejected("the file has a header but no records", [])
+    if len(rows) > MAX_CSV_ROWS:
+        raise CsvRejected(f"the file has {len(rows)} rows; at most {MAX_CSV_ROWS}", [])
+    for number, cells in rows:
+        if len(cells) != len(header):
+            problems.append(
+                RowProblem(number, None, f"{len(cells)} cells; the header has {len(header)}")
+            )
+            continue
+        for column, cell in zip(header, cells, strict=True):
+            reason = formula_problem(cell)
+            if reason is not None:
+                problems.append(RowProblem(number, column, reason))
+    if problems:
+        raise CsvRejected(f"{len(problems)} problem(s) in the file", problems)
+    groups = _groups(spec, header, rows, problems)
+    records: list[tuple[list[int], RecordModel]] = []
+    for group in groups:
+        try:
+            records.append((group.rows, parse_record(record_type, group.values)))
+        except RecordRejected as exc:
+            problems.extend(_locate(spec, group.rows, p) for _, p in exc.problems)
+    if problems:
+        raise CsvRejected(f"{len(problems)} problem(s) in the file", problems)
+    return records
+
+
+def _groups(
+    spec: CsvLayout,
+    header: list[str],
+    rows: list[tuple[int, list[str]]],
+    problems: list[RowProblem],
+) -> list[_Group]:
+    groups: list[_Group] = []
+    by_date: dict[str, _Group] = {}
+    for number, cells in rows:
+        values = {c: v.strip() for c, v in zip(header, cells, strict=True) if v.strip() != ""}
+        listed: dict[str, Any] = {
+            c: [part.strip() for part in v.split(LIST_SEPARATOR) if part.strip()]
+            if c in spec.list_columns
+            else v
+            for c, v in values.items()
+        }
+        if spec.item_field is None:
+            groups.append(_Group([number], listed))
+            continue
+        item = {spec.item_columns[c]: v for c, v in listed.items() if c in spec.item_columns}
+        own = {c: v for c, v in listed.items() if c not in spec.item_columns}
+        key = own.get("date", "")
+        group = by_date.get(key)
+        if group is None:
+            group = by_date[key] = _Group([number], {**own, spec.item_field: [item]})
+            groups.append(group)
+            continue
+        for column in sorted(set(own) | {c for c in group.values if c != spec.item_field}):
+            if own.get(column) != group.values.get(column):
+                problems.append(
+                    RowProblem(
+                        number,
+                        column,
+                        f"differs from row {group.rows[0]}, which starts the same record "
+                        f"(date {key}); give each record's {column} once, the same on every row",
+                    )
+                )
+        group.rows.append(number)
+        group.values[spec.item_field].append(item)
+    return groups
+
+
+def _locate(spec: CsvLayout, rows: list[int], problem: FieldProblem) -> RowProblem:
+    """The row and column of a problem in a record built from ``rows``."""
+    parts = problem.field.split(".")
+    top = parts[0]
+    if spec.item_field is not None and top == spec.item_field:
+        if len(parts) >= 2 and parts[1].isdigit() and int(parts[1]) < len(rows):
+            row = rows[int(parts[1])]
+            if len(parts) >= 3:
+                column = {f: c for c, f in spec.item_columns.items()}.get(parts[2], parts[2])
+                return RowProblem(row, column, problem.reason)
+            return RowProblem(row, None, problem.reason)
+        return RowProblem(rows[0], None, problem.reason)
+    if top in spec.columns:
+        # A record of a one-row type: the row is its only row ("items.2": the third item).
+        where = f"entry {int(parts[1]) + 1}: " if len(parts) > 1 and parts[1].isdigit() else ""
+        return RowProblem(rows[0], top, where + problem.reason)
+    return RowProblem(rows[0], None, f"{problem.field}: {problem.reason}")
+
+
+def import_csv(
+    book: RecordBook,
+    session: Session,
+    premises: PremisesRow,
+    record_type: str,
+    data: bytes,
+    *,
+    actor: str,
+    now: datetime,
+) -> list[LoggedRecord]:
+    """Log every record of a file in one batch, or raise ``CsvRejected`` storing nothing."""
+    records = read_records(data, record_type)
+    try:
+        return book.submit_many(
+            session, premises, [record for _, record in records], actor=actor, now=now
+        )
+    except RecordRejected as exc:
+        problems = [_locate(layout(record_type), records[i][0], p) for i, p in exc.problems]
+        raise CsvRejected(f"{len(problems)} problem(s) in the file", problems) from None

@@ -1,0 +1,263 @@
+"""One typed model per daily record a restaurant uploads (FOOD_SAFETY_RULES.md, cn).
+
+Each model names the one field that holds a person (``PERSON_FIELD``); the
+service logs that field, and staff names and exclusion reasons, only as salted
+commitments. Everything else is public.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
+
+Text40 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+Text80 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
+Text200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Person = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Sha256Hex = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+
+EXCLUSION_REASONS = ("fever", "diarrhoea", "skin_wound", "throat_infection", "other")
+MEALS = ("breakfast", "lunch", "dinner", "other")
+DISINFECTION_METHODS = ("heat", "steam", "chemical", "uv")
+EARLIEST, LATEST = 2000, 2200
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    record_type: ClassVar[str]
+    PERSON_FIELD: ClassVar[str | None] = None
+
+    date: dt.date
+    """The day the record is about, in the premises' local time."""
+
+    @field_validator("*")
+    @classmethod
+    def _plausible_year(cls, value: object) -> object:
+        # Dates near year 1 or 9999 overflow once moved between zones or given a shelf life.
+        if isinstance(value, dt.date) and not EARLIEST <= value.year <= LATEST:
+            raise ValueError(f"the year {value.year} is outside {EARLIEST}-{LATEST}")
+        return value
+
+
+class StaffCheck(BaseModel):
+    """One handler at the morning check. ``excluded_reason`` set: sent home, not on shift."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: Person
+    health_certificate_expiry: dt.date | None = None
+    excluded_reason: (
+        Literal["fever", "diarrhoea", "skin_wound", "throat_infection", "other"] | None
+    ) = None
+
+
+class MorningCheck(_Record):
+    """晨检: every handler checked before the first shift."""
+
+    record_type: ClassVar[str] = "morning_check"
+    PERSON_FIELD: ClassVar[str | None] = "checked_by"
+
+    staff: list[StaffCheck] = Field(min_length=1, max_length=500)
+    checked_at: dt.datetime | None = None
+    checked_by: Person | None = None
+
+
+class PurchaseInspection(_Record):
+    """进货查验: one lot received; ``date`` is the day it was received."""
+
+    record_type: ClassVar[str] = "purchase_inspection"
+    PERSON_FIELD: ClassVar[str | None] = "receiver"
+
+    supplier: Text200
+    supplier_licence: Text80
+    supplier_certificate_expiry: dt.date
+    product: Text200
+    gtin: Annotated[str, StringConstraints(pattern=r"^[0-9]{8,14}$")] | None = None
+    lot_code: Text80
+    quantity: float = Field(gt=0, le=1e9)
+    unit: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=16)]
+    production_date: dt.date | None = None
+    shelf_life_days: int | None = Field(default=None, ge=0, le=36500)
+    certificate_sha256: Sha256Hex | None = None
+    reference_document_type: Text40 | None = None
+    reference_document_number: Text80 | None = Field(default=None, validate_default=True)
+    receiver: Person
+
+    # Cross-field rules sit on the later field so that errors name it (and its CSV column).
+    @field_validator("production_date")
+    @classmethod
+    def _produced_before_received(
+        cls, value: dt.date | None, info: ValidationInfo
+    ) -> dt.date | None:
+        received = info.data.get("date")
+        if value is not None and received is not None and value > received:
+            raise ValueError("the production date is after the day the lot was received")
+        return value
+
+    @field_validator("reference_document_number")
+    @classmethod
+    def _reference_is_whole(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if (info.data.get("reference_document_type") is None) != (value is None):
+            raise ValueError("give both reference_document_type and reference_document_number")
+        return value
+
+
+class SampleRetention(_Record):
+    """留样: a sample of one dish of one meal, kept in the sample fridge."""
+
+    record_type: ClassVar[str] = "sample_retention"
+    PERSON_FIELD: ClassVar[str | None] = "person"
+
+    dish: Text200
+    meal: Literal["breakfast", "lunch", "dinner", "other"]
+    weight_g: float = Field(gt=0, le=100_000)
+    time_in: dt.datetime
+    removed_at: dt.datetime | None = None
+    fridge: Text80
+    person: Person
+
+    @field_validator("removed_at")
+    @classmethod
+    def _removed_after_in(
+        cls, value: dt.datetime | None, info: ValidationInfo
+    ) -> dt.datetime | None:
+        time_in = info.data.get("time_in")
+        if value is not None and time_in is not None:
+            if (value.tzinfo is None) == (time_in.tzinfo is None) and value < time_in:
+                raise ValueError("the sample was removed before it was put in")
+        return value
+
+
+class Disinfection(_Record):
+    """消毒: items, method, and the temperature or concentration held for a duration."""
+
+    record_type: ClassVar[str] = "disinfection"
+    PERSON_FIELD: ClassVar[str | None] = "person"
+
+    items: list[Text80] = Field(min_length=1, max_length=100)
+    method: Literal["heat", "steam", "chemical", "uv"]
+    temperature_c: float | None = Field(default=None, ge=-50, le=400, validate_default=True)
+    concentration_mg_l: float | None = Field(default=None, gt=0, le=100_000, validate_default=True)
+    duration_min: float = Field(gt=0, le=24 * 60)
+    started_at: dt.datetime | None = None
+    person: Person | None = None
+
+    @field_validator("temperature_c")
+    @classmethod
+    def _heat_has_a_temperature(cls, value: float | None, info: ValidationInfo) -> float | None:
+        method = info.data.get("method")
+        if value is None and method in ("heat", "steam"):
+            raise ValueError(f"a temperature is required for method {method}")
+        return value
+
+    @field_validator("concentration_mg_l")
+    @classmethod
+    def _chemical_has_a_concentration(
+        cls, value: float | None, info: ValidationInfo
+    ) -> float | None:
+        if value is None and info.data.get("method") == "chemical":
+            raise ValueError("a concentration is required for method chemical")
+        return value
+
+
+class AdditiveUse(_Record):
+    """添加剂: an additive weighed into a food (``max_g``: the limit for that batch, if any)."""
+
+    record_type: ClassVar[str] = "additive_use"
+    PERSON_FIELD: ClassVar[str | None] = "person"
+
+    additive: Text200
+    batch: Text80
+    food: Text200
+    amount_g: float = Field(gt=0, le=1_000_000)
+    max_g: float | None = Field(default=None, gt=0, le=1_000_000)
+    weighed: bool
+    used_at: dt.datetime
+    person: Person
+
+    @field_validator("weighed")
+    @classmethod
+    def _weighed_under_a_maximum(cls, value: bool, info: ValidationInfo) -> bool:
+        if info.data.get("max_g") is not None and not value:
+            raise ValueError("the additive must be weighed where a maximum (max_g) applies")
+        return value
+
+
+class WasteOil(_Record):
+    """废弃油脂: waste oil handed to a licensed collector."""
+
+    record_type: ClassVar[str] = "waste_oil"
+    PERSON_FIELD: ClassVar[str | None] = "person"
+
+    oil_type: Literal["frying_oil", "grease_trap", "other"]
+    quantity: float = Field(gt=0, le=1e6)
+    unit: Literal["kg", "L"]
+    collector: Text200
+    collector_licence: Text80
+    collected_at: dt.datetime
+    person: Person | None = None
+
+
+class ChecklistItem(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    item: Text200
+    ok: bool
+    finding: Annotated[str, StringConstraints(strip_whitespace=True, max_length=500)] | None = None
+
+
+class SelfInspection(_Record):
+    """自查: the daily checklist; a clean day is recorded too, as "no risk found"."""
+
+    record_type: ClassVar[str] = "self_inspection"
+    PERSON_FIELD: ClassVar[str | None] = "person"
+
+    items: list[ChecklistItem] = Field(min_length=1, max_length=200)
+    no_risk_found: bool
+    person: Person | None = None
+
+    @field_validator("no_risk_found")
+    @classmethod
+    def _no_risk_means_all_ok(cls, value: bool, info: ValidationInfo) -> bool:
+        items: list[ChecklistItem] | None = info.data.get("items")
+        if items is None:
+            return value
+        failed = [i.item for i in items if not i.ok]
+        if value and failed:
+            raise ValueError(f"true, but these items failed: {', '.join(failed)}")
+        if not value and not failed:
+            raise ValueError("false, but every item is ok (a clean day is 'no risk found')")
+        return value
+
+
+RecordModel = (
+    MorningCheck
+    | PurchaseInspection
+    | SampleRetention
+    | Disinfection
+    | AdditiveUse
+    | WasteOil
+    | SelfInspection
+)
+RECORD_TYPES: dict[str, type[_Record]] = {
+    m.record_type: m
+    for m in (
+        MorningCheck,
+        PurchaseInspection,
+        SampleRetention,
+        Disinfection,
+        AdditiveUse,
+        WasteOil,
+        SelfInspection,
+    )
+}
