@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import asdict
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from celery import Celery
@@ -22,6 +22,8 @@ from traceability.settings import Settings
 
 ANCHOR_TICK = "sunledger.anchor_tick"
 PROBE_WATCH = "sunledger.probe_watch"
+ALERT_ESCALATION = "sunledger.alert_escalation"
+WEBHOOK_DELIVERY = "sunledger.webhook_delivery"
 _LOCK = threading.RLock()
 _ANCHORING: dict[str, tuple[Anchoring, Any]] = {}
 
@@ -67,7 +69,7 @@ def make_celery(settings: Settings) -> Celery:
     app = Celery("sunledger")
     if settings.broker_url is None:
         app.conf.update(
-            broker_url="memory://",
+            broker_url="memory://localhost/",  # a host keeps kombu from warning
             result_backend="cache+memory://",
             task_always_eager=True,
             task_eager_propagates=True,
@@ -82,6 +84,8 @@ def make_celery(settings: Settings) -> Celery:
             beat_schedule={
                 "anchor": {"task": ANCHOR_TICK, "schedule": settings.anchor_interval_seconds},
                 "probe-watch": {"task": PROBE_WATCH, "schedule": 60.0},
+                "alert-escalation": {"task": ALERT_ESCALATION, "schedule": 300.0},
+                "webhook-delivery": {"task": WEBHOOK_DELIVERY, "schedule": 15.0},
             },
             beat_schedule_filename=str(settings.data_dir / "celerybeat-schedule"),
         )
@@ -94,7 +98,41 @@ def make_celery(settings: Settings) -> Celery:
     def probe_watch() -> dict[str, Any]:
         return run_probe_watch(settings)
 
+    @app.task(name=ALERT_ESCALATION, shared=False)  # type: ignore[untyped-decorator]
+    def alert_escalation(now: str | None = None) -> dict[str, Any]:
+        return run_alert_escalation(settings, _instant(now))
+
+    @app.task(name=WEBHOOK_DELIVERY, shared=False)  # type: ignore[untyped-decorator]
+    def webhook_delivery(now: str | None = None) -> dict[str, Any]:
+        return run_webhook_delivery(settings, _instant(now))
+
     return app
+
+
+def _instant(text: str | None) -> datetime | None:
+    """A task's optional ``now`` (ISO 8601 with zone); tasks travel as JSON, so as text."""
+    return None if text is None else datetime.fromisoformat(text)
+
+
+def run_alert_escalation(settings: Settings, now: datetime | None = None) -> dict[str, Any]:
+    """Yellow and red cards for overdue alerts; their notifications go out after commit."""
+    from traceability.alerts.escalation import escalate_overdue
+    from traceability.db import transaction
+
+    _engine, sessions, log, _signer = platform_for(settings)
+    with transaction(sessions) as session:
+        given = escalate_overdue(session, log, now or datetime.now(UTC))
+    if given:
+        request_webhook_delivery(settings)
+    return {"escalated": [{"alert_id": g.alert_id, "card": g.card} for g in given]}
+
+
+def run_webhook_delivery(settings: Settings, now: datetime | None = None) -> dict[str, Any]:
+    """Send the webhook deliveries that are due (new ones, and retries whose time came)."""
+    from traceability.alerts.webhooks import deliver_due
+
+    _engine, sessions, _log, _signer = platform_for(settings)
+    return asdict(deliver_due(sessions, now or datetime.now(UTC)))
 
 
 def run_probe_watch(settings: Settings) -> dict[str, Any]:
@@ -125,3 +163,8 @@ def celery_for(settings: Settings) -> Celery:
 def request_anchor_tick(settings: Settings, *, force: bool = False) -> None:
     """Ask for a tick: runs now in eager mode, is queued on the broker otherwise."""
     celery_for(settings).tasks[ANCHOR_TICK].delay(force=force)
+
+
+def request_webhook_delivery(settings: Settings) -> None:
+    """Ask for webhook delivery after a commit: runs now in eager mode, queued otherwise."""
+    celery_for(settings).tasks[WEBHOOK_DELIVERY].delay()

@@ -4,6 +4,11 @@ Every source (probe rules, record checks, vision) opens alerts through
 ``open_alert`` so that deadlines, notifications and the log entry are the
 same whatever raised it. The caller appends the returned event (it usually
 holds the log lock already and appends other events in the same batch).
+
+Opening also writes the alert's first timeline step (no status → ``open``, by
+``system``, pointing at the breach event) so that the console's stream sees new
+alerts and transitions in one sequence, and the webhook outbox rows of the
+organisations to notify (sent after the caller commits).
 """
 
 from __future__ import annotations
@@ -16,8 +21,14 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from traceability.alerts import repository as repo
+from traceability.alerts import webhooks
+from traceability.alerts.queue import transition_json
+from traceability.alerts.status import OPEN, SOURCES, SYSTEM_ACTOR
 from traceability.events import EventKind, PreparedEvent, prepared, rfc3339
-from traceability.models import AlertRow
+from traceability.models import AlertRow, AlertTransitionRow
+
+__all__ = ["RECTIFY_WITHIN", "SOURCES", "OpenedAlert", "open_alert", "violation_event"]
 
 # FOOD_SAFETY_RULES.md, "Alert classes and deadlines". Class 3 is "routine
 # supervision" there, with no deadline; we give it 30 days so that it can
@@ -27,7 +38,6 @@ RECTIFY_WITHIN: dict[int, timedelta] = {
     2: timedelta(days=10),
     3: timedelta(days=30),
 }
-SOURCES = ("probe", "vision", "record", "inspection")
 
 
 @dataclass(frozen=True)
@@ -79,7 +89,7 @@ def open_alert(
         source=source,
         rule=rule,
         alert_class=alert_class,
-        status="open",
+        status=OPEN,
         detail=detail,
         started_at=started_at,
         opened_at=now,
@@ -90,6 +100,26 @@ def open_alert(
     )
     session.add(row)
     session.flush()
+    opening = repo.add_transition(
+        session,
+        AlertTransitionRow(
+            alert_id=alert_id,
+            from_status=None,
+            to_status=OPEN,
+            actor=SYSTEM_ACTOR,
+            note=None,
+            evidence="[]",
+            at=now,
+            event_id=event.event_id,
+        ),
+    )
+    webhooks.notify(
+        session,
+        row,
+        webhooks.OPENED,
+        now,
+        transition_json(opening, None),
+    )
     return OpenedAlert(row, event)
 
 

@@ -1,0 +1,245 @@
+"""All SQL of the alert queue: alerts, their transitions, evidence and the webhook outbox."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, func, select, true, update
+from sqlalchemy.orm import Session
+
+from traceability.models import (
+    AlertRow,
+    AlertTransitionRow,
+    AttachmentRow,
+    EventRow,
+    OrganisationRow,
+    PremisesRow,
+    WebhookDeliveryRow,
+)
+
+
+@dataclass(frozen=True)
+class Reach:
+    """Which alerts a caller may see: all, those of an organisation's premises, or those
+    of premises in some districts. Alerts of unregistered premises only under ``everything``."""
+
+    everything: bool = False
+    org_id: str | None = None
+    districts: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class AlertQuery:
+    district: str | None = None
+    alert_class: int | None = None
+    status: str | None = None
+    source: str | None = None
+    premises_id: str | None = None
+    opened_from: datetime | None = None
+    opened_to: datetime | None = None
+    escalation: str | None = None
+    overdue_at: datetime | None = None
+    """When set: only alerts past due at this instant and still awaiting the restaurant."""
+    awaiting: tuple[str, ...] = ()
+
+
+def _reach(reach: Reach) -> ColumnElement[bool]:
+    """What ``reach`` may see, for a query that outer-joins ``PremisesRow``."""
+    if reach.everything:
+        return true()
+    if reach.org_id is not None:
+        return PremisesRow.org_id == reach.org_id
+    return PremisesRow.district.in_(sorted(reach.districts))
+
+
+def alert(session: Session, alert_id: str) -> AlertRow | None:
+    """The alert as stored now (re-read, so a decision after the log lock sees the latest)."""
+    return session.execute(
+        select(AlertRow)
+        .where(AlertRow.alert_id == alert_id)
+        .execution_options(populate_existing=True)
+    ).scalar_one_or_none()
+
+
+def premises(session: Session, premises_id: str) -> PremisesRow | None:
+    return session.get(PremisesRow, premises_id)
+
+
+def alerts(
+    session: Session, reach: Reach, query: AlertQuery, *, offset: int, limit: int
+) -> Sequence[AlertRow]:
+    stmt = select(AlertRow).outerjoin(PremisesRow, PremisesRow.premises_id == AlertRow.premises_id)
+    stmt = stmt.where(_reach(reach))
+    if query.district is not None:
+        stmt = stmt.where(PremisesRow.district == query.district)
+    if query.alert_class is not None:
+        stmt = stmt.where(AlertRow.alert_class == query.alert_class)
+    if query.status is not None:
+        stmt = stmt.where(AlertRow.status == query.status)
+    if query.source is not None:
+        stmt = stmt.where(AlertRow.source == query.source)
+    if query.premises_id is not None:
+        stmt = stmt.where(AlertRow.premises_id == query.premises_id)
+    if query.opened_from is not None:
+        stmt = stmt.where(AlertRow.opened_at >= query.opened_from)
+    if query.opened_to is not None:
+        stmt = stmt.where(AlertRow.opened_at < query.opened_to)
+    if query.escalation is not None:
+        stmt = stmt.where(AlertRow.escalation == query.escalation)
+    if query.overdue_at is not None:
+        stmt = stmt.where(
+            AlertRow.due_at.is_not(None),
+            AlertRow.due_at <= query.overdue_at,
+            AlertRow.status.in_(query.awaiting),
+        )
+    stmt = stmt.order_by(AlertRow.opened_at.desc(), AlertRow.alert_id).offset(offset).limit(limit)
+    return list(session.execute(stmt).scalars())
+
+
+def transitions(session: Session, alert_id: str) -> Sequence[AlertTransitionRow]:
+    return list(
+        session.execute(
+            select(AlertTransitionRow)
+            .where(AlertTransitionRow.alert_id == alert_id)
+            .order_by(AlertTransitionRow.id)
+        ).scalars()
+    )
+
+
+def event_bodies(session: Session, event_ids: Sequence[str]) -> dict[str, bytes]:
+    if not event_ids:
+        return {}
+    rows = session.execute(
+        select(EventRow.event_id, EventRow.body).where(EventRow.event_id.in_(list(event_ids)))
+    )
+    return {event_id: bytes(body) for event_id, body in rows}
+
+
+def add_transition(session: Session, row: AlertTransitionRow) -> AlertTransitionRow:
+    session.add(row)
+    session.flush()
+    return row
+
+
+def attachments_present(session: Session, premises_id: str, digests: Sequence[bytes]) -> set[bytes]:
+    """Which of these SHA-256 digests are attachments uploaded for the premises."""
+    if not digests:
+        return set()
+    rows = session.execute(
+        select(AttachmentRow.sha256).where(
+            AttachmentRow.premises_id == premises_id, AttachmentRow.sha256.in_(list(digests))
+        )
+    ).scalars()
+    return {bytes(d) for d in rows}
+
+
+def overdue(session: Session, now: datetime, awaiting: Sequence[str]) -> Sequence[AlertRow]:
+    """Alerts past due and awaiting the restaurant that have not had their red card yet."""
+    return list(
+        session.execute(
+            select(AlertRow)
+            .where(
+                AlertRow.due_at.is_not(None),
+                AlertRow.due_at <= now,
+                AlertRow.status.in_(list(awaiting)),
+                AlertRow.escalation != "red",
+            )
+            .order_by(AlertRow.due_at, AlertRow.alert_id)
+            .execution_options(populate_existing=True)
+        ).scalars()
+    )
+
+
+# -- the event stream ---------------------------------------------------------
+
+
+def last_transition_id(session: Session) -> int:
+    last = session.execute(select(func.max(AlertTransitionRow.id))).scalar()
+    return 0 if last is None else int(last)
+
+
+def transitions_after(
+    session: Session, reach: Reach, after_id: int, limit: int
+) -> Sequence[tuple[AlertTransitionRow, AlertRow]]:
+    stmt = (
+        select(AlertTransitionRow, AlertRow)
+        .join(AlertRow, AlertRow.alert_id == AlertTransitionRow.alert_id)
+        .outerjoin(PremisesRow, PremisesRow.premises_id == AlertRow.premises_id)
+        .where(AlertTransitionRow.id > after_id)
+    )
+    stmt = stmt.where(_reach(reach)).order_by(AlertTransitionRow.id).limit(limit)
+    return [(t, a) for t, a in session.execute(stmt)]
+
+
+# -- webhooks -----------------------------------------------------------------
+
+
+def webhook_recipients(session: Session, owner_org: str, district: str) -> list[OrganisationRow]:
+    """The owning organisation and every regulator of the district, if they set a webhook."""
+    rows = session.execute(
+        select(OrganisationRow).where(
+            OrganisationRow.webhook_url.is_not(None),
+            OrganisationRow.status == "active",
+            (OrganisationRow.org_id == owner_org) | (OrganisationRow.role == "regulator"),
+        )
+    ).scalars()
+    return [row for row in rows if row.org_id == owner_org or district in _districts(row)]
+
+
+def _districts(row: OrganisationRow) -> set[str]:
+    return set(json.loads(row.districts)) if row.role == "regulator" else set()
+
+
+def add_delivery(session: Session, row: WebhookDeliveryRow) -> None:
+    session.add(row)
+
+
+def due_deliveries(session: Session, now: datetime, limit: int) -> Sequence[WebhookDeliveryRow]:
+    return list(
+        session.execute(
+            select(WebhookDeliveryRow)
+            .where(
+                WebhookDeliveryRow.status == "pending", WebhookDeliveryRow.next_attempt_at <= now
+            )
+            .order_by(WebhookDeliveryRow.next_attempt_at, WebhookDeliveryRow.id)
+            .limit(limit)
+        ).scalars()
+    )
+
+
+def claim_delivery(session: Session, delivery_id: int, now: datetime, until: datetime) -> bool:
+    """Move a due delivery's next attempt to ``until`` so no other sender takes it meanwhile;
+    False when another sender claimed it first."""
+    result = session.execute(
+        update(WebhookDeliveryRow)
+        .where(
+            WebhookDeliveryRow.id == delivery_id,
+            WebhookDeliveryRow.status == "pending",
+            WebhookDeliveryRow.next_attempt_at <= now,
+        )
+        .values(next_attempt_at=until)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(getattr(result, "rowcount", 0) == 1)
+
+
+def delivery(session: Session, delivery_id: int) -> WebhookDeliveryRow | None:
+    return session.execute(
+        select(WebhookDeliveryRow)
+        .where(WebhookDeliveryRow.id == delivery_id)
+        .execution_options(populate_existing=True)
+    ).scalar_one_or_none()
+
+
+def organisation(session: Session, org_id: str) -> OrganisationRow | None:
+    return session.get(OrganisationRow, org_id)
+
+
+def deliveries(session: Session, org_id: str | None = None) -> Sequence[WebhookDeliveryRow]:
+    query = select(WebhookDeliveryRow).order_by(WebhookDeliveryRow.id)
+    if org_id is not None:
+        query = query.where(WebhookDeliveryRow.org_id == org_id)
+    return list(session.execute(query).scalars())
