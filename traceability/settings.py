@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     # Celery: unset means eager, in-process tasks (the embedded default).
     broker_url: str | None = None
 
+    # Where consumers open public pages: the base of the URLs QR codes point to.
+    public_base_url: str = "http://127.0.0.1:8000"
+
     @field_validator("log_origin")
     @classmethod
     def _origin_is_one_line(cls, value: str) -> str:

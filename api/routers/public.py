@@ -1,7 +1,83 @@
-"""(filled in by the public work)"""
+"""What anyone may read without a key: the sunshine record, QR codes, lot provenance.
+
+The lot paths follow GS1 Digital Link (``/01/{gtin}/10/{lot}``) so a code
+printed on a crate resolves here. They answer JSON; an HTML page for browsers
+may later be negotiated on the same paths.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import UTC, datetime
+from typing import Any
 
-router = APIRouter()
+from fastapi import APIRouter, Response
+
+from api.auth import directory
+from api.deps import PlatformDep, SessionDep
+from traceability.public_record.provenance import lot_provenance
+from traceability.public_record.record import sunshine_record
+from traceability.qr import lot_url, premises_url, qr_png, qr_svg
+
+router = APIRouter(tags=["public"])
+
+SVG = "image/svg+xml"
+PNG = "image/png"
+CACHE = {"Cache-Control": "public, max-age=300"}
+
+
+@router.get("/v1/public/restaurants/{premises_id}")
+def restaurant(premises_id: str, session: SessionDep, platform: PlatformDep) -> dict[str, Any]:
+    """The sunshine record of a premises: licence, grade, latest inspection, live probes,
+    seven days of temperatures, alerts of 90 days with their rectification, latest
+    self-checks, ingredient lots, and each item's anchoring status and proof link."""
+    record = sunshine_record(session, premises_id, datetime.now(UTC))
+    base = platform.settings.public_base_url
+    record["links"] = {
+        "page": premises_url(base, premises_id),
+        "qr_svg": f"/v1/public/restaurants/{premises_id}/qr.svg",
+        "qr_png": f"/v1/public/restaurants/{premises_id}/qr.png",
+    }
+    return record
+
+
+@router.get(
+    "/v1/public/restaurants/{premises_id}/qr.svg",
+    response_class=Response,
+    responses={200: {"content": {SVG: {}}}},
+)
+def restaurant_qr_svg(premises_id: str, session: SessionDep, platform: PlatformDep) -> Response:
+    """A QR code (SVG) pointing to ``{public_base_url}/r/{premises_id}``."""
+    premises = directory.premises(session, premises_id)
+    url = premises_url(platform.settings.public_base_url, premises.premises_id)
+    return Response(qr_svg(url, premises.name), media_type=SVG, headers=CACHE)
+
+
+@router.get(
+    "/v1/public/restaurants/{premises_id}/qr.png",
+    response_class=Response,
+    responses={200: {"content": {PNG: {}}}},
+)
+def restaurant_qr_png(premises_id: str, session: SessionDep, platform: PlatformDep) -> Response:
+    """A QR code (PNG) pointing to ``{public_base_url}/r/{premises_id}``."""
+    premises = directory.premises(session, premises_id)
+    url = premises_url(platform.settings.public_base_url, premises.premises_id)
+    return Response(qr_png(url), media_type=PNG, headers=CACHE)
+
+
+@router.get("/01/{gtin}/10/{lot}")
+def lot(gtin: str, lot: str, session: SessionDep) -> dict[str, Any]:
+    """A received lot's provenance: every receipt of it, with premises, supplier, dates and
+    each event's proof link and anchoring status. 422 for a GTIN with a wrong check digit."""
+    return lot_provenance(session, gtin, lot)
+
+
+@router.get(
+    "/01/{gtin}/10/{lot}/qr.svg",
+    response_class=Response,
+    responses={200: {"content": {SVG: {}}}},
+)
+def lot_qr_svg(gtin: str, lot: str, session: SessionDep, platform: PlatformDep) -> Response:
+    """A QR code (SVG) of the lot's GS1 Digital Link URI."""
+    found = lot_provenance(session, gtin, lot)
+    url = lot_url(platform.settings.public_base_url, found["gtin"], lot)
+    return Response(qr_svg(url, f"lot {lot}"), media_type=SVG, headers=CACHE)

@@ -1,0 +1,1 @@
+"""Official inspections by regulators and the annual grades that follow from them."""

@@ -1,0 +1,272 @@
+"""Recording official inspections and deciding annual grades; both are logged events.
+
+Services flush; the caller commits (and then asks for anchoring).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from traceability.alerts.raising import open_alert
+from traceability.errors import Conflict, Invalid
+from traceability.events import EventInput, EventKind, PreparedEvent, prepare_event, rfc3339
+from traceability.ingest import Ingest
+from traceability.inspections import grades
+from traceability.inspections import repository as repo
+from traceability.inspections.schemas import InspectionSubmission
+from traceability.log import TransparencyLog
+from traceability.models import AlertRow, GradeRow, InspectionRow, PremisesRow
+
+KEY_ITEM_RULE = "inspection_key_item"
+KEY_ITEM_ALERT_CLASS = 2
+MAX_INSPECTIONS_PER_YEAR = 500
+
+
+@dataclass(frozen=True)
+class Logged:
+    event_id: str
+    leaf_index: int
+    leaf_hash: str
+
+
+@dataclass(frozen=True)
+class RecordedInspection:
+    row: InspectionRow
+    logged: Logged
+    alert_id: str | None
+    """The class 2 alert opened because a key item failed, if one did."""
+
+
+@dataclass(frozen=True)
+class DecidedGrade:
+    row: GradeRow
+    logged: Logged
+    inspections: list[str]
+    replaced: str | None
+    """The grade event this decision replaces (recomputing a year), if any."""
+
+
+def local_today(premises: PremisesRow, now: datetime) -> date:
+    return now.astimezone(ZoneInfo(premises.timezone)).date()
+
+
+def local_midnight(premises: PremisesRow, day: date) -> datetime:
+    """The start of ``day`` at the premises, in UTC."""
+    return datetime.combine(day, time(0), ZoneInfo(premises.timezone)).astimezone(UTC)
+
+
+def inspection_summary(
+    submission: InspectionSubmission, key_failed: Sequence[str]
+) -> dict[str, Any]:
+    """What the public may see of an inspection: items, findings, counts (no persons)."""
+    items = [item.model_dump(mode="json") for item in submission.items]
+    return {
+        "items": items,
+        "findings": submission.findings,
+        "counts": {
+            "items": len(items),
+            "failed": sum(1 for i in submission.items if not i.passed),
+            "key_items": sum(1 for i in submission.items if i.key),
+            "key_items_failed": len(key_failed),
+        },
+    }
+
+
+class Inspections:
+    """Official inspections and annual grades of premises, logged as events."""
+
+    def __init__(self, log: TransparencyLog) -> None:
+        self._log = log
+        self._ingest = Ingest(log)
+
+    def _append(self, session: Session, events: Sequence[PreparedEvent]) -> list[Logged]:
+        appended = self._ingest.append(session, events)
+        return [
+            Logged(event.event_id, index, leaf.hex())
+            for event, (index, leaf) in zip(events, appended, strict=True)
+        ]
+
+    def record(
+        self,
+        session: Session,
+        premises: PremisesRow,
+        inspector_org: str,
+        submission: InspectionSubmission,
+        now: datetime,
+    ) -> RecordedInspection:
+        """Log an inspection by ``inspector_org``; a failed key item opens a class 2 alert."""
+        today = local_today(premises, now)
+        if submission.inspected_on > today:
+            raise Invalid(
+                f"inspected_on {submission.inspected_on.isoformat()} is after today "
+                f"({today.isoformat()} at the premises)"
+            )
+        if submission.inspected_on.year < 2000:
+            raise Invalid(f"inspected_on {submission.inspected_on.isoformat()} is before 2000")
+        self._log.lock(session)
+        key_failed = [i.item for i in submission.items if i.key and not i.passed]
+        result = grades.inspection_result(submission.score, bool(key_failed))
+        occurred_at = local_midnight(premises, submission.inspected_on)
+        event = prepare_event(
+            EventInput(
+                kind=EventKind.INSPECTION,
+                subject=f"premises:{premises.premises_id}",
+                occurred_at=occurred_at,
+                payload={
+                    "inspector_org": inspector_org,
+                    "items": [item.model_dump(mode="json") for item in submission.items],
+                    "score": submission.score,
+                    "result": result,
+                    "inspected_on": submission.inspected_on.isoformat(),
+                    "findings": submission.findings,
+                },
+            ),
+            now,
+            event_id=str(uuid.uuid4()),
+        )
+        events = [event]
+        alert: AlertRow | None = None
+        if key_failed:
+            opened = open_alert(
+                session,
+                premises_id=premises.premises_id,
+                subject=f"premises:{premises.premises_id}",
+                source="inspection",
+                rule=KEY_ITEM_RULE,
+                alert_class=KEY_ITEM_ALERT_CLASS,
+                detail=(
+                    f"official inspection on {submission.inspected_on.isoformat()} by "
+                    f"{inspector_org} (event {event.event_id}): key item(s) failed: "
+                    + "; ".join(key_failed)
+                )[:2000],
+                started_at=occurred_at,
+                now=now,
+            )
+            alert = opened.alert
+            events.append(opened.event)
+        row = InspectionRow(
+            event_id=event.event_id,
+            premises_id=premises.premises_id,
+            regulator_org=inspector_org,
+            inspected_on=submission.inspected_on,
+            score=submission.score,
+            result=result,
+            summary=json.dumps(inspection_summary(submission, key_failed), ensure_ascii=False),
+            recorded_at=now,
+        )
+        repo.add_inspection(session, row)
+        logged = self._append(session, events)
+        return RecordedInspection(row, logged[0], None if alert is None else alert.alert_id)
+
+    def decide_grade(
+        self,
+        session: Session,
+        premises: PremisesRow,
+        year: int,
+        decided_by: str,
+        now: datetime,
+    ) -> DecidedGrade:
+        """Grade ``year`` from its inspections, or record no grade in a no-grade period.
+
+        Deciding a year again replaces its row; both decisions stay in the log.
+        """
+        today = local_today(premises, now)
+        if not 2000 <= year <= today.year:
+            raise Invalid(f"year {year} must lie between 2000 and this year ({today.year})")
+        self._log.lock(session)  # decide on the inspections and alerts as of this lock
+        inspections = repo.inspections_between(
+            session,
+            premises.premises_id,
+            date(year, 1, 1),
+            date(year, 12, 31),
+            limit=MAX_INSPECTIONS_PER_YEAR + 1,
+        )
+        if len(inspections) > MAX_INSPECTIONS_PER_YEAR:
+            raise Conflict(
+                f"premises {premises.premises_id} has more than {MAX_INSPECTIONS_PER_YEAR} "
+                f"inspections in {year}; a grade event cannot list them all"
+            )
+        since = local_midnight(premises, grades.add_months(today, -grades.AFTER_INCIDENT_MONTHS))
+        incident = repo.latest_alert_of_class(
+            session, premises.premises_id, grades.INCIDENT_ALERT_CLASS, since, now
+        )
+        incident_on = (
+            None
+            if incident is None
+            else incident.opened_at.astimezone(ZoneInfo(premises.timezone)).date()
+        )
+        blocked = grades.no_grade_reason(today, premises.licence_issued_on, incident_on)
+        if blocked is not None:
+            decision = grades.AnnualGrade(None, f"no grade: {blocked}")
+        else:
+            decision = grades.annual_grade(year, [i.result for i in inspections])
+        based_on = [i.event_id for i in inspections]
+        event = prepare_event(
+            EventInput(
+                kind=EventKind.GRADE,
+                subject=f"premises:{premises.premises_id}",
+                occurred_at=now,
+                payload={
+                    "year": year,
+                    "grade": decision.grade,
+                    "reason": decision.reason,
+                    "decided_by": decided_by,
+                    "inspections": based_on,
+                },
+            ),
+            now,
+            event_id=str(uuid.uuid4()),
+        )
+        row = repo.grade(session, premises.premises_id, year)
+        replaced = None if row is None else row.event_id
+        if row is None:
+            row = GradeRow(premises_id=premises.premises_id, year=year)
+            session.add(row)
+        row.grade = decision.grade
+        row.reason = decision.reason
+        row.decided_at = now
+        row.decided_by = decided_by
+        row.event_id = event.event_id
+        session.flush()
+        [logged] = self._append(session, [event])
+        return DecidedGrade(row, logged, based_on, replaced)
+
+
+def inspection_view(row: InspectionRow) -> dict[str, Any]:
+    """An inspection as the regulator API shows it."""
+    label = grades.RESULT_LABELS[row.result]
+    return {
+        "event_id": row.event_id,
+        "premises_id": row.premises_id,
+        "inspector_org": row.regulator_org,
+        "inspected_on": row.inspected_on.isoformat(),
+        "score": row.score,
+        "result": row.result,
+        "result_zh": label["zh"],
+        "face": label["face"],
+        "summary": json.loads(row.summary),
+        "recorded_at": rfc3339(row.recorded_at),
+        "proof": f"/v1/proofs/{row.event_id}",
+    }
+
+
+def grade_view(row: GradeRow) -> dict[str, Any]:
+    """A grade decision as the regulator API shows it."""
+    return {
+        "premises_id": row.premises_id,
+        "year": row.year,
+        "grade": row.grade,
+        "reason": row.reason,
+        "decided_at": rfc3339(row.decided_at),
+        "decided_by": row.decided_by,
+        "event_id": row.event_id,
+        "proof": f"/v1/proofs/{row.event_id}",
+    }

@@ -1,0 +1,46 @@
+"""GTINs and GS1 Digital Link paths (``/01/{gtin}/10/{lot}``) for received lots."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import quote
+
+from traceability.errors import Invalid
+
+_DIGITS = re.compile(r"^[0-9]{8,14}$")
+
+
+def check_digit(body: str) -> int:
+    """The GS1 mod-10 check digit of the digits before it (weights 3, 1, 3, ... from the right)."""
+    total = sum(int(d) * (3 if i % 2 == 0 else 1) for i, d in enumerate(reversed(body)))
+    return (10 - total % 10) % 10
+
+
+def normalise_gtin(gtin: str) -> str:
+    """The GTIN as 14 digits (GTIN-8/12/13 padded with zeros), its check digit verified.
+
+    Raises ``Invalid`` naming the GTIN and, for a wrong check digit, the expected one.
+    """
+    if not _DIGITS.match(gtin):
+        raise Invalid(f"GTIN {gtin!r} must be 8 to 14 digits")
+    expected = check_digit(gtin[:-1])
+    if int(gtin[-1]) != expected:
+        raise Invalid(
+            f"GTIN {gtin} has the wrong check digit {gtin[-1]}; the GS1 check digit is {expected}"
+        )
+    return gtin.zfill(14)
+
+
+def gtin_spellings(gtin14: str) -> list[str]:
+    """Every 8-14 digit spelling of a 14-digit GTIN (leading zeros dropped one by one)."""
+    spellings = [gtin14]
+    text = gtin14
+    while len(text) > 8 and text[0] == "0":
+        text = text[1:]
+        spellings.append(text)
+    return spellings
+
+
+def digital_link_path(gtin: str, lot_code: str) -> str:
+    """``/01/<14-digit GTIN>/10/<lot, percent-encoded>``: the lot's GS1 Digital Link path."""
+    return f"/01/{gtin.zfill(14)}/10/{quote(lot_code, safe='')}"

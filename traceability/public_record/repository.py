@@ -1,0 +1,183 @@
+"""The read-only SQL behind the public sunshine record and lot provenance.
+
+Every query is bounded: by a time window, a row limit, or both.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from traceability.anchor_repository import ON_CHAIN
+from traceability.events import EventKind
+from traceability.models import (
+    AlertRow,
+    AlertTransitionRow,
+    AnchorRow,
+    DeviceRow,
+    EventRow,
+    LotRow,
+    PremisesRow,
+    RecordRow,
+)
+
+
+def active_devices(session: Session, premises_id: str, *, limit: int) -> Sequence[DeviceRow]:
+    return list(
+        session.execute(
+            select(DeviceRow)
+            .where(DeviceRow.premises_id == premises_id, DeviceRow.status == "active")
+            .order_by(DeviceRow.device_id)
+            .limit(limit)
+        ).scalars()
+    )
+
+
+def last_reading(session: Session, device_id: str) -> EventRow | None:
+    return session.execute(
+        select(EventRow)
+        .where(
+            EventRow.subject == f"device:{device_id}",
+            EventRow.kind == EventKind.PROBE_READING.value,
+        )
+        .order_by(EventRow.occurred_at.desc(), EventRow.leaf_index.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def readings_since(
+    session: Session, device_id: str, since: datetime, *, limit: int
+) -> list[tuple[datetime, bytes]]:
+    """(occurred_at, body) of the device's newest readings since ``since``, oldest first."""
+    rows = session.execute(
+        select(EventRow.occurred_at, EventRow.body)
+        .where(
+            EventRow.subject == f"device:{device_id}",
+            EventRow.kind == EventKind.PROBE_READING.value,
+            EventRow.occurred_at >= since,
+        )
+        .order_by(EventRow.occurred_at.desc(), EventRow.leaf_index.desc())
+        .limit(limit)
+    ).all()
+    return [(at, bytes(body)) for at, body in reversed(rows)]
+
+
+def unrecovered_probe_alerts(
+    session: Session, premises_id: str, *, limit: int
+) -> Sequence[AlertRow]:
+    """Probe alerts not closed whose device has not come back into range."""
+    return list(
+        session.execute(
+            select(AlertRow)
+            .where(
+                AlertRow.premises_id == premises_id,
+                AlertRow.source == "probe",
+                AlertRow.status != "closed",
+                AlertRow.recovered_at.is_(None),
+            )
+            .order_by(AlertRow.opened_at.desc())
+            .limit(limit)
+        ).scalars()
+    )
+
+
+def alerts_since(
+    session: Session, premises_id: str, since: datetime, *, limit: int
+) -> Sequence[AlertRow]:
+    return list(
+        session.execute(
+            select(AlertRow)
+            .where(AlertRow.premises_id == premises_id, AlertRow.opened_at >= since)
+            .order_by(AlertRow.opened_at.desc())
+            .limit(limit)
+        ).scalars()
+    )
+
+
+def transitions_of(
+    session: Session, alert_ids: Sequence[str], *, limit: int
+) -> Sequence[AlertTransitionRow]:
+    if not alert_ids:
+        return []
+    return list(
+        session.execute(
+            select(AlertTransitionRow)
+            .where(AlertTransitionRow.alert_id.in_(sorted(set(alert_ids))))
+            .order_by(AlertTransitionRow.at, AlertTransitionRow.id)
+            .limit(limit)
+        ).scalars()
+    )
+
+
+def latest_records(session: Session, premises_id: str, *, limit: int) -> Sequence[RecordRow]:
+    return list(
+        session.execute(
+            select(RecordRow)
+            .where(RecordRow.premises_id == premises_id)
+            .order_by(RecordRow.record_date.desc(), RecordRow.occurred_at.desc())
+            .limit(limit)
+        ).scalars()
+    )
+
+
+def latest_lots(session: Session, premises_id: str, *, limit: int) -> Sequence[LotRow]:
+    return list(
+        session.execute(
+            select(LotRow)
+            .where(LotRow.premises_id == premises_id)
+            .order_by(LotRow.received_on.desc(), LotRow.id.desc())
+            .limit(limit)
+        ).scalars()
+    )
+
+
+def lots_by_code(
+    session: Session, gtins: Sequence[str], lot_code: str, *, limit: int
+) -> Sequence[LotRow]:
+    """Receipts of one lot, the GTIN given in any of its spellings (8-14 digits)."""
+    return list(
+        session.execute(
+            select(LotRow)
+            .where(LotRow.gtin.in_(list(gtins)), LotRow.lot_code == lot_code)
+            .order_by(LotRow.received_on.desc(), LotRow.id.desc())
+            .limit(limit)
+        ).scalars()
+    )
+
+
+def leaf_indexes(session: Session, event_ids: Iterable[str]) -> dict[str, int]:
+    wanted = sorted(set(event_ids))
+    found: dict[str, int] = {}
+    # Chunked so that an IN list stays small on every backend.
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        rows = session.execute(
+            select(EventRow.event_id, EventRow.leaf_index).where(EventRow.event_id.in_(chunk))
+        ).all()
+        found.update({event_id: int(index) for event_id, index in rows})
+    return found
+
+
+def anchored_sizes(session: Session) -> tuple[int, int]:
+    """(largest final anchored size, largest on-chain size, final or merely confirmed).
+
+    Anchored sizes only grow, so a leaf is covered exactly when its index is below one.
+    """
+    final = session.execute(
+        select(func.max(AnchorRow.tree_size)).where(AnchorRow.status == "final")
+    ).scalar_one_or_none()
+    on_chain = session.execute(
+        select(func.max(AnchorRow.tree_size)).where(AnchorRow.status.in_(ON_CHAIN))
+    ).scalar_one_or_none()
+    return int(final or 0), int(on_chain or 0)
+
+
+def premises_by_id(session: Session, premises_ids: Iterable[str]) -> dict[str, PremisesRow]:
+    wanted = sorted(set(premises_ids))
+    if not wanted:
+        return {}
+    rows = session.execute(select(PremisesRow).where(PremisesRow.premises_id.in_(wanted))).scalars()
+    return {row.premises_id: row for row in rows}
