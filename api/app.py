@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from api.deps import Platform
 from api.errors import install_error_handlers
+from api.limits import install_size_limit
 from api.routers import (
     admin,
     alerts,
@@ -35,6 +36,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.platform = Platform(settings=settings, sessions=sessions, log=log, signer=signer)
     app.state.engine = engine
     install_error_handlers(app)
+    install_size_limit(app)
     app.include_router(health.router)
     app.include_router(auditor.router)
     app.include_router(auditor.proofs_router)
