@@ -10,6 +10,7 @@ from functools import cached_property
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from traceability.chain.embedded import EmbeddedChain
@@ -19,7 +20,7 @@ from traceability.errors import SunledgerError
 from traceability.log import TransparencyLog
 from traceability.probe_intake import IntakePolicy, ProbeIntake
 from traceability.settings import Settings
-from traceability.worker import request_anchor_tick
+from traceability.worker import request_anchor_tick, request_webhook_delivery
 
 logger = logging.getLogger("sunledger.api")
 
@@ -42,12 +43,20 @@ class Platform:
         )
         return ProbeIntake(self.log, self.signer, policy)
 
-    def after_commit(self) -> None:
-        """Work that must follow a commit: ask for an anchoring tick (queued, or eager)."""
+    def after_commit(self, *, alerts: bool = False) -> None:
+        """Work that must follow a commit: ask for an anchoring tick (queued, or eager), and
+        when the transaction opened or moved alerts, for webhook delivery (class 1 alerts
+        are "immediate notice"; the beat would otherwise send them within 15 s)."""
         try:
             request_anchor_tick(self.settings)
         except SunledgerError as exc:
             logger.warning("anchoring postponed: %s", exc.detail)
+        if alerts:
+            try:
+                request_webhook_delivery(self.settings)
+            except (SunledgerError, SQLAlchemyError, OSError) as exc:
+                # The transaction is committed; deliveries wait in the outbox for the beat.
+                logger.warning("webhook delivery postponed: %s", exc)
 
     @cached_property
     def embedded_chain(self) -> EmbeddedChain:

@@ -9,14 +9,14 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import psycopg
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from local_ports import free_port
+from seeded_city import CITY_ORGS, CITY_PREMISES, City
 from sqlalchemy import text
 
 from api.app import create_app
@@ -103,14 +103,6 @@ def settings(database_url: str, tmp_path: Path, signer: NoteSigner) -> Settings:
     )
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture(scope="session")
 def hardhat_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real Hardhat node for this test run, started and stopped by its PID."""
@@ -156,37 +148,6 @@ def mosquitto() -> tuple[str, int]:
     except OSError as exc:
         service_missing("Mosquitto", str(exc))
     return host, port
-
-
-@dataclass
-class City:
-    """A small city on the test database: two districts, two restaurants (one premises
-    each, one per district), a regulator per district, an auditor and an admin, each with
-    an API key. ``headers(name)`` gives the Authorization header of that organisation."""
-
-    app: FastAPI
-    client: TestClient
-    keys: dict[str, str]
-    key_ids: dict[str, str]
-
-    def headers(self, name: str) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.keys[name]}"}
-
-
-CITY_ORGS = {
-    # name: (role, districts)
-    "admin": ("admin", []),
-    "rest-1": ("restaurant", []),
-    "rest-2": ("restaurant", []),
-    "reg-1": ("regulator", ["d1"]),
-    "reg-2": ("regulator", ["d2"]),
-    "auditor": ("auditor", []),
-}
-CITY_PREMISES = {
-    # premises: (owner, district)
-    "p-1": ("rest-1", "d1"),
-    "p-2": ("rest-2", "d2"),
-}
 
 
 @pytest.fixture

@@ -14,8 +14,14 @@ def organisation(session: Session, org_id: str) -> OrganisationRow | None:
     return session.get(OrganisationRow, org_id)
 
 
-def organisations(session: Session) -> Sequence[OrganisationRow]:
-    return list(session.execute(select(OrganisationRow).order_by(OrganisationRow.org_id)).scalars())
+def organisations(
+    session: Session, *, offset: int = 0, limit: int = 10_000
+) -> Sequence[OrganisationRow]:
+    return list(
+        session.execute(
+            select(OrganisationRow).order_by(OrganisationRow.org_id).offset(offset).limit(limit)
+        ).scalars()
+    )
 
 
 def premises(session: Session, premises_id: str) -> PremisesRow | None:

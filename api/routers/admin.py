@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import directory, get_admin
 from api.deps import SessionDep
+from api.pagination import PageDep, paged
 from traceability import org_repository
 from traceability.devices import DeviceInfo, DeviceRegistry, decode_public_key
 from traceability.models import OrganisationRow, PremisesRow
@@ -217,8 +218,9 @@ def create_organisation(new: NewOrganisation, session: SessionDep) -> dict[str, 
 
 
 @router.get("/orgs")
-def organisations(session: SessionDep) -> dict[str, Any]:
-    return {"items": [organisation_json(r) for r in org_repository.organisations(session)]}
+def organisations(session: SessionDep, page: PageDep) -> dict[str, Any]:
+    rows = org_repository.organisations(session, offset=page.offset, limit=page.fetch)
+    return paged([organisation_json(r) for r in rows], page)
 
 
 @router.post("/orgs/{org_id}/keys", status_code=201)

@@ -45,7 +45,7 @@ def post_readings(
     submission = parse_submission(parsed)
     result = platform.probe_intake.accept(session, submission, datetime.now(UTC))
     session.commit()  # logged before we answer, and before anchoring is asked for
-    platform.after_commit()
+    platform.after_commit(alerts=bool(result.alerts_opened or result.alerts_recovered))
     return {
         "accepted": result.accepted,
         "receipt": sign_batch_receipt(

@@ -6,9 +6,9 @@ import hashlib
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from conftest import City
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
+from seeded_city import City
 from sqlalchemy import select
 
 from api.app import create_app

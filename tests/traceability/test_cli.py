@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import stat
 import subprocess
 import sys
@@ -14,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from local_ports import free_port
 
 from traceability import merkle
 from traceability.checkpoints import read_signer_key_file, verify_checkpoint
@@ -139,12 +139,6 @@ def test_demo_runs_twice_on_one_data_dir(tmp_path: Path) -> None:
     reset = sunledger("demo", "--no-serve", "--reset", "--data-dir", str(tmp_path))
     assert reset.returncode == 0
     assert "(0 new this run)" not in reset.stdout
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def test_serve_answers_and_stops_by_pid(tmp_path: Path) -> None:

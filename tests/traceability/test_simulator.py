@@ -7,7 +7,6 @@ import base64
 import json
 import math
 import os
-import socket
 import stat
 import threading
 import time
@@ -23,6 +22,7 @@ import pytest
 import typer
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from local_ports import free_port
 from paho.mqtt.enums import CallbackAPIVersion
 from pydantic import SecretStr
 from sqlalchemy import func, select
@@ -58,12 +58,6 @@ from traceability.simulator.transports import (
 MIDNIGHT = datetime(2026, 11, 24, 16, 0, tzinfo=UTC).timestamp()
 START = datetime(2026, 11, 24, 16, 0, tzinfo=UTC)
 TOKEN = "simulator-test-admin-token"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def series(curve: Curve, start: float, hours: float, step: float) -> list[tuple[float, float]]:
