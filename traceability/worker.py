@@ -22,6 +22,7 @@ from traceability.settings import Settings
 
 ANCHOR_TICK = "sunledger.anchor_tick"
 PROBE_WATCH = "sunledger.probe_watch"
+RECORD_CHECKS = "sunledger.record_checks"
 ALERT_ESCALATION = "sunledger.alert_escalation"
 WEBHOOK_DELIVERY = "sunledger.webhook_delivery"
 _LOCK = threading.RLock()
@@ -86,6 +87,7 @@ def make_celery(settings: Settings) -> Celery:
                 "probe-watch": {"task": PROBE_WATCH, "schedule": 60.0},
                 "alert-escalation": {"task": ALERT_ESCALATION, "schedule": 300.0},
                 "webhook-delivery": {"task": WEBHOOK_DELIVERY, "schedule": 15.0},
+                "record-checks": {"task": RECORD_CHECKS, "schedule": 300.0},
             },
             beat_schedule_filename=str(settings.data_dir / "celerybeat-schedule"),
         )
@@ -105,6 +107,10 @@ def make_celery(settings: Settings) -> Celery:
     @app.task(name=WEBHOOK_DELIVERY, shared=False)  # type: ignore[untyped-decorator]
     def webhook_delivery(now: str | None = None) -> dict[str, Any]:
         return run_webhook_delivery(settings, _instant(now))
+
+    @app.task(name=RECORD_CHECKS, shared=False)  # type: ignore[untyped-decorator]
+    def record_checks(now: str | None = None) -> dict[str, Any]:
+        return run_record_checks(settings, _instant(now))
 
     return app
 
@@ -127,6 +133,20 @@ def run_alert_escalation(settings: Settings, now: datetime | None = None) -> dic
     return {"escalated": [{"alert_id": g.alert_id, "card": g.card} for g in given]}
 
 
+def run_record_checks(settings: Settings, now: datetime | None = None) -> dict[str, Any]:
+    """Records that should exist by now: the morning check before the first shift, the
+    samples of each meal. Each miss opens one alert per premises and day."""
+    from traceability.db import transaction
+    from traceability.records.checks import RecordChecks
+
+    _engine, sessions, log, _signer = platform_for(settings)
+    with transaction(sessions) as session:
+        opened = RecordChecks().tick(session, log, now or datetime.now(UTC))
+    if opened:
+        request_webhook_delivery(settings)
+    return {"opened": opened}
+
+
 def run_webhook_delivery(settings: Settings, now: datetime | None = None) -> dict[str, Any]:
     """Send the webhook deliveries that are due (new ones, and retries whose time came)."""
     from traceability.alerts.webhooks import deliver_due
@@ -137,8 +157,6 @@ def run_webhook_delivery(settings: Settings, now: datetime | None = None) -> dic
 
 def run_probe_watch(settings: Settings) -> dict[str, Any]:
     """Silent-probe and other time-based rules for every active device."""
-    from datetime import UTC, datetime
-
     from traceability.db import transaction
     from traceability.probe_intake import ProbeIntake, watch
 

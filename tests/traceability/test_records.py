@@ -269,3 +269,21 @@ def test_the_documented_headers_are_the_ones_accepted() -> None:
     for record_type, spec in LAYOUTS.items():
         assert f"### {record_type} " in doc
         assert f"\n{spec.header}\n" in doc, record_type
+
+
+def test_the_record_checks_task_runs_eagerly(city: City) -> None:
+    from traceability.worker import RECORD_CHECKS, celery_for
+
+    platform = city.app.state.platform
+    day = datetime.now(ZONE).date() - timedelta(days=1)
+    with transaction(platform.sessions) as session:
+        for premises in session.execute(select(PremisesRow)).scalars():
+            premises.created_at = at(day, 0)
+    task = celery_for(platform.settings).tasks[RECORD_CHECKS]
+    result = task.delay(now=at(day, 7, 30).isoformat()).get(timeout=30)
+    assert sorted(result["opened"]) == sorted(a.alert_id for a in alerts(city))
+    assert {(a.premises_id, a.rule) for a in alerts(city)} == {
+        ("p-1", "morning_check_missing"),
+        ("p-2", "morning_check_missing"),
+    }
+    assert task.delay(now=at(day, 7, 45).isoformat()).get(timeout=30) == {"opened": []}
