@@ -134,6 +134,8 @@ def rectification(f: Fixtures) -> dict[str, Any]:
 MATRIX: list[Call] = [
     # Public and auditor surfaces: no key needed.
     Call("GET", "/healthz", EVERYONE),
+    Call("GET", "/readyz", EVERYONE),
+    Call("GET", "/metrics", EVERYONE),
     Call("GET", "/v1/log/checkpoint", EVERYONE),
     Call("GET", "/v1/log/public-key", EVERYONE),
     Call("GET", "/v1/log/entries/{index}", EVERYONE),
