@@ -6,6 +6,9 @@ import argparse
 
 import uvicorn
 
+from traceability.logs import logging_config
+from traceability.settings import Settings
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m api")
@@ -13,6 +16,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, default=8000)
     parser.add_argument("--workers", type=int, default=1)
     args = parser.parse_args()
+    settings = Settings()
     uvicorn.run(
         "api.app:create_app",
         factory=True,
@@ -20,6 +24,8 @@ def main() -> None:
         port=args.port,
         workers=args.workers,
         access_log=False,
+        # Applied in every server process, so --workers N logs the same way.
+        log_config=logging_config(settings.log_format, settings.log_level),
     )
 
 

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from kitchen_vision.cli import vision_app
 from traceability import anchor_repository, log_repository
 from traceability.checkpoints import NoteSigner, NoteVerifier, write_signer_key_file
 from traceability.cli_audit import register as register_audit
@@ -42,6 +43,7 @@ chain_app = typer.Typer(help="The chain checkpoints are anchored on.", no_args_i
 app.add_typer(chain_app, name="chain")
 app.add_typer(contracts_app, name="contracts")
 app.add_typer(orgs_app, name="orgs")
+app.add_typer(vision_app, name="vision")
 register_audit(app)
 register_device_commands(app)
 register_simulate(app)
@@ -69,7 +71,8 @@ def load_settings(data_dir: Path | None) -> Settings:
         return Settings(data_dir=data_dir) if data_dir is not None else Settings()
     except ValidationError as exc:
         problems = "; ".join(
-            f"SUNLEDGER_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
+            (f"SUNLEDGER_{'_'.join(str(p) for p in e['loc']).upper()}: " if e["loc"] else "")
+            + str(e["msg"]).removeprefix("Value error, ")
             for e in exc.errors()
         )
         raise fail(f"invalid settings: {problems}") from None
@@ -374,11 +377,24 @@ def worker(
     except SunledgerError as exc:
         raise fail(exc.detail) from None
     celery = make_celery(settings)
+    _log_like_the_api(settings)
     celery.worker_main(
         ["worker", "--beat", "--loglevel=INFO", f"--concurrency={concurrency}", "--pool=solo"]
         if concurrency == 1
         else ["worker", "--beat", "--loglevel=INFO", f"--concurrency={concurrency}"]
     )
+
+
+def _log_like_the_api(settings: Settings) -> None:
+    """Celery would set up its own text logging; ours (JSON lines by default) instead."""
+    from celery.signals import setup_logging
+
+    from traceability.logs import configure
+
+    def _setup(**_kwargs: Any) -> None:
+        configure(settings.log_format, settings.log_level)
+
+    setup_logging.connect(_setup, weak=False)
 
 
 @app.command()

@@ -145,15 +145,14 @@ def mqtt(
     ] = None,
 ) -> None:
     """Take probe readings from MQTT (SUNLEDGER_MQTT_HOST/PORT/TOPIC), same checks as HTTP."""
-    import logging
-
     from traceability.cli import fail, load_settings, out
+    from traceability.logs import configure
     from traceability.mqtt_subscriber import ProbeSubscriber
     from traceability.probe_intake import IntakePolicy, ProbeIntake
     from traceability.worker import request_anchor_tick
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     settings = load_settings(data_dir)
+    configure(settings.log_format, settings.log_level)
     try:
         _engine, sessions, log, signer = open_platform(settings)
     except SunledgerError as exc:

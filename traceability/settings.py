@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Literal
 
 import platformdirs
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_ORIGIN = "sunledger.local/log"
@@ -54,6 +54,10 @@ class Settings(BaseSettings):
     mqtt_host: str = "127.0.0.1"
     mqtt_port: int = Field(default=1883, ge=1, le=65535)
     mqtt_topic: str = "sunledger/probes/+/readings"
+
+    # Logs of long-running processes: JSON lines for collectors, or text for a terminal.
+    log_format: Literal["json", "text"] = "json"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
     # Celery: unset means eager, in-process tasks (the embedded default).
     broker_url: str | None = None
@@ -102,6 +106,22 @@ class Settings(BaseSettings):
         ):
             raise ValueError("anchor_contract must be a 0x-prefixed 20-byte hex address")
         return value
+
+    @model_validator(mode="after")
+    def _chain_account(self) -> Settings:
+        # Caught at start-up, naming the settings, rather than at the first anchor.
+        if self.chain == "rpc" and (self.chain_private_key is None) == (
+            self.chain_keystore_file is None
+        ):
+            raise ValueError(
+                "SUNLEDGER_CHAIN=rpc needs exactly one of SUNLEDGER_CHAIN_PRIVATE_KEY or "
+                "SUNLEDGER_CHAIN_KEYSTORE_FILE (the account that sends anchors)"
+            )
+        if self.chain_keystore_file is not None and self.chain_keystore_password is None:
+            raise ValueError(
+                "SUNLEDGER_CHAIN_KEYSTORE_FILE is set but SUNLEDGER_CHAIN_KEYSTORE_PASSWORD is not"
+            )
+        return self
 
     @property
     def resolved_signing_key_file(self) -> Path:
