@@ -35,11 +35,14 @@ $(NODE_STAMP): hardhat_local/package.json hardhat_local/package-lock.json
 	cd hardhat_local && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-# The browser tests drive Debian's Chromium with Playwright (never `playwright install`).
+# The browser tests drive Debian's Chromium with Playwright (never `playwright install`);
+# a CJK font so the Chinese labels render in screenshots.
+BROWSER_PACKAGES := chromium fonts-wqy-microhei
 browser:
-	@command -v chromium >/dev/null || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
-	  else sudo apt-get update -qq && sudo apt-get install -y -qq chromium >/dev/null; fi; }
+	@if ! command -v chromium >/dev/null || [ ! -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ]; then \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $(BROWSER_PACKAGES) >/dev/null; \
+	fi
 
 install: $(STAMP_RUN)
 dev: $(STAMP_DEV)

@@ -226,7 +226,7 @@ def test_exports_of_records_and_inspections_made_through_the_api(city: City) -> 
         "supplier_licence": "SC11111111111",
         "supplier_certificate_expiry": in_a_year,
         "product": "Pork belly",
-        "gtin": "06912345678901",
+        "gtin": "06912345678902",
         "lot_code": "L2026-001",
         "quantity": 12.5,
         "unit": "kg",
@@ -258,7 +258,7 @@ def test_exports_of_records_and_inspections_made_through_the_api(city: City) -> 
     assert set(by_step) == {"receiving", "inspecting"}
     assert by_step["receiving"]["quantityList"] == [
         {
-            "epcClass": "https://id.gs1.org/01/06912345678901/10/L2026-001",
+            "epcClass": "https://id.gs1.org/01/06912345678902/10/L2026-001",
             "quantity": 12.5,
             "uom": "KGM",
         }

@@ -31,7 +31,7 @@ from traceability.events import (
 )
 from traceability.ingest import Ingest
 from traceability.models import AlertRow, AlertTransitionRow, LotRow, PersonalValue, RecordRow
-from traceability.public_record.gs1 import check_digit, normalise_gtin
+from traceability.gs1 import check_digit, normalise_gtin
 from traceability.worker import request_anchor_tick
 
 NOW = datetime.now(UTC).replace(microsecond=0)

@@ -58,7 +58,7 @@ def sample_records(certificate: str | None = None) -> dict[str, dict[str, Any]]:
             "supplier_licence": "SC11111111111",
             "supplier_certificate_expiry": in_a_year,
             "product": "Pork belly",
-            "gtin": "06912345678901",
+            "gtin": "06912345678902",
             "lot_code": "L2026-001",
             "quantity": 12.5,
             "unit": "kg",
@@ -191,7 +191,7 @@ def test_every_record_type_is_logged_with_commitments_and_shown_without_names(
             "L2026-001",
             12.5,
             "kg",
-            "06912345678901",
+            "06912345678902",
         )
         summaries = " ".join(r.summary for r in session.execute(select(RecordRow)).scalars())
         for name in STAFF_NAMES:

@@ -287,3 +287,23 @@ def test_the_record_checks_task_runs_eagerly(city: City) -> None:
         ("p-2", "morning_check_missing"),
     }
     assert task.delay(now=at(day, 7, 45).isoformat()).get(timeout=30) == {"opened": []}
+
+
+def test_a_gtin_with_a_wrong_check_digit_is_refused(city: City) -> None:
+    from traceability.records.schemas import PurchaseInspection
+
+    good = {
+        "date": "2026-11-20",
+        "supplier": "Green Valley Farm",
+        "supplier_licence": "SC10633011500012",
+        "supplier_certificate_expiry": "2027-01-01",
+        "product": "Pak choi",
+        "gtin": "06912345678902",
+        "lot_code": "L-1",
+        "quantity": 10,
+        "unit": "kg",
+        "receiver": "Wang",
+    }
+    assert PurchaseInspection.model_validate(good).gtin == "06912345678902"
+    with pytest.raises(ValueError, match="check digit is 2"):
+        PurchaseInspection.model_validate({**good, "gtin": "06912345678901"})

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from traceability import org_repository
+from traceability.cameras import CameraRegistry
 from traceability.errors import NotFound
 from traceability.events import rfc3339
 from traceability.inspections import repository as inspections_repo
@@ -24,7 +25,7 @@ from traceability.inspections.grades import RESULT_LABELS
 from traceability.models import AlertRow, AlertTransitionRow, InspectionRow, LotRow
 from traceability.public_record import repository as repo
 from traceability.public_record.coverage import AnchorCoverage
-from traceability.public_record.gs1 import digital_link_path
+from traceability.gs1 import digital_link_path
 from traceability.public_record.probes import SUMMARY_DAYS, probe_sections
 
 ALERT_DAYS = 90
@@ -146,6 +147,7 @@ def sunshine_record(session: Session, premises_id: str, now: datetime) -> dict[s
     records = repo.latest_records(session, premises_id, limit=MAX_RECORDS)
     lots = repo.latest_lots(session, premises_id, limit=MAX_LOTS)
     compliance, temperatures = probe_sections(session, premises_id, premises.timezone, now)
+    cameras = CameraRegistry().counts(session, premises_id, now)
 
     event_ids = [r.event_id for r in records] + [lot.event_id for lot in lots]
     event_ids += [a.breach_event_id for a in alerts]
@@ -183,8 +185,8 @@ def sunshine_record(session: Session, premises_id: str, now: datetime) -> dict[s
         "live": {
             "as_of": rfc3339(now),
             "probes": compliance,
-            # No camera registry exists yet; nothing is claimed about cameras.
-            "cameras": {"registered": 0, "online": 0},
+            # Online: a frame within CameraRegistry's ONLINE_WITHIN (five minutes).
+            "cameras": {"registered": cameras.registered, "online": cameras.online},
         },
         "temperatures": {"days": SUMMARY_DAYS, "probes": temperatures},
         "alerts": {

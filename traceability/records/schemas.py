@@ -19,6 +19,9 @@ from pydantic import (
     field_validator,
 )
 
+from traceability.errors import Invalid
+from traceability.gs1 import normalise_gtin
+
 Text40 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
 Text80 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
 Text200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -92,6 +95,17 @@ class PurchaseInspection(_Record):
     reference_document_type: Text40 | None = None
     reference_document_number: Text80 | None = Field(default=None, validate_default=True)
     receiver: Person
+
+    @field_validator("gtin")
+    @classmethod
+    def _gtin_check_digit(cls, value: str | None) -> str | None:
+        # A lot with a wrong check digit could never be found at its /01/{gtin}/10/{lot} page.
+        if value is not None:
+            try:
+                normalise_gtin(value)
+            except Invalid as exc:
+                raise ValueError(exc.detail) from None
+        return value
 
     # Cross-field rules sit on the later field so that errors name it (and its CSV column).
     @field_validator("production_date")
