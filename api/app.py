@@ -11,10 +11,12 @@ from api.routers import (
     admin,
     alerts,
     auditor,
+    cameras,
     chain,
     exports,
     health,
     me,
+    pages,
     probes,
     public,
     regulator,
@@ -47,6 +49,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(restaurants.router)
     app.include_router(alerts.router)
     app.include_router(regulator.router)
+    app.include_router(pages.router)  # before public: its lot page answers HTML requests
     app.include_router(public.router)
     app.include_router(exports.router)
+    app.include_router(cameras.router)
     return app

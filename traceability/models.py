@@ -467,3 +467,19 @@ class GradeRow(Base):
     decided_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
     decided_by: Mapped[str] = mapped_column(String(64), nullable=False)
     event_id: Mapped[str] = mapped_column(String(36), nullable=False)
+
+
+class CameraRow(Base):
+    """A kitchen camera of a premises: its checker configuration (JSON, as
+    ``kitchen_vision.config`` reads it) and when it last delivered a frame."""
+
+    __tablename__ = "cameras"
+
+    camera_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    premises_id: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    name: Mapped[str] = mapped_column(String(200), nullable=False)
+    config: Mapped[str] = mapped_column(Text, nullable=False)
+    status: Mapped[str] = mapped_column(String(16), nullable=False)
+    """``active`` or ``retired``; being online is judged from ``last_frame_at``."""
+    last_frame_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    registered_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)

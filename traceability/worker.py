@@ -25,6 +25,7 @@ PROBE_WATCH = "sunledger.probe_watch"
 RECORD_CHECKS = "sunledger.record_checks"
 ALERT_ESCALATION = "sunledger.alert_escalation"
 WEBHOOK_DELIVERY = "sunledger.webhook_delivery"
+VISION_CLIP = "sunledger.vision_clip"
 _LOCK = threading.RLock()
 _ANCHORING: dict[str, tuple[Anchoring, Any]] = {}
 
@@ -112,6 +113,10 @@ def make_celery(settings: Settings) -> Celery:
     def record_checks(now: str | None = None) -> dict[str, Any]:
         return run_record_checks(settings, _instant(now))
 
+    @app.task(name=VISION_CLIP, shared=False)  # type: ignore[untyped-decorator]
+    def vision_clip(camera_id: str, path: str, start: str | None = None) -> dict[str, Any]:
+        return run_vision_clip(settings, camera_id, path, _instant(start))
+
     return app
 
 
@@ -164,6 +169,18 @@ def run_probe_watch(settings: Settings) -> dict[str, Any]:
     with transaction(sessions) as session:
         judgement = watch(ProbeIntake(log, signer), session, datetime.now(UTC))
     return {"opened": judgement.opened, "recovered": judgement.recovered}
+
+
+def run_vision_clip(
+    settings: Settings, camera_id: str, path: str, start: datetime | None = None
+) -> dict[str, Any]:
+    """Run a registered camera's vision checker over an uploaded clip and log the results."""
+    from pathlib import Path
+
+    from kitchen_vision.watch import analyze_uploaded_clip
+
+    _engine, sessions, log, _signer = platform_for(settings)
+    return analyze_uploaded_clip(sessions, log, camera_id, Path(path), start)
 
 
 _APPS: dict[str, Celery] = {}

@@ -123,6 +123,10 @@ def csv_body(_f: Fixtures) -> dict[str, Any]:
     }
 
 
+def new_camera(f: Fixtures) -> dict[str, Any]:
+    return {"json": {"config": {"camera_id": f.unique("cam"), "premises_id": "p-1"}}}
+
+
 def note(_f: Fixtures) -> dict[str, Any]:
     return {"json": {"note": "seen"}}
 
@@ -163,6 +167,13 @@ MATRIX: list[Call] = [
     Call("GET", "/01/{gtin}/10/{lot}/qr.svg", EVERYONE),
     Call("GET", "/v1/public/open-data/inspections.csv", EVERYONE),
     Call("GET", "/v1/public/open-data/inspections.json", EVERYONE),
+    Call("GET", "/v1/public/config", EVERYONE),
+    Call("GET", "/r/{premises_id}", EVERYONE),
+    Call("GET", "/console", EVERYONE),
+    Call("GET", "/kitchen", EVERYONE),
+    Call("GET", "/static/{asset}", EVERYONE),
+    # 404 for everyone here (the fixture attachment is not vision evidence), never 401/403.
+    Call("GET", "/v1/public/evidence/{sha256}", EVERYONE),
     # Any key.
     Call("GET", "/v1/me", ANY_KEY),
     Call("GET", "/v1/alerts", ANY_KEY),
@@ -227,6 +238,9 @@ MATRIX: list[Call] = [
             }
         },
     ),
+    Call("POST", "/v1/admin/cameras", ADMIN, new_camera),
+    Call("GET", "/v1/admin/cameras", ADMIN),
+    Call("GET", "/v1/premises/{premises_id}/cameras", READERS_OF_P1),
     # The restaurant's own records.
     Call("POST", "/v1/premises/{premises_id}/records", OWNER, waste_oil),
     Call("GET", "/v1/premises/{premises_id}/records", READERS_OF_P1),
@@ -326,6 +340,7 @@ def _seed(city: City) -> tuple[Fixtures, dict[str, str]]:
         "year": str(TODAY.year),
         "gtin": "09506000134352",
         "lot": "LOT-1",
+        "asset": "js/verify.js",
     }
     return fixtures, values
 

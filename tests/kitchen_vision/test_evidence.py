@@ -1,0 +1,81 @@
+"""Evidence snapshots: faces blurred by the face detector that is available, the JPEG's
+SHA-256 as its name, and the metadata saying which detector ran (or that none did)."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+import scenes
+
+from kitchen_vision.evidence import EvidenceMaker, load_face_detector
+from kitchen_vision.observations import Frame, FrameContext
+
+SAMPLE = Path(__file__).resolve().parents[3] / "shared" / "data" / "face-mask-sample"
+CONTEXT = FrameContext("cam-1", 5, 5.0, datetime(2026, 11, 25, 12, tzinfo=UTC))
+REGION = (slice(100, 240), slice(380, 520))  # where the face photo is pasted
+
+
+def kitchen_with_a_face() -> Frame:
+    photo = cv2.imread(str(SAMPLE / "without_mask" / "0_0_anhu_0020.jpg"))
+    if photo is None:
+        pytest.skip(f"the shared face sample is missing at {SAMPLE}")
+    scene = scenes.kitchen()
+    scene[REGION] = cv2.resize(photo, (140, 140), interpolation=cv2.INTER_AREA)
+    return scene
+
+
+def decoded(jpeg: bytes) -> Frame:
+    image = cv2.imdecode(np.frombuffer(jpeg, dtype=np.uint8), cv2.IMREAD_COLOR)
+    assert image is not None
+    return np.asarray(image, dtype=np.uint8)
+
+
+def smooth_difference(a: Frame, b: Frame) -> float:
+    """Mean difference once the noise texture JPEG drops is smoothed away on both sides."""
+    return float(cv2.absdiff(cv2.GaussianBlur(a, (7, 7), 0), cv2.GaussianBlur(b, (7, 7), 0)).mean())
+
+
+def sharpness(image: Frame) -> float:
+    return float(cv2.Laplacian(cv2.cvtColor(image, cv2.COLOR_BGR2GRAY), cv2.CV_64F).var())
+
+
+def test_the_face_in_a_snapshot_is_blurred_and_the_rest_kept() -> None:
+    detector = load_face_detector(for_privacy=True)
+    if detector is None:
+        pytest.skip("kitchen_vision.faces offers no face detector in this checkout")
+    frame = kitchen_with_a_face()
+    evidence = EvidenceMaker(detector).snapshot(frame, CONTEXT)
+    assert evidence.sha256 == hashlib.sha256(evidence.jpeg).hexdigest()
+    assert evidence.metadata["face_detector"] in ("centerface", "haar_frontalface")
+    assert evidence.metadata["face_detector"] == detector.name
+    assert evidence.metadata["faces_blurred"] == 1
+    image = decoded(evidence.jpeg)
+    # The face region lost its detail; the stove and the shelves did not.
+    assert sharpness(image[REGION]) < 0.1 * sharpness(frame[REGION])
+    assert smooth_difference(image[300:350, 20:300], frame[300:350, 20:300]) < 2.5
+    assert smooth_difference(image[REGION], frame[REGION]) > 10
+    # The input frame itself is untouched (the unblurred picture is never encoded).
+    assert sharpness(frame[REGION]) == sharpness(kitchen_with_a_face()[REGION])
+
+
+def test_without_a_face_detector_the_metadata_says_so() -> None:
+    frame = kitchen_with_a_face()
+    evidence = EvidenceMaker(None).snapshot(frame, CONTEXT)
+    assert evidence.metadata["face_detector"] is None
+    assert "NOT blurred" in str(evidence.metadata["note"])
+    assert smooth_difference(decoded(evidence.jpeg), frame) < 2.5
+
+
+def test_a_clip_is_a_contact_sheet_of_at_most_six_frames() -> None:
+    frames = [
+        (scenes.night(seed=i), FrameContext("cam-1", i, float(i), CONTEXT.wall_clock))
+        for i in range(10)
+    ]
+    clip = EvidenceMaker(None).clip(frames)
+    assert clip.metadata["frames"] == [0, 2, 4, 6, 8]
+    assert decoded(clip.jpeg).shape == (360, 960, 3)

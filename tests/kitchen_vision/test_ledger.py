@@ -1,0 +1,154 @@
+"""The ledger path on both databases: a violation becomes an alert, its blurred evidence
+is stored by SHA-256 and named in the logged event; notable observations are logged once
+per episode; the camera counts as online; a stove probe's reading is read from the log."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import scenes
+import yaml
+from seeded_city import City
+from sqlalchemy import select
+
+from kitchen_vision.config import parse_config
+from kitchen_vision.ledger import LoggedStoveProbe, VisionLedger
+from kitchen_vision.pipeline import FrameResult, Pipeline
+from kitchen_vision.sources import SampledFrame
+from traceability.cameras import CameraRegistry
+from traceability.db import transaction
+from traceability.events import EventKind, prepared, rfc3339
+from traceability.ingest import Ingest
+from traceability.models import AlertRow, AttachmentRow, EventRow
+
+CONFIG = parse_config(
+    yaml.safe_load(scenes.kitchen_yaml('opening_hours: ["10:00-14:00"]\ntimezone: UTC\n'))
+)
+
+
+def night_results(start: datetime) -> list[FrameResult]:
+    base = scenes.night()
+    frames = [scenes.with_sensor_noise(base, i) for i in range(8)]
+    frames += [
+        scenes.blob(scenes.with_sensor_noise(base, 20 + i), 60 + 25 * i, 300) for i in range(6)
+    ]
+    pipeline = Pipeline(CONFIG, face_detector=None)
+    return [
+        pipeline.process(SampledFrame(i, float(i), f, start + timedelta(seconds=i)))
+        for i, f in enumerate(frames)
+    ]
+
+
+def events_of(city: City, kind: EventKind) -> list[dict[str, Any]]:
+    with city.app.state.platform.sessions() as session:
+        rows = session.execute(
+            select(EventRow).where(EventRow.kind == kind.value).order_by(EventRow.leaf_index)
+        ).scalars()
+        return [json.loads(bytes(r.body)) for r in rows]
+
+
+def test_a_violation_is_an_alert_with_its_evidence_in_the_log(city: City) -> None:
+    platform = city.app.state.platform
+    now = datetime.now(UTC).replace(microsecond=0)
+    # Three in the morning (UTC) on the day before: the kitchen is closed.
+    start = (now - timedelta(days=1)).replace(hour=3, minute=0, second=0)
+    with transaction(platform.sessions) as session:
+        CameraRegistry().register(
+            session, camera_id="cam-1", premises_id="p-1", name="Kitchen", config={}, now=now
+        )
+    results = night_results(start)
+    assert [v.rule for r in results for v in r.violations] == ["pest_suspected"]
+    ledger = VisionLedger(platform.log, CONFIG)
+    with transaction(platform.sessions) as session:
+        batch = ledger.record(session, results, now)
+    assert len(batch.alerts_opened) == 1 and len(batch.evidence_sha256) == 2
+
+    with platform.sessions() as session:
+        alert = session.get(AlertRow, batch.alerts_opened[0])
+        assert alert is not None
+        assert (alert.source, alert.rule, alert.alert_class) == ("vision", "pest_suspected", 1)
+        assert alert.subject == "camera:cam-1" and alert.premises_id == "p-1"
+        stored = session.execute(select(AttachmentRow)).scalars().all()
+        assert {bytes(a.sha256).hex() for a in stored} == set(batch.evidence_sha256)
+        assert {a.uploaded_by for a in stored} == {"vision:cam-1"}
+        assert {a.media_type for a in stored} == {"image/jpeg"}
+
+    violation = events_of(city, EventKind.VIOLATION)
+    assert len(violation) == 1
+    payload = violation[0]["payload"]
+    assert payload["evidence_sha256"] == batch.evidence_sha256
+    assert payload["source"] == "vision" and payload["alert_id"] == alert.alert_id
+    assert "NOT blurred" in payload["description"]  # no face detector ran in this test
+    assert payload["started_at"] == rfc3339(start + timedelta(seconds=8))
+
+    observations = [e["payload"] for e in events_of(city, EventKind.VISION_OBSERVATION)]
+    kinds = [(o["observation"], o["zone"]) for o in observations]
+    # Motion on six frames at night: one episode, logged once; plus the evidence note.
+    assert kinds.count(("motion", "prep-1")) == 1
+    evidence = [o for o in observations if o["observation"] == "evidence_snapshot"]
+    assert evidence == [
+        {
+            "camera_id": "cam-1",
+            "detector": "none",
+            "observation": "evidence_snapshot",
+            "zone": "prep-1",
+            "confidence": None,
+            "evidence_sha256": batch.evidence_sha256[0],
+        }
+    ]
+    # The same violation again while the alert is open: no second alert.
+    with transaction(platform.sessions) as session:
+        again = VisionLedger(platform.log, CONFIG).record(session, night_results(start), now)
+    assert again.alerts_opened == [] and again.already_open == ["pest_suspected"]
+
+    # Frames from yesterday do not make the camera online; a recent one does.
+    record = city.client.get("/v1/public/restaurants/p-1").json()
+    assert record["live"]["cameras"] == {"registered": 1, "online": 0}
+    recent = night_results(now - timedelta(seconds=20))[:2]
+    with transaction(platform.sessions) as session:
+        VisionLedger(platform.log, CONFIG).record(session, recent, now)
+    record = city.client.get("/v1/public/restaurants/p-1").json()
+    assert record["live"]["cameras"] == {"registered": 1, "online": 1}
+
+    # The public evidence endpoint serves exactly the stored, blurred bytes.
+    for sha in batch.evidence_sha256:
+        answer = city.client.get(f"/v1/public/evidence/{sha}")
+        assert answer.status_code == 200 and answer.headers["content-type"] == "image/jpeg"
+        assert hashlib.sha256(answer.content).hexdigest() == sha
+
+
+def test_a_stove_probe_reading_is_read_from_the_log(city: City) -> None:
+    platform = city.app.state.platform
+    now = datetime.now(UTC)
+    probe = LoggedStoveProbe(platform.sessions)
+    assert probe.latest("st-9") is None
+    events = []
+    for minutes, celsius in ((10, 40.0), (2, 185.5)):
+        measured = now - timedelta(minutes=minutes)
+        events.append(
+            prepared(
+                event_id=str(uuid.uuid4()),
+                kind=EventKind.PROBE_READING,
+                subject="device:st-9",
+                occurred_at=measured,
+                occurred_text=rfc3339(measured),
+                recorded_at=now,
+                recorded_text=rfc3339(now),
+                payload={
+                    "device_id": "st-9",
+                    "seq": minutes,
+                    "measured_at": rfc3339(measured),
+                    "values": [{"type": "Temperature", "value": celsius, "uom": "CEL"}],
+                },
+            )
+        )
+    with transaction(platform.sessions) as session:
+        Ingest(platform.log).append(session, events)
+    latest = probe.latest("st-9")
+    assert latest is not None
+    at, celsius = latest
+    assert celsius == 185.5 and abs((at - (now - timedelta(minutes=2))).total_seconds()) < 0.001

@@ -1,0 +1,138 @@
+"""The camera registry: which kitchen cameras a premises has, and which are online.
+
+A camera is online when it delivered a frame within ``ONLINE_WITHIN``; the
+vision worker records frames (``touch``) as it logs its batches. The
+configuration is stored as the JSON ``kitchen_vision.config`` reads; checking
+it is the caller's job (this core package does not import the vision checker).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from traceability import camera_repository as repo
+from traceability import org_repository
+from traceability.attachments.service import parse_digest
+from traceability.errors import Conflict, Invalid, NotFound
+from traceability.events import rfc3339
+from traceability.models import AttachmentRow, CameraRow
+
+ONLINE_WITHIN = timedelta(minutes=5)
+ACTIVE = "active"
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+
+
+@dataclass(frozen=True)
+class CameraCounts:
+    registered: int
+    online: int
+
+
+def _redacted(config: dict[str, Any]) -> dict[str, Any]:
+    """The configuration without the password of a stream URL (``rtsp://user:pw@host``)."""
+    source = config.get("source")
+    if isinstance(source, str) and "://" in source:
+        scheme, _, rest = source.partition("://")
+        userinfo, at, host = rest.partition("@")
+        if at and "/" not in userinfo:
+            user = userinfo.split(":", 1)[0]
+            config = {**config, "source": f"{scheme}://{user}:***@{host}"}
+    return config
+
+
+def camera_json(row: CameraRow, now: datetime) -> dict[str, Any]:
+    return {
+        "camera_id": row.camera_id,
+        "premises_id": row.premises_id,
+        "name": row.name,
+        "status": row.status,
+        "online": is_online(row, now),
+        "last_frame_at": None if row.last_frame_at is None else rfc3339(row.last_frame_at),
+        "registered_at": rfc3339(row.registered_at),
+        "config": _redacted(json.loads(row.config)),
+    }
+
+
+def is_online(row: CameraRow, now: datetime) -> bool:
+    return (
+        row.status == ACTIVE
+        and row.last_frame_at is not None
+        and now - row.last_frame_at <= ONLINE_WITHIN
+    )
+
+
+class CameraRegistry:
+    """Services flush; callers commit."""
+
+    def register(
+        self,
+        session: Session,
+        *,
+        camera_id: str,
+        premises_id: str,
+        name: str,
+        config: Mapping[str, Any],
+        now: datetime,
+    ) -> CameraRow:
+        if not _ID.match(camera_id):
+            raise Invalid(f"camera id {camera_id!r} must be 1-64 letters, digits, '.', '_' or '-'")
+        if org_repository.premises(session, premises_id) is None:
+            raise NotFound(f"no premises {premises_id}")
+        if repo.camera(session, camera_id) is not None:
+            raise Conflict(f"camera {camera_id} is already registered")
+        row = CameraRow(
+            camera_id=camera_id,
+            premises_id=premises_id,
+            name=name,
+            config=json.dumps(dict(config), sort_keys=True, default=str),
+            status=ACTIVE,
+            last_frame_at=None,
+            registered_at=now,
+        )
+        try:
+            with session.begin_nested():
+                repo.add(session, row)
+        except IntegrityError:
+            raise Conflict(f"camera {camera_id} is already registered") from None
+        return row
+
+    def get(self, session: Session, camera_id: str) -> CameraRow:
+        row = repo.camera(session, camera_id)
+        if row is None:
+            raise NotFound(f"no camera {camera_id}")
+        return row
+
+    def of_premises(self, session: Session, premises_id: str, limit: int = 500) -> list[CameraRow]:
+        return list(repo.cameras_of(session, premises_id, limit=limit))
+
+    def all(self, session: Session, *, offset: int, limit: int) -> list[CameraRow]:
+        return list(repo.cameras(session, offset=offset, limit=limit))
+
+    def frame_seen(self, session: Session, camera_id: str, at: datetime) -> None:
+        """Note a frame (a no-op for a camera that is not registered, e.g. ``analyze``)."""
+        repo.touch(session, camera_id, at)
+
+    def counts(self, session: Session, premises_id: str, now: datetime) -> CameraCounts:
+        registered, online = repo.counts(session, premises_id, now - ONLINE_WITHIN)
+        return CameraCounts(registered, online)
+
+
+VISION_UPLOADER_PREFIX = "vision:"
+"""Evidence the vision checker stores is uploaded by ``vision:<camera id>``."""
+
+
+def public_evidence(session: Session, sha256_hex: str) -> AttachmentRow:
+    """A blurred vision evidence image anyone may see; ``NotFound`` for anything else
+    (a restaurant's uploads are not public through this path)."""
+    row = repo.vision_evidence(session, parse_digest(sha256_hex), VISION_UPLOADER_PREFIX)
+    if row is None:
+        raise NotFound(f"no vision evidence {sha256_hex}")
+    return row
