@@ -29,9 +29,9 @@ from traceability.events import (
     prepared,
     rfc3339,
 )
+from traceability.gs1 import check_digit, normalise_gtin
 from traceability.ingest import Ingest
 from traceability.models import AlertRow, AlertTransitionRow, LotRow, PersonalValue, RecordRow
-from traceability.gs1 import check_digit, normalise_gtin
 from traceability.worker import request_anchor_tick
 
 NOW = datetime.now(UTC).replace(microsecond=0)

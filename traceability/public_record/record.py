@@ -20,12 +20,12 @@ from traceability import org_repository
 from traceability.cameras import CameraRegistry
 from traceability.errors import NotFound
 from traceability.events import rfc3339
+from traceability.gs1 import digital_link_path
 from traceability.inspections import repository as inspections_repo
 from traceability.inspections.grades import RESULT_LABELS
 from traceability.models import AlertRow, AlertTransitionRow, InspectionRow, LotRow
 from traceability.public_record import repository as repo
 from traceability.public_record.coverage import AnchorCoverage
-from traceability.gs1 import digital_link_path
 from traceability.public_record.probes import SUMMARY_DAYS, probe_sections
 
 ALERT_DAYS = 90
