@@ -129,18 +129,6 @@ def test_invalid_settings_are_named(tmp_path: Path) -> None:
     assert "SUNLEDGER_SIGNING_KEY_FILE" in missing_key.stderr
 
 
-def test_demo_runs_twice_on_one_data_dir(tmp_path: Path) -> None:
-    first = sunledger("demo", "--no-serve", "--data-dir", str(tmp_path))
-    assert first.returncode == 0, first.stderr
-    assert "events (" in first.stdout and "new this run" in first.stdout
-    second = sunledger("demo", "--no-serve", "--data-dir", str(tmp_path))
-    assert second.returncode == 0
-    assert "(0 new this run)" in second.stdout
-    reset = sunledger("demo", "--no-serve", "--reset", "--data-dir", str(tmp_path))
-    assert reset.returncode == 0
-    assert "(0 new this run)" not in reset.stdout
-
-
 def test_serve_answers_and_stops_by_pid(tmp_path: Path) -> None:
     appended = tmp_path / "e.jsonl"
     appended.write_text(event(1) + "\n")
