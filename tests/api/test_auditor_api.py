@@ -182,6 +182,13 @@ def test_anchors_proofs_and_the_embedded_chain_rpc(client: TestClient) -> None:
     verifier = NoteVerifier.from_verifier_key(client.get("/v1/log/public-key").text.strip())
     verdict = verify_bundle(bundle, verifier, rpc)
     assert verdict.ok, verdict.checks
+    # Standard JSON-RPC field names (eth-tester's own are snake_case), as any client expects.
+    block = rpc("eth_getBlockByNumber", ["latest", True])
+    tx = block["transactions"][0]
+    assert {"input", "blockHash", "blockNumber", "transactionIndex", "chainId"} <= set(tx)
+    assert "data" not in tx and not any("_" in key for key in tx)
+    receipt = rpc("eth_getTransactionReceipt", [tx["hash"]])
+    assert not any("_" in key for key in receipt) and receipt["logs"][0]["transactionHash"]
     refused = client.post(
         "/v1/chain/rpc",
         json={"jsonrpc": "2.0", "id": 2, "method": "eth_sendRawTransaction", "params": ["0x00"]},

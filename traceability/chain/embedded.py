@@ -45,6 +45,13 @@ READ_ONLY_METHODS = frozenset(
 )
 
 
+def _camel(key: str) -> str:
+    """eth-tester's snake_case keys (left as they are in full blocks' transactions and some
+    receipt fields) in the JSON-RPC spelling: ``block_hash`` -> ``blockHash``."""
+    head, *rest = key.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
 def _jsonable(value: Any) -> Any:
     """eth-tester answers with Python values; JSON-RPC wants hex quantities and data."""
     if isinstance(value, bool) or value is None:
@@ -54,7 +61,10 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, bytes | bytearray | HexBytes):
         return "0x" + bytes(value).hex()
     if isinstance(value, Mapping):
-        return {k: _jsonable(v) for k, v in value.items()}
+        out = {_camel(str(k)): _jsonable(v) for k, v in value.items()}
+        if "data" in out and "nonce" in out and "gas" in out:
+            out["input"] = out.pop("data")  # a transaction's payload is "input" in JSON-RPC
+        return out
     if isinstance(value, list | tuple):
         return [_jsonable(v) for v in value]
     return value
