@@ -148,10 +148,12 @@ def browser(chromium_path: Path) -> Iterator[Any]:
 
 
 def save_screenshot(page: Any, name: str) -> Path:
-    """Save under tests/e2e/artifacts (git-ignored) and copy to docs/screenshots."""
+    """Save under tests/e2e/artifacts (git-ignored); with SUNLEDGER_UPDATE_SCREENSHOTS=1 also
+    copy to docs/screenshots (committed), so that a test run leaves the tree clean."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     target = ARTIFACTS / name
     page.screenshot(path=str(target), full_page=False)
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(target, SCREENSHOTS / name)
+    if os.environ.get("SUNLEDGER_UPDATE_SCREENSHOTS") == "1":
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(target, SCREENSHOTS / name)
     return target
