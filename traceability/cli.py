@@ -20,6 +20,7 @@ from traceability.checkpoints import NoteSigner, NoteVerifier, write_signer_key_
 from traceability.cli_audit import register as register_audit
 from traceability.cli_contracts import contracts_app
 from traceability.cli_devices import register_commands as register_device_commands
+from traceability.cli_options import DataDir
 from traceability.cli_orgs import orgs_app
 from traceability.cli_simulate import register as register_simulate
 from traceability.db import engine_for, transaction
@@ -54,14 +55,6 @@ register_simulate(app)
 
 err = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
-
-DataDir = Annotated[
-    Path | None,
-    typer.Option(
-        "--data-dir",
-        help="Embedded mode: where the SQLite file and key live (default: the user data dir).",
-    ),
-]
 
 
 def fail(message: str, code: int = 2) -> typer.Exit:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -11,17 +10,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from traceability import anchor_repository
 from traceability.audit import AnchorClaim, AuditReport, ChainRootReader, audit_log
+from traceability.cli_options import DataDir
 from traceability.errors import Invalid, SunledgerError
 from traceability.platform import open_platform
 from traceability.settings import Settings
-
-DataDir = Annotated[
-    Path | None,
-    typer.Option(
-        "--data-dir",
-        help="Embedded mode: where the SQLite file and key live (default: the user data dir).",
-    ),
-]
 
 
 def register(app: typer.Typer) -> None:

@@ -4,22 +4,17 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from traceability.cli_options import DataDir
 from traceability.db import transaction
 from traceability.devices import DEVICE_KINDS, DeviceRegistry, decode_public_key
 from traceability.errors import SunledgerError
 from traceability.platform import open_platform
 
 devices_app = typer.Typer(help="Probes and gateways: register, rotate keys, retire.")
-
-DataDir = Annotated[
-    Path | None,
-    typer.Option("--data-dir", help="Embedded mode: the data directory (default: user data dir)."),
-]
 
 
 @devices_app.command("register")
@@ -169,6 +164,7 @@ def mqtt(
         host=settings.mqtt_host,
         port=settings.mqtt_port,
         topic=settings.mqtt_topic,
+        client_id=settings.mqtt_client_id,
         after_commit=lambda: request_anchor_tick(settings),
     )
     stats = subscriber.run(duration=duration)

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, date, datetime, timedelta
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from traceability import org_repository
+from traceability.cli_options import DataDir
 from traceability.db import transaction
 from traceability.errors import SunledgerError
 from traceability.orgs import PREMISES_KINDS, ROLES, Directory
@@ -19,11 +19,6 @@ orgs_app = typer.Typer(
     help="Organisations (restaurant, regulator, auditor, admin), premises and API keys.",
     no_args_is_help=True,
 )
-
-DataDir = Annotated[
-    Path | None,
-    typer.Option("--data-dir", help="Embedded mode: the data directory (default: user data dir)."),
-]
 
 
 @orgs_app.command("create")

@@ -190,17 +190,7 @@ class AlertDesk:
         now: datetime,
         note: str | None = None,
     ) -> AlertTransitionRow:
-        text = _note(note, required=None)
-        alert = self._ready(session, principal, alert_id, ACKNOWLEDGE)
-        return record_transition(
-            session,
-            self.ingest,
-            alert,
-            to_status=ACKNOWLEDGED,
-            actor=principal.actor,
-            now=now,
-            note=text,
-        )
+        return self._step(session, principal, alert_id, ACKNOWLEDGE, ACKNOWLEDGED, now, note)
 
     def request_rectification(
         self,
@@ -214,17 +204,10 @@ class AlertDesk:
     ) -> AlertTransitionRow:
         text = _note(note, required="request rectification")
         due = _due(due_at, now)
-        alert = self._ready(session, principal, alert_id, REQUEST_RECTIFICATION)
-        return record_transition(
-            session,
-            self.ingest,
-            alert,
-            to_status=RECTIFICATION_REQUESTED,
-            actor=principal.actor,
-            now=now,
-            note=text,
+        return self._step(
+            session, principal, alert_id, REQUEST_RECTIFICATION, RECTIFICATION_REQUESTED, now, text,
             due_at=due,
-        )
+        )  # fmt: skip
 
     def submit_rectification(
         self,
@@ -268,17 +251,7 @@ class AlertDesk:
         now: datetime,
         note: str | None = None,
     ) -> AlertTransitionRow:
-        text = _note(note, required=None)
-        alert = self._ready(session, principal, alert_id, CLOSE)
-        return record_transition(
-            session,
-            self.ingest,
-            alert,
-            to_status=CLOSED,
-            actor=principal.actor,
-            now=now,
-            note=text,
-        )
+        return self._step(session, principal, alert_id, CLOSE, CLOSED, now, note)
 
     def reopen(
         self,
@@ -304,6 +277,32 @@ class AlertDesk:
             now=now,
             note=text,
             due_at=due or as_utc(now) + RECTIFY_WITHIN[alert.alert_class],
+        )
+
+    def _step(
+        self,
+        session: Session,
+        principal: Principal,
+        alert_id: str,
+        step: Step,
+        to_status: str,
+        now: datetime,
+        note: str | None,
+        *,
+        due_at: datetime | None = None,
+    ) -> AlertTransitionRow:
+        """Take ``step`` (checks first, log lock held) and record the transition it makes."""
+        text = _note(note, required=None)
+        alert = self._ready(session, principal, alert_id, step)
+        return record_transition(
+            session,
+            self.ingest,
+            alert,
+            to_status=to_status,
+            actor=principal.actor,
+            now=now,
+            note=text,
+            due_at=due_at,
         )
 
     def _ready(self, session: Session, principal: Principal, alert_id: str, step: Step) -> AlertRow:
