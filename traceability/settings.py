@@ -54,6 +54,8 @@ class Settings(BaseSettings):
     mqtt_host: str = "127.0.0.1"
     mqtt_port: int = Field(default=1883, ge=1, le=65535)
     mqtt_topic: str = "sunledger/probes/+/readings"
+    # The subscriber's persistent MQTT session: one id per deployment sharing a broker.
+    mqtt_client_id: str = Field(default="sunledger-intake", min_length=1, max_length=64)
 
     # Logs of long-running processes: JSON lines for collectors, or text for a terminal.
     log_format: Literal["json", "text"] = "json"
