@@ -7,7 +7,7 @@ STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
 NODE_STAMP := hardhat_local/node_modules/.installed
 
-.PHONY: demo test install dev node browser lint typecheck layers pytest bench clean
+.PHONY: demo test install dev node browser lint typecheck layers pytest bench clean reliability
 
 demo: install
 	$(BIN)/sunledger demo
@@ -63,6 +63,10 @@ pytest: dev node
 
 bench: dev
 	$(BIN)/python bench/log_bench.py
+
+# The reliability suite at its full counts (RELIABILITY.md); `make test` runs the quick ones.
+reliability: dev node
+	SUNLEDGER_RELIABILITY=full $(BIN)/python -m pytest tests/reliability -m reliability -s
 
 clean:
 	rm -rf $(VENV) hardhat_local/node_modules .pytest_cache .mypy_cache .ruff_cache
