@@ -11,37 +11,29 @@ from __future__ import annotations
 
 import base64
 import json
-import os
-import signal
-import subprocess
-import sys
 import time
-import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from deployment_kit import (
+    ADMIN_TOKEN,
+    Processes,
+    forget_mqtt_session,
+    run,
+    service_env,
+    signed_reading,
+    wait_until,
+)
 from local_ports import free_port
 from sqlalchemy import func, select
 
-from traceability.canonical import canonical_bytes
 from traceability.db import make_engine, session_factory
 from traceability.models import AnchorRow, EventRow, LogState
-
-SUNLEDGER = str(Path(sys.executable).parent / "sunledger")
-ADMIN_TOKEN = "deploy-test-admin-token"
-
-
-def run(env: dict[str, str], *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    done = subprocess.run(
-        [SUNLEDGER, *args], env=env, capture_output=True, text=True, timeout=timeout
-    )
-    return done
 
 
 @pytest.fixture
@@ -62,76 +54,7 @@ def deployment_env(
         for table in list(tables):
             conn.execute(text(f'DROP TABLE IF EXISTS "{table}" CASCADE'))
     engine.dispose()
-    host, port = mosquitto
-    base = {k: v for k, v in os.environ.items() if not k.startswith("SUNLEDGER_")}
-    yield {
-        **base,
-        "SUNLEDGER_DATA_DIR": str(tmp_path / "data"),
-        "SUNLEDGER_DATABASE_URL": postgres_url,
-        "SUNLEDGER_SIGNING_KEY_FILE": str(tmp_path / "log.key"),
-        "SUNLEDGER_LOG_ORIGIN": f"deploy-{uuid.uuid4().hex[:8]}.test/log",
-        "SUNLEDGER_CHAIN": "hardhat",
-        "SUNLEDGER_CHAIN_RPC_URL": hardhat_url,
-        "SUNLEDGER_BROKER_URL": redis_url,
-        "SUNLEDGER_ANCHOR_INTERVAL_SECONDS": "1",
-        "SUNLEDGER_MQTT_HOST": host,
-        "SUNLEDGER_MQTT_PORT": str(port),
-        "SUNLEDGER_MQTT_TOPIC": f"deploy-{uuid.uuid4().hex[:8]}/probes/+/readings",
-        "SUNLEDGER_ADMIN_TOKEN": ADMIN_TOKEN,
-        "SUNLEDGER_LOG_FORMAT": "json",
-    }
-
-
-class Processes:
-    """Long-running processes of the deployment, each stopped by its own PID."""
-
-    def __init__(self, env: dict[str, str], logs: Path) -> None:
-        self.env, self.logs = env, logs
-        self.running: list[tuple[str, subprocess.Popen[bytes]]] = []
-
-    def start(self, name: str, *args: str) -> None:
-        log = (self.logs / f"{name}.log").open("wb")
-        process = subprocess.Popen(
-            [SUNLEDGER, *args], env=self.env, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )  # fmt: skip
-        self.running.append((name, process))
-
-    def stop(self) -> None:
-        for _name, process in reversed(self.running):
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        for _name, process in self.running:
-            try:
-                process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
-
-    def output(self, name: str) -> str:
-        return (self.logs / f"{name}.log").read_text(errors="replace")[-3000:]
-
-
-def wait_until(what: str, check: Any, seconds: float, processes: Processes) -> Any:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        value = check()
-        if value:
-            return value
-        time.sleep(0.3)
-    logs = "\n".join(f"--- {n}\n{processes.output(n)}" for n, _p in processes.running)
-    raise AssertionError(f"{what} did not happen within {seconds} s\n{logs}")
-
-
-def signed_reading(key: Ed25519PrivateKey, device: str, seq: int, celsius: float) -> dict[str, Any]:
-    at = (datetime.now(UTC) - timedelta(seconds=30)).strftime("%Y-%m-%dT%H:%M:%SZ")
-    unsigned = {
-        "device_id": device,
-        "seq": seq,
-        "measured_at": at,
-        "values": [{"type": "Temperature", "value": celsius, "uom": "CEL"}],
-    }
-    return {**unsigned, "sig": base64.b64encode(key.sign(canonical_bytes(unsigned))).decode()}
+    yield service_env(tmp_path, postgres_url, redis_url, mosquitto, hardhat_url)
 
 
 @pytest.mark.slow
@@ -263,6 +186,7 @@ def test_the_documented_deployment_end_to_end(
         assert "sunledger_anchor_lag_events 0" in metrics
     finally:
         processes.stop()
+        forget_mqtt_session(env)
     for _name, process in processes.running:
         assert process.poll() is not None  # all stopped
 

@@ -485,6 +485,9 @@ def worker(
         open_platform(settings)
     except SunledgerError as exc:
         raise fail(exc.detail) from None
+    # Beat keeps its schedule file there; without the directory beat dies and nothing
+    # time-based runs (interval anchoring, probe watch, escalation, webhooks).
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
     celery = make_celery(settings)
     _log_like_the_api(settings)
     celery.worker_main(
