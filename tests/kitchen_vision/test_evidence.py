@@ -5,25 +5,23 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime
-from pathlib import Path
 
 import cv2
 import numpy as np
 import pytest
 import scenes
+from face_sample import require_sample
 
 from kitchen_vision.evidence import EvidenceMaker, load_face_detector
 from kitchen_vision.observations import Frame, FrameContext
 
-SAMPLE = Path(__file__).resolve().parents[3] / "shared" / "data" / "face-mask-sample"
 CONTEXT = FrameContext("cam-1", 5, 5.0, datetime(2026, 11, 25, 12, tzinfo=UTC))
 REGION = (slice(100, 240), slice(380, 520))  # where the face photo is pasted
 
 
 def kitchen_with_a_face() -> Frame:
-    photo = cv2.imread(str(SAMPLE / "without_mask" / "0_0_anhu_0020.jpg"))
-    if photo is None:
-        pytest.skip(f"the shared face sample is missing at {SAMPLE}")
+    photo = cv2.imread(str(require_sample() / "without_mask" / "0_0_anhu_0020.jpg"))
+    assert photo is not None, "0_0_anhu_0020.jpg is missing from the shared face sample"
     scene = scenes.kitchen()
     scene[REGION] = cv2.resize(photo, (140, 140), interpolation=cv2.INTER_AREA)
     return scene

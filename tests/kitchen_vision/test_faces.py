@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import cv2
+import face_sample
 import numpy as np
 import onnx
 import pytest
@@ -22,9 +23,7 @@ from kitchen_vision.faces import (
 )
 from kitchen_vision.observations import Box, FrameContext
 
-SAMPLE = Path(__file__).resolve().parents[3] / "shared" / "data" / "face-mask-sample"
-if not SAMPLE.is_dir():
-    SAMPLE = Path("/work/shared/data/face-mask-sample")
+SAMPLE = face_sample.SAMPLE
 
 # Measured on 2026-11-25 with CenterFace at 320x192, threshold 0.35: 241 of 242 photos
 # without a mask (0.996) and 264 of 271 with a mask (0.974) have a face found.

@@ -21,6 +21,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import cv2
+import face_sample
 import numpy as np
 import pytest
 from reliability_figures import record_figure
@@ -42,7 +43,7 @@ NAMES = (ERASED, "司马雨桐", "Xu Mingyue", "Quentin Albrecht-Moreau")
 PHONES = ("13912345678", "+86 139 8765 4321", "021-6543-2109")
 GTIN = "06912345678902"
 LOT = "PRIV-LOT-7"
-FACES = Path("/work/shared/data/face-mask-sample/without_mask")
+FACES = face_sample.SAMPLE / "without_mask"
 
 
 def needles(secret: str) -> list[str]:
