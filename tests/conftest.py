@@ -2,6 +2,12 @@
 
 Under ``CI=true`` a test that needs a service fails when the service is
 missing; elsewhere it is skipped with the reason.
+
+The clock: ``SUNLEDGER_TEST_CLOCK=<RFC 3339 instant>`` pins this process's
+clock (time-machine, ticking) to that instant at collection and again at the
+start of every test, so the time-sensitive modules can be run just after local
+midnight, at 23:59, on the last day of a month... (``make test`` does: see
+``tests/clocks.py``). Tests that need "now" take the ``clock`` fixture.
 """
 
 from __future__ import annotations
@@ -14,6 +20,8 @@ from pathlib import Path
 
 import psycopg
 import pytest
+import time_machine
+from clocks import PINNED_CLOCK_ENV, TestClock
 from fastapi.testclient import TestClient
 from local_ports import free_port
 from seeded_city import CITY_ORGS, CITY_PREMISES, City
@@ -30,6 +38,56 @@ POSTGRES_URL = os.environ.get(
     "SUNLEDGER_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
 TABLES = tuple(table.name for table in Base.metadata.sorted_tables)
+
+
+def _pinned_instant() -> datetime | None:
+    value = os.environ.get(PINNED_CLOCK_ENV)
+    if not value:
+        return None
+    instant = datetime.fromisoformat(value)
+    if instant.tzinfo is None:
+        raise pytest.UsageError(f"{PINNED_CLOCK_ENV}={value!r} needs a UTC offset")
+    return instant
+
+
+_PINNED = _pinned_instant()
+_session_travel: time_machine.travel | None = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Pin the clock before collection, so module-level instants are pinned ones too."""
+    global _session_travel
+    if _PINNED is not None and _session_travel is None:
+        _session_travel = time_machine.travel(_PINNED.timestamp(), tick=True)
+        _session_travel.start()
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    global _session_travel
+    if _session_travel is not None:
+        _session_travel.stop()
+        _session_travel = None
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    pinned = f"pinned at {_PINNED.isoformat()}" if _PINNED else "the wall clock"
+    return f"sunledger test clock: {pinned}; TZ={os.environ.get('TZ', '(unset)')}"
+
+
+@pytest.fixture(autouse=True)
+def _pinned_clock_per_test() -> Iterator[None]:
+    """Every test starts at the pinned instant (when one is pinned), not minutes after it."""
+    if _PINNED is None:
+        yield
+        return
+    with time_machine.travel(_PINNED.timestamp(), tick=True):
+        yield
+
+
+@pytest.fixture
+def clock() -> TestClock:
+    """The one "now" of a test (pinned when SUNLEDGER_TEST_CLOCK is set)."""
+    return TestClock()
 
 
 def service_missing(name: str, reason: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from seeded_city import City
@@ -16,7 +17,7 @@ from traceability.ingest import Ingest
 from traceability.models import AlertRow, EventRow, GradeRow, InspectionRow
 from traceability.orgs import Directory
 
-TODAY = datetime.now(UTC).date()
+TODAY = datetime.now(ZoneInfo("Asia/Shanghai")).date()  # the premises' day
 YEAR = TODAY.year
 
 

@@ -20,13 +20,15 @@ ZONE = ZoneInfo("Asia/Shanghai")  # the city fixture's premises use the default 
 STAFF_NAMES = ("Zhang Wei", "李娜", "Wang Fang")
 
 
-def today() -> date:
-    return datetime.now(ZONE).date()
+def record_day() -> date:
+    """The day the test records are about: yesterday at the premises, so that every time of
+    day in them (00:05, 00:10...) has passed whatever the hour the test runs at."""
+    return datetime.now(ZONE).date() - timedelta(days=1)
 
 
 def local(hour: int, minute: int = 0, day: date | None = None) -> str:
     return (
-        datetime.combine(day or today(), datetime.min.time(), ZONE)
+        datetime.combine(day or record_day(), datetime.min.time(), ZONE)
         .replace(hour=hour, minute=minute)
         .isoformat()
     )
@@ -41,8 +43,8 @@ def png_bytes(seed: int = 0) -> bytes:
 
 def sample_records(certificate: str | None = None) -> dict[str, dict[str, Any]]:
     """One valid, rule-abiding record of every type, for today."""
-    day = today().isoformat()
-    in_a_year = (today() + timedelta(days=365)).isoformat()
+    day = record_day().isoformat()
+    in_a_year = (record_day() + timedelta(days=365)).isoformat()
     return {
         "morning_check": {
             "date": day,
@@ -213,7 +215,7 @@ def test_every_record_type_is_logged_with_commitments_and_shown_without_names(
         ("morning_check", {"staff": [{"name": "A", "excluded_reason": "bored"}]}, "staff.0"),
         ("self_inspection", {"no_risk_found": False}, "no_risk_found"),
         ("additive_use", {"weighed": False}, "weighed"),
-        ("waste_oil", {"date": (date.today() + timedelta(days=3)).isoformat()}, "date"),
+        ("waste_oil", {"date": (record_day() + timedelta(days=3)).isoformat()}, "date"),
     ],
 )
 def test_a_bad_record_is_refused_naming_the_field(
@@ -243,14 +245,14 @@ def test_a_record_citing_an_attachment_it_never_uploaded_is_refused(city: City) 
 
 def test_record_checks_open_alerts_of_their_class(city: City) -> None:
     records = sample_records()
-    yesterday = (today() - timedelta(days=1)).isoformat()
+    yesterday = (record_day() - timedelta(days=1)).isoformat()
     records["morning_check"]["staff"] = [
         {"name": "A", "health_certificate_expiry": yesterday},
         {"name": "B"},
         {"name": "C", "excluded_reason": "diarrhoea"},
     ]
     records["sample_retention"]["weight_g"] = 100
-    old = today() - timedelta(days=10)
+    old = record_day() - timedelta(days=10)
     records["purchase_inspection"].update(
         supplier_certificate_expiry=yesterday,
         production_date=old.isoformat(),
@@ -376,7 +378,7 @@ def post_csv(city: City, record_type: str, data: bytes, who: str = "rest-1") -> 
 
 
 def test_a_good_csv_file_is_logged_whole(city: City) -> None:
-    day = today().isoformat()
+    day = record_day().isoformat()
     data = sample_csv(
         f"{day},Mapo tofu,lunch,150,{day}T00:05,,fridge-1,{STAFF_NAMES[0]}",
         f"{day},Rice,lunch,125,{day}T00:06,,fridge-1,{STAFF_NAMES[1]}",
@@ -392,15 +394,17 @@ def test_a_good_csv_file_is_logged_whole(city: City) -> None:
         "event"
     ]
     assert entry["payload"]["fields"]["time_in"].endswith("Z")
-    assert entry["occurred_at"] == f"{(today() - timedelta(days=1)).isoformat()}T16:05:00.000000Z"
+    assert (
+        entry["occurred_at"] == f"{(record_day() - timedelta(days=1)).isoformat()}T16:05:00.000000Z"
+    )
     assert STAFF_NAMES[0] not in json.dumps(entry, ensure_ascii=False)
     template = city.client.get("/v1/records/csv-templates/sample_retention")
     assert template.status_code == 200 and template.text.strip() == SAMPLE_HEADER
 
 
 def test_grouped_csv_rows_make_one_morning_check(city: City) -> None:
-    day = today().isoformat()
-    expiry = (today() + timedelta(days=30)).isoformat()
+    day = record_day().isoformat()
+    expiry = (record_day() + timedelta(days=30)).isoformat()
     header = city.client.get("/v1/records/csv-templates/morning_check").text.strip()
     data = "\n".join(
         [
@@ -428,7 +432,7 @@ def test_grouped_csv_rows_make_one_morning_check(city: City) -> None:
 
 
 def test_a_csv_file_with_one_bad_row_is_rejected_whole(city: City) -> None:
-    day = today().isoformat()
+    day = record_day().isoformat()
     data = sample_csv(
         f"{day},Mapo tofu,lunch,150,{day}T00:05,,fridge-1,Li",
         f"{day},Rice,elevenses,150,{day}T00:06,,fridge-1,Li",
@@ -444,7 +448,7 @@ def test_a_csv_file_with_one_bad_row_is_rejected_whole(city: City) -> None:
 
 
 def test_a_csv_file_that_is_not_utf8_is_rejected(city: City) -> None:
-    day = today().isoformat()
+    day = record_day().isoformat()
     gbk = (SAMPLE_HEADER + f"\n{day},麻婆豆腐,lunch,150,{day}T00:05,,fridge-1,李娜\n").encode("gbk")
     before = counts(city)
     answer = post_csv(city, "sample_retention", gbk)
@@ -455,7 +459,7 @@ def test_a_csv_file_that_is_not_utf8_is_rejected(city: City) -> None:
 
 
 def test_formula_injection_is_rejected_but_negative_numbers_are_fine(city: City) -> None:
-    day = today().isoformat()
+    day = record_day().isoformat()
     data = sample_csv(
         f"{day},=cmd|' /C calc'!A0,lunch,150,{day}T00:05,,fridge-1,Li",
         f"{day},Rice,lunch,150,{day}T00:06,,\t@SUM(A1),Li",

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import cv2
 import httpx
@@ -30,6 +31,8 @@ from traceability.ingest import Ingest
 from traceability.orgs import Directory
 from traceability.platform import open_platform
 from traceability.settings import Settings
+
+PREMISES_ZONE = ZoneInfo("Asia/Shanghai")  # the zone register_city gives the premises
 
 PREMISES = "p-sun"
 GTIN = "06912345678902"  # a valid GS1 check digit
@@ -124,9 +127,11 @@ def seed_over_http(
 ) -> Seeded:
     rest = {"Authorization": f"Bearer {keys['sunny-noodles']}"}
     reg = {"Authorization": f"Bearer {keys['district-east']}"}
-    now = datetime.now(UTC).replace(microsecond=0)
-    today = datetime.now().date().isoformat()
-    in_a_year = (datetime.now().date() + timedelta(days=365)).isoformat()
+    now = datetime.now(UTC).replace(microsecond=0)  # the server runs on the same wall clock
+    local_today = now.astimezone(PREMISES_ZONE).date()  # "today" is the premises' day, not ours
+    today = local_today.isoformat()
+    in_a_year = (local_today + timedelta(days=365)).isoformat()
+    yesterday = local_today - timedelta(days=1)
     with httpx.Client(base_url=base, timeout=60) as http:
         _ok(http.post("/v1/probes/readings", json={"readings": _readings(probe_key, now)}), 200)
         records = f"/v1/premises/{PREMISES}/records"
@@ -201,17 +206,13 @@ def seed_over_http(
                 f"/v1/regulator/premises/{PREMISES}/inspections",
                 headers=reg,
                 json={
-                    "inspected_on": (datetime.now().date() - timedelta(days=1)).isoformat(),
+                    "inspected_on": yesterday.isoformat(),
                     "items": [{"item": "cold storage below 8 °C", "passed": True}],
                     "score": 95,
                 },
             )
         )
-        _ok(
-            http.post(
-                f"/v1/regulator/premises/{PREMISES}/grades/{datetime.now().year}", headers=reg
-            )
-        )
+        _ok(http.post(f"/v1/regulator/premises/{PREMISES}/grades/{yesterday.year}", headers=reg))
         photo = _ok(
             http.post(
                 f"/v1/premises/{PREMISES}/attachments",

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from clocks import TestClock
 from seeded_city import City
 from sqlalchemy import func, select
 
@@ -72,9 +73,11 @@ def submit(
     return logged.alerts_opened
 
 
-def test_missing_morning_checks_and_samples_are_raised_once_per_day(city: City) -> None:
+def test_missing_morning_checks_and_samples_are_raised_once_per_day(
+    clock: TestClock, city: City
+) -> None:
     platform = city.app.state.platform
-    day = datetime.now(ZONE).date() - timedelta(days=1)
+    day = clock.today() - timedelta(days=1)
     with transaction(platform.sessions) as session:
         for premises in session.execute(select(PremisesRow)).scalars():
             premises.created_at = at(day, 0)  # registered that midnight: the day before counts not
@@ -119,10 +122,10 @@ def test_missing_morning_checks_and_samples_are_raised_once_per_day(city: City) 
     assert len(opened) == 2
 
 
-def test_meals_and_sample_weights_are_configurable(city: City) -> None:
+def test_meals_and_sample_weights_are_configurable(clock: TestClock, city: City) -> None:
     platform = city.app.state.platform
-    day = datetime.now(ZONE).date()
-    now = datetime.now(UTC)
+    day = clock.today() - timedelta(days=1)  # lunch at 11:30 must be past whatever the hour
+    now = clock.now()
     strict = RecordPolicy(
         sample_min_grams_by_premises={"p-1": 200.0},
         meals_by_premises={"p-1": {"breakfast": time(9, 0)}},
@@ -145,9 +148,9 @@ def test_meals_and_sample_weights_are_configurable(city: City) -> None:
     assert [(a.premises_id, a.started_at) for a in breakfast] == [("p-1", at(day, 9, 0))]
 
 
-def test_samples_kept_under_48_hours_raise_an_alert(city: City) -> None:
-    day = datetime.now(ZONE).date() - timedelta(days=3)
-    now = datetime.now(UTC)
+def test_samples_kept_under_48_hours_raise_an_alert(clock: TestClock, city: City) -> None:
+    day = clock.today() - timedelta(days=3)
+    now = clock.now()
     kept = sample(day, "dinner", removed_at=at(day + timedelta(days=1), 12, 0).isoformat())
     assert len(submit(city, "sample_retention", kept, now)) == 1
     row = alerts(city)[0]
@@ -173,11 +176,11 @@ def test_samples_kept_under_48_hours_raise_an_alert(city: City) -> None:
     ],
 )
 def test_disinfection_is_held_to_its_method_minimum(
-    city: City, record: dict[str, Any], meets: bool
+    clock: TestClock, city: City, record: dict[str, Any], meets: bool
 ) -> None:
-    day = datetime.now(ZONE).date()
+    day = clock.today()
     raw = {"date": day.isoformat(), "items": ["bowls"], **record}
-    opened = submit(city, "disinfection", raw, datetime.now(UTC))
+    opened = submit(city, "disinfection", raw, clock.now())
     assert len(opened) == (0 if meets else 1)
     if not meets:
         assert {(a.rule, a.alert_class) for a in alerts(city)} == {
@@ -189,9 +192,9 @@ def test_disinfection_is_held_to_its_method_minimum(
     assert Disinfection.model_validate(raw).method == record["method"]
 
 
-def test_a_batch_with_one_unacceptable_record_stores_nothing(city: City) -> None:
+def test_a_batch_with_one_unacceptable_record_stores_nothing(clock: TestClock, city: City) -> None:
     platform = city.app.state.platform
-    day = datetime.now(ZONE).date()
+    day = clock.today()
     book = RecordBook(platform.log)
     records = [
         read_records(
@@ -209,16 +212,14 @@ def test_a_batch_with_one_unacceptable_record_stores_nothing(city: City) -> None
     with pytest.raises(RecordRejected) as raised, transaction(platform.sessions) as session:
         premises = session.get(PremisesRow, "p-1")
         assert premises is not None
-        book.submit_many(
-            session, premises, [r for _, r in records], actor="x", now=datetime.now(UTC)
-        )
+        book.submit_many(session, premises, [r for _, r in records], actor="x", now=clock.now())
     assert [(i, p.field) for i, p in raised.value.problems] == [(1, "certificate_sha256")]
     with platform.sessions() as session:
         assert session.scalar(select(func.count()).select_from(EventRow)) == before
         assert session.scalar(select(func.count()).select_from(RecordRow)) == 0
 
 
-def test_attachment_store_refuses_what_it_cannot_read(city: City) -> None:
+def test_attachment_store_refuses_what_it_cannot_read(clock: TestClock, city: City) -> None:
     store = AttachmentStore()
     with transaction(city.app.state.platform.sessions) as session:
         for data, reason in (
@@ -236,7 +237,7 @@ def test_attachment_store_refuses_what_it_cannot_read(city: City) -> None:
                     data=data,
                     declared_type=None,
                     uploaded_by="t",
-                    now=datetime.now(UTC),
+                    now=clock.now(),
                 )
 
 
@@ -271,11 +272,11 @@ def test_the_documented_headers_are_the_ones_accepted() -> None:
         assert f"\n{spec.header}\n" in doc, record_type
 
 
-def test_the_record_checks_task_runs_eagerly(city: City) -> None:
+def test_the_record_checks_task_runs_eagerly(clock: TestClock, city: City) -> None:
     from traceability.worker import RECORD_CHECKS, celery_for
 
     platform = city.app.state.platform
-    day = datetime.now(ZONE).date() - timedelta(days=1)
+    day = clock.today() - timedelta(days=1)
     with transaction(platform.sessions) as session:
         for premises in session.execute(select(PremisesRow)).scalars():
             premises.created_at = at(day, 0)
