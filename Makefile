@@ -7,12 +7,12 @@ STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
 NODE_STAMP := hardhat_local/node_modules/.installed
 
-.PHONY: demo test install dev node browser lint typecheck layers pytest bench clean reliability
+.PHONY: demo test install dev node browser lint typecheck layers pytest clocks bench clean reliability
 
 demo: install
 	$(BIN)/sunledger demo
 
-test: dev node browser lint typecheck layers pytest
+test: dev node browser lint typecheck layers pytest clocks
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python >= 3.11 is needed ($(PYTHON) is older)"; exit 1; }
@@ -60,6 +60,16 @@ layers: dev
 
 pytest: dev node
 	$(BIN)/python -m pytest
+
+# The time-sensitive modules again, under each pinned clock of tests/clocks.py (just after
+# local midnight, 10:20 local, 23:59 local, the last day of a month, a year boundary), each
+# with a process TZ other than UTC. On SQLite: the clock logic is ours, not the database's.
+clocks: dev
+	@$(BIN)/python tests/clocks.py | while read -r name instant tz; do \
+	  echo "== clock-sensitive tests at $$name ($$instant, TZ=$$tz)"; \
+	  SUNLEDGER_TEST_CLOCK=$$instant TZ=$$tz $(BIN)/python -m pytest -q -p no:cacheprovider </dev/null \
+	    -m clock_sensitive -k "not postgresql" || exit 1; \
+	done
 
 bench: dev
 	$(BIN)/python bench/log_bench.py

@@ -45,14 +45,17 @@ class Ingest:
     def __init__(self, log: TransparencyLog) -> None:
         self.log = log
 
-    def ingest(self, session: Session, events: Sequence[EventInput]) -> IngestResult:
+    def ingest(
+        self, session: Session, events: Sequence[EventInput], now: datetime | None = None
+    ) -> IngestResult:
         """Log a validated batch atomically and return one receipt per event, in order.
 
         An event id seen before (stored, or earlier in the batch) with the same
         content gets the receipt it got then; with other content the whole
-        batch is refused (``Conflict``).
+        batch is refused (``Conflict``). ``now`` is the recording time (the
+        clock's, unless given).
         """
-        recorded_at = datetime.now(UTC)
+        recorded_at = now or datetime.now(UTC)
         first = self.log.lock(session)  # serialises appenders; held until commit
         prepared = [prepare_event(e, recorded_at) for e in events]
         stored = repo.events_by_ids(session, [p.event_id for p in prepared])

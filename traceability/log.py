@@ -211,7 +211,9 @@ class TransparencyLog:
 
     # -- checkpoints ---------------------------------------------------------
 
-    def checkpoint(self, session: Session, signer: NoteSigner) -> SignedCheckpoint:
+    def checkpoint(
+        self, session: Session, signer: NoteSigner, now: datetime | None = None
+    ) -> SignedCheckpoint:
         """Sign a checkpoint for the current size, unless the newest one already covers it."""
         state = repo.read_state(session)
         size = 0 if state is None else state.tree_size
@@ -222,7 +224,7 @@ class TransparencyLog:
         note = sign_checkpoint(Checkpoint(self.origin, size, root), signer)
         try:
             with session.begin_nested():  # another process may sign this size at the same time
-                row = repo.insert_checkpoint(session, size, root, note, datetime.now(UTC))
+                row = repo.insert_checkpoint(session, size, root, note, now or datetime.now(UTC))
         except IntegrityError:
             found = repo.checkpoint_at(session, size)
             if found is None:

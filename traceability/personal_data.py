@@ -18,11 +18,11 @@ from traceability.errors import NotFound, VerificationError
 from traceability.events import commitment
 
 
-def erase(session: Session, event_id: str) -> int:
+def erase(session: Session, event_id: str, now: datetime | None = None) -> int:
     """Crypto-shred the personal values of an event; return how many were erased."""
     if repo.event_by_id(session, event_id) is None:
         raise NotFound(f"no event {event_id}")
-    return repo.erase_personal_values(session, event_id, datetime.now(UTC))
+    return repo.erase_personal_values(session, event_id, now or datetime.now(UTC))
 
 
 def reveal(session: Session, event_id: str) -> dict[str, Any]:

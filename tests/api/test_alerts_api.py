@@ -20,6 +20,8 @@ from traceability.db import transaction
 from traceability.ingest import Ingest
 from traceability.models import AlertTransitionRow, AttachmentRow, EventRow, WebhookDeliveryRow
 
+pytestmark = pytest.mark.clock_sensitive  # also run under the pinned clocks (make clocks)
+
 
 def raise_alert(
     city: City,

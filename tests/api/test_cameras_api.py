@@ -6,10 +6,13 @@ from datetime import UTC, datetime
 
 import cv2
 import numpy as np
+import pytest
 from seeded_city import City
 
 from traceability.cameras import CameraRegistry
 from traceability.db import transaction
+
+pytestmark = pytest.mark.clock_sensitive  # also run under the pinned clocks (make clocks)
 
 CONFIG = {
     "camera_id": "cam-7",

@@ -19,6 +19,8 @@ from traceability.exports import epcis, fsma204, open_data
 from traceability.ingest import Ingest
 from traceability.models import InspectionRow, LotRow
 
+pytestmark = pytest.mark.clock_sensitive  # also run under the pinned clocks (make clocks)
+
 NOW = datetime.now(UTC).replace(microsecond=0)
 TODAY = NOW.astimezone(ZoneInfo("Asia/Shanghai")).date()
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime
 
+import pytest
 from fastapi.testclient import TestClient
 from local_ports import free_port
 from seeded_city import City
@@ -15,6 +16,8 @@ from traceability.db import transaction
 from traceability.ingest import Ingest
 from traceability.settings import Settings
 from traceability.worker import run_anchor_tick
+
+pytestmark = pytest.mark.clock_sensitive  # also run under the pinned clocks (make clocks)
 
 
 def metric(text: str, name: str, **labels: str) -> float:

@@ -18,6 +18,8 @@ from traceability.models import ApiKeyRow
 from traceability.orgs import Directory
 from traceability.settings import Settings
 
+pytestmark = pytest.mark.clock_sensitive  # also run under the pinned clocks (make clocks)
+
 
 def test_me_names_the_caller_and_its_reach(city: City) -> None:
     assert city.client.get("/v1/me", headers=city.headers("rest-1")).json()["premises"] == ["p-1"]

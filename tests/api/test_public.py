@@ -34,6 +34,8 @@ from traceability.ingest import Ingest
 from traceability.models import AlertRow, AlertTransitionRow, LotRow, PersonalValue, RecordRow
 from traceability.worker import request_anchor_tick
 
+pytestmark = pytest.mark.clock_sensitive  # also run under the pinned clocks (make clocks)
+
 NOW = datetime.now(UTC).replace(microsecond=0)
 GTIN = "4006381333931"  # a valid EAN-13; as GTIN-14: 04006381333931
 LOT = "LOT 42A"

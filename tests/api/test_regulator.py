@@ -17,6 +17,8 @@ from traceability.ingest import Ingest
 from traceability.models import AlertRow, EventRow, GradeRow, InspectionRow
 from traceability.orgs import Directory
 
+pytestmark = pytest.mark.clock_sensitive  # also run under the pinned clocks (make clocks)
+
 TODAY = datetime.now(ZoneInfo("Asia/Shanghai")).date()  # the premises' day
 YEAR = TODAY.year
 

@@ -16,6 +16,8 @@ from sqlalchemy import func, select
 
 from traceability.models import AlertRow, AttachmentRow, EventRow, LotRow, RecordRow
 
+pytestmark = pytest.mark.clock_sensitive  # also run under the pinned clocks (make clocks)
+
 ZONE = ZoneInfo("Asia/Shanghai")  # the city fixture's premises use the default zone
 STAFF_NAMES = ("Zhang Wei", "李娜", "Wang Fang")
 

@@ -20,6 +20,7 @@ from typing import Any
 
 import cv2
 import numpy as np
+import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from seeded_city import City
@@ -27,6 +28,8 @@ from seeded_city import City
 from traceability.alerts.raising import open_alert
 from traceability.db import transaction
 from traceability.ingest import Ingest
+
+pytestmark = pytest.mark.clock_sensitive  # also run under the pinned clocks (make clocks)
 
 CALLERS = ("anonymous", "admin", "rest-1", "rest-2", "reg-1", "reg-2", "auditor")
 EVERYONE = frozenset(CALLERS)

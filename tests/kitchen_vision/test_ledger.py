@@ -10,6 +10,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 import scenes
 import yaml
 from seeded_city import City
@@ -24,6 +25,8 @@ from traceability.db import transaction
 from traceability.events import EventKind, prepared, rfc3339
 from traceability.ingest import Ingest
 from traceability.models import AlertRow, AttachmentRow, EventRow
+
+pytestmark = pytest.mark.clock_sensitive  # also run under the pinned clocks (make clocks)
 
 CONFIG = parse_config(
     yaml.safe_load(scenes.kitchen_yaml('opening_hours: ["10:00-14:00"]\ntimezone: UTC\n'))

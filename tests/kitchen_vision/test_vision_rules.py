@@ -7,6 +7,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 import scenes
 import yaml
 
@@ -15,6 +16,8 @@ from kitchen_vision.observations import Frame
 from kitchen_vision.pipeline import FrameResult, Pipeline
 from kitchen_vision.rules import VisionViolation
 from kitchen_vision.sources import SampledFrame
+
+pytestmark = pytest.mark.clock_sensitive  # also run under the pinned clocks (make clocks)
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NIGHT = datetime(2026, 11, 25, 2, 30, tzinfo=SHANGHAI)

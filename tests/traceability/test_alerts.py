@@ -34,6 +34,8 @@ from traceability.models import (
 from traceability.orgs import Directory, Principal
 from traceability.worker import ALERT_ESCALATION, WEBHOOK_DELIVERY, celery_for
 
+pytestmark = pytest.mark.clock_sensitive  # also run under the pinned clocks (make clocks)
+
 NOW = datetime(2026, 11, 25, 10, 0, tzinfo=UTC)
 
 

@@ -31,6 +31,8 @@ from traceability.proofs import build_bundle
 from traceability.settings import Settings
 from traceability.verification import CHECKS, JsonRpc, verify_bundle
 
+pytestmark = pytest.mark.clock_sensitive  # also run under the pinned clocks (make clocks)
+
 
 @dataclass
 class World:

@@ -38,6 +38,8 @@ from traceability.ingest import Ingest
 from traceability.models import EventRow, GradeRow, InspectionRow, LotRow, PremisesRow
 from traceability.probe_intake import parse_submission
 
+pytestmark = pytest.mark.clock_sensitive  # also run under the pinned clocks (make clocks)
+
 NOW = datetime.now(UTC).replace(microsecond=0)
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 TODAY = NOW.astimezone(SHANGHAI).date()

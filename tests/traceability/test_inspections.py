@@ -26,6 +26,8 @@ from traceability.orgs import Directory
 from traceability.platform import open_platform
 from traceability.settings import Settings
 
+pytestmark = pytest.mark.clock_sensitive  # also run under the pinned clocks (make clocks)
+
 # -------------------------------------------------------------------- pure rules
 
 

@@ -38,6 +38,8 @@ from traceability.probe_intake import (
 from traceability.receipts import verify_batch_receipt
 from traceability.settings import Settings
 
+pytestmark = pytest.mark.clock_sensitive  # also run under the pinned clocks (make clocks)
+
 NOW = datetime.now(UTC).replace(microsecond=0)
 
 

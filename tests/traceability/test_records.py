@@ -20,6 +20,8 @@ from traceability.records import RecordBook, RecordChecks, RecordPolicy, RecordR
 from traceability.records.csv_import import formula_problem, read_records
 from traceability.records.schemas import Disinfection
 
+pytestmark = pytest.mark.clock_sensitive  # also run under the pinned clocks (make clocks)
+
 ZONE = ZoneInfo("Asia/Shanghai")
 
 

@@ -26,6 +26,8 @@ from traceability.rules.engine import (
 )
 from traceability.rules.profiles import JurisdictionProfile, load_profile
 
+pytestmark = pytest.mark.clock_sensitive  # also run under the pinned clocks (make clocks)
+
 T0 = datetime(2026, 11, 25, 0, 0, tzinfo=UTC)
 CN = load_profile("cn")
 US = load_profile("us")

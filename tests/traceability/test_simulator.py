@@ -54,6 +54,8 @@ from traceability.simulator.transports import (
     register_over_http,
 )
 
+pytestmark = pytest.mark.clock_sensitive  # also run under the pinned clocks (make clocks)
+
 # Local midnight in a cn kitchen (UTC+8).
 MIDNIGHT = datetime(2026, 11, 24, 16, 0, tzinfo=UTC).timestamp()
 START = datetime(2026, 11, 24, 16, 0, tzinfo=UTC)

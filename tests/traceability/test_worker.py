@@ -21,6 +21,8 @@ from traceability.models import AnchorRow
 from traceability.platform import open_platform
 from traceability.settings import Settings
 
+pytestmark = pytest.mark.clock_sensitive  # also run under the pinned clocks (make clocks)
+
 SUNLEDGER = str(Path(sys.executable).parent / "sunledger")
 
 
