@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -118,3 +119,123 @@ def test_an_admin_write_is_visible_when_its_201_arrives(
         {"pairs": pairs, "clients": 2, "workers": 2, "answers": dict(answers), "misses": misses},
     )
     assert answers == Counter({"201": pairs}), answers
+
+
+INFINITE_LOOP = "0x5b600056"  # JUMPDEST PUSH1 0 JUMP
+JUMPDEST_SLED = "0x" + "5b" * 20_000 + "600056"  # the most opcodes per unit of gas
+HUGE_GAS = "0xffffffffffff"
+
+
+def hostile_request(index: int) -> Any:
+    """Twenty kinds of abuse: infinite loops with no gas named, with huge gas, a JUMPDEST
+    sled, and full batches of them."""
+
+    def call(n: int, data: str, gas: str | None) -> dict[str, Any]:
+        params: dict[str, Any] = {"data": data}
+        if gas is not None:
+            params["gas"] = gas
+        return {"jsonrpc": "2.0", "id": n, "method": "eth_call", "params": [params, "latest"]}
+
+    kind = index % 4
+    if kind == 0:
+        return call(index, INFINITE_LOOP, None)
+    if kind == 1:
+        return call(index, INFINITE_LOOP, HUGE_GAS)
+    if kind == 2:
+        return call(index, JUMPDEST_SLED, HUGE_GAS)
+    return [call(n, INFINITE_LOOP, HUGE_GAS) for n in range(20)]
+
+
+def test_hostile_eth_calls_never_stall_the_api(serve: Any, tmp_path: Path) -> None:
+    """20 hostile JSON-RPC requests at once against a single server process while
+    ``/healthz`` is polled: its p99 stays under 100 ms, every hostile call gets an error
+    it can read (out of gas, batch budget spent, or 503 busy), and the endpoint still
+    answers honest calls afterwards."""
+    base = serve(server_env(tmp_path), workers=1)
+    rpc_url = f"{base}/v1/chain/rpc"
+    warm = httpx.post(
+        rpc_url, json={"jsonrpc": "2.0", "id": 0, "method": "eth_chainId"}, timeout=90
+    )
+    assert warm.status_code == 200 and "result" in warm.json(), warm.text
+
+    def p99_of(samples: list[float]) -> float:
+        ordered = sorted(samples)
+        return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+
+    quiet: list[float] = []  # the same polling with no attack: the machine's own noise
+    with httpx.Client(base_url=base, timeout=10) as http:
+        for _ in range(100):
+            begun = time.perf_counter()
+            assert http.get("/healthz").status_code == 200
+            quiet.append(time.perf_counter() - begun)
+            time.sleep(0.02)
+
+    hostile = 20
+    outcomes: list[tuple[int, Any]] = []
+    lock = threading.Lock()
+    started = threading.Barrier(hostile + 1)
+
+    def attacker(index: int) -> None:
+        started.wait(timeout=30)
+        answer = httpx.post(rpc_url, json=hostile_request(index), timeout=120)
+        with lock:
+            outcomes.append((answer.status_code, answer.json()))
+
+    threads = [threading.Thread(target=attacker, args=(i,)) for i in range(hostile)]
+    for thread in threads:
+        thread.start()
+    started.wait(timeout=30)
+    samples: list[float] = []
+    with httpx.Client(base_url=base, timeout=10) as http:
+        for _ in range(2_000):  # bounded: the attack is over long before
+            begun = time.perf_counter()
+            assert http.get("/healthz").status_code == 200
+            samples.append(time.perf_counter() - begun)
+            if not any(thread.is_alive() for thread in threads) and len(samples) >= 100:
+                break
+            time.sleep(0.02)
+    attack_over = not any(thread.is_alive() for thread in threads)
+    for thread in threads:
+        thread.join(timeout=120)
+
+    errors: Counter[str] = Counter()
+    for status, body in outcomes:
+        answers = body if isinstance(body, list) else [body]
+        for answer in answers:
+            assert "error" in answer and "result" not in answer, (status, answer)
+            message = answer["error"]["message"]
+            if status == 503:
+                errors["503 busy"] += 1
+            elif "Out of gas" in message or "gas cannot be negative" in message:
+                errors["out of gas"] += 1
+            elif "gas budget" in message:
+                errors["batch gas budget spent"] += 1
+            elif "ran longer than" in message:
+                errors["stopped after 5 s"] += 1
+            else:
+                errors[message[:60]] += 1
+    p99 = p99_of(samples)
+    samples.sort()
+    honest = httpx.post(rpc_url, json={"jsonrpc": "2.0", "id": 1, "method": "eth_blockNumber"})
+    record_figure(
+        "chain_rpc_hostile_calls",
+        {
+            "hostile_requests": hostile,
+            "healthz_samples": len(samples),
+            "healthz_p50_ms": round(samples[len(samples) // 2] * 1000, 1),
+            "healthz_p99_ms": round(p99 * 1000, 1),
+            "healthz_max_ms": round(samples[-1] * 1000, 1),
+            "healthz_p99_ms_without_attack": round(p99_of(quiet) * 1000, 1),
+            "attack_over_while_polling": attack_over,
+            "hostile_answers": dict(errors),
+        },
+    )
+    assert len(outcomes) == hostile
+    assert set(errors) <= {
+        "503 busy",
+        "out of gas",
+        "batch gas budget spent",
+        "stopped after 5 s",
+    }, errors
+    assert p99 < 0.100, f"/healthz p99 {p99 * 1000:.1f} ms while hostile calls ran"
+    assert honest.status_code == 200 and "result" in honest.json(), honest.text
