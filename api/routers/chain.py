@@ -61,6 +61,18 @@ class RpcGate:
         with self._lock:
             self._queued -= 1
 
+    def close(self) -> None:
+        """Drop what waits, stop the reader's process: a stopping server ends at once."""
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        self.reader.close()
+
+
+def close_gate(app: Any) -> None:
+    """At shutdown: the app's gate, if a request ever made one."""
+    gate: RpcGate | None = getattr(app.state, "chain_rpc_gate", None)
+    if gate is not None:
+        gate.close()
+
 
 _GATE_LOCK = threading.Lock()
 

@@ -67,6 +67,7 @@ def serve(tmp_path: Path) -> Iterator[Any]:
         wait_until("the API answers /healthz", lambda: healthy(url), 90, processes)
         return url
 
+    start.started = started  # type: ignore[attr-defined]
     yield start
     for processes in started:
         processes.stop()
@@ -303,3 +304,50 @@ def test_lot_codes_with_slashes_have_working_pages_and_qr_codes(serve: Any, tmp_
             )
             assert refused.status_code == 422 and "path segment" in refused.text, refused.text
     record_figure("lot_codes_with_slashes", {"lot_codes": len(LOT_CODES), "all_served": True})
+
+
+def test_sigterm_stops_the_server_while_hostile_calls_queue(serve: Any, tmp_path: Path) -> None:
+    """The old endpoint ran py-evm on the event loop and ignored SIGTERM for minutes. Now a
+    server with a full queue of hostile batches stops on SIGTERM: queued calls are dropped
+    and the chain reader's process (in the server's process group) goes with it."""
+    import signal
+    import subprocess
+
+    from deployment_kit import group_rss_kib
+
+    env = server_env(tmp_path)
+    base = serve(env, workers=1)
+    rpc_url = f"{base}/v1/chain/rpc"
+    warm = httpx.post(
+        rpc_url, json={"jsonrpc": "2.0", "id": 0, "method": "eth_chainId"}, timeout=90
+    )
+    assert warm.status_code == 200, warm.text
+
+    def attacker(index: int) -> None:
+        try:
+            httpx.post(rpc_url, json=hostile_request(3 + 4 * index), timeout=120)
+        except httpx.HTTPError:
+            pass  # the server went away: that is the point
+
+    threads = [threading.Thread(target=attacker, args=(i,)) for i in range(10)]
+    for thread in threads:
+        thread.start()
+    server = serve.started[-1].by_name["api"].popen
+    for _ in range(100):  # until the reader process is up beside the server (bounded)
+        if len(group_rss_kib(server.pid)) >= 2:
+            break
+        time.sleep(0.1)
+    begun = time.monotonic()
+    os.killpg(server.pid, signal.SIGTERM)
+    try:
+        server.wait(timeout=90)
+    except subprocess.TimeoutExpired:
+        pytest.fail("the server did not stop on SIGTERM within 90 s")
+    seconds = time.monotonic() - begun
+    for thread in threads:
+        thread.join(timeout=120)
+    left = group_rss_kib(server.pid)
+    record_figure(
+        "chain_rpc_sigterm", {"queued_hostile_batches": 10, "stop_seconds": round(seconds, 2)}
+    )
+    assert left == {}, f"processes left in the server's group: {left}"

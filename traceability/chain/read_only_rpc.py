@@ -58,6 +58,7 @@ class ReadOnlyRpc:
         self._lock = threading.Lock()
         self._child: subprocess.Popen[bytes] | None = None
         self._pending = b""
+        self._closed = False
         self.restarts = 0
         """How many times a child was killed for running too long (or died)."""
 
@@ -135,6 +136,8 @@ class ReadOnlyRpc:
         if self._child is not None and self._child.poll() is None:
             return self._child
         self.stop()
+        if self._closed:
+            return None
         command = [sys.executable, "-m", "traceability.chain.read_only_rpc"]
         command += [str(self.journal), str(self.gas_limit)]
         child = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
@@ -162,6 +165,11 @@ class ReadOnlyRpc:
                 self._pending += chunk
         line, _, self._pending = self._pending.partition(b"\n")
         return line
+
+    def close(self) -> None:
+        """Stop the child for good: later calls get an error (the server is stopping)."""
+        self._closed = True
+        self.stop()
 
     def stop(self) -> None:
         """Kill the child (by its PID) if it runs."""
