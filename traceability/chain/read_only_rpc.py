@@ -120,8 +120,17 @@ class ReadOnlyRpc:
             return {"error": {"code": SERVER_ERROR, "message": "the chain reader stopped"}}
         line = self._read_line(child, self.call_seconds)
         if line is None:
+            died = child.poll()
             self.stop()
             self.restarts += 1
+            if died is not None:
+                return {
+                    "error": {
+                        "code": SERVER_ERROR,
+                        "message": f"the chain reader stopped (exit status {died}) during "
+                        f"{message['method']}",
+                    }
+                }
             seconds = f"{self.call_seconds:g}"
             return {
                 "error": {
@@ -129,7 +138,11 @@ class ReadOnlyRpc:
                     "message": f"{message['method']} ran longer than {seconds} s and was stopped",
                 }
             }
-        reply: dict[str, Any] = json.loads(line)
+        try:
+            reply: dict[str, Any] = json.loads(line)
+        except ValueError:
+            self.stop()
+            return {"error": {"code": SERVER_ERROR, "message": "the chain reader answered garbage"}}
         return reply
 
     def _started(self) -> subprocess.Popen[bytes] | None:
