@@ -201,3 +201,40 @@ def test_without_a_face_detector_no_evidence_image_is_kept(city: City, tmp_path:
     withheld = [o for o in observations if o["observation"] == "evidence_withheld"]
     assert [(o["detector"], o["evidence_sha256"]) for o in withheld] == [("none", None)]
     assert not [o for o in observations if o["observation"] == "evidence_snapshot"]
+
+
+def test_evidence_an_older_version_stored_unblurred_is_not_published(city: City) -> None:
+    """Before issue 15 a missing detector left the snapshot unblurred and said so in the
+    alert; such stored evidence is refused by the public endpoint (404 with the reason)."""
+    import cv2
+
+    from kitchen_vision.rules import Evidence, VisionViolation
+
+    platform = city.app.state.platform
+    now = datetime.now(UTC).replace(microsecond=0)
+    ok, jpeg = cv2.imencode(".jpg", scenes.night())
+    assert ok
+    data = jpeg.tobytes()
+    sha = hashlib.sha256(data).hexdigest()
+    legacy = VisionViolation(
+        rule="pest_suspected",
+        alert_class=1,
+        camera_id="cam-1",
+        premises_id="p-1",
+        zone=None,
+        started_at=now - timedelta(minutes=2),
+        detected_at=now - timedelta(minutes=1),
+        frame=1,
+        time=1.0,
+        description="Pest suspected. Evidence snapshot: no face detector was available, "
+        "faces are NOT blurred.",
+        snapshot=Evidence(jpeg=data, sha256=sha, metadata={"face_detector": "none"}),
+    )
+    with transaction(platform.sessions) as session:
+        CameraRegistry().register(
+            session, camera_id="cam-1", premises_id="p-1", name="Kitchen", config={}, now=now
+        )
+        VisionLedger(platform.log, CONFIG).record(session, [], now, offline=[legacy])
+    answer = city.client.get(f"/v1/public/evidence/{sha}")
+    assert answer.status_code == 404
+    assert "stored when no face detector could blur it" in answer.json()["detail"]
