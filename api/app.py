@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 
 from api.deps import Platform
@@ -30,10 +33,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app on the given settings (default: from the environment)."""
     settings = settings or Settings()
     engine, sessions, log, signer = open_platform(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        chain.close_gate(app)  # queued chain calls are dropped, its reader process stopped
+
     app = FastAPI(
         title="Sunshine Ledger",
         version="0.1.0",
         description="Food-safety transparency: a verifiable log of kitchen events.",
+        lifespan=lifespan,
     )
     app.state.platform = Platform(settings=settings, sessions=sessions, log=log, signer=signer)
     app.state.engine = engine

@@ -74,7 +74,12 @@ def get_platform(request: Request) -> Platform:
 
 
 def get_session(platform: Annotated[Platform, Depends(get_platform)]) -> Iterator[Session]:
-    """Commit when the endpoint returns, roll back when it raises."""
+    """Commit when the endpoint returns, roll back when it raises.
+
+    Its scope is the endpoint function (``SessionDep``): the commit happens before the
+    response is sent, so a client that gets its 201 and asks again (on another
+    connection, to another server process) reads what it wrote, and a failed commit is
+    an error answer, never a 201 for something that was not stored."""
     session = platform.sessions()
     try:
         yield session
@@ -87,4 +92,4 @@ def get_session(platform: Annotated[Platform, Depends(get_platform)]) -> Iterato
 
 
 PlatformDep = Annotated[Platform, Depends(get_platform)]
-SessionDep = Annotated[Session, Depends(get_session)]
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]

@@ -20,6 +20,7 @@ zones:
 work_clothes_colour: "#ffffff"
 stove: {zone: stove-1, probe_device_id: st-1, probe_threshold_c: 60, unattended_minutes: 5}
 thresholds: {tamper_confirm_frames: 3, offline_minutes: 5, repeat_minutes: 30}
+face_model: models/centerface.onnx   # optional: default the CenterFace file shipped with us
 ```
 """
 
@@ -168,6 +169,9 @@ class CameraConfig:
     observation_rules: tuple[ObservationRule, ...] = ()
     yolo_model: str | None = None
     yolo_classes: tuple[str, ...] = ()
+    face_model: str | None = None
+    """Another CenterFace ONNX file (default: the one shipped in kitchen_vision/data). If it
+    does not load, no evidence image is kept: the violations say why."""
 
     @property
     def zone_info(self) -> ZoneInfo:
@@ -216,6 +220,8 @@ class CameraConfig:
                 del rule["alert_class"]
         if self.yolo_model is not None:
             out["yolo"] = {"model": self.yolo_model, "classes": list(self.yolo_classes)}
+        if self.face_model is not None:
+            out["face_model"] = self.face_model
         return out
 
 
@@ -412,6 +418,7 @@ def _colour(raw: Any) -> tuple[int, int, int] | None:
 
 
 _KNOWN = {
+    "face_model",
     "camera_id",
     "premises_id",
     "source",
@@ -481,6 +488,11 @@ def parse_config(raw: Any, *, base_dir: Path | None = None) -> CameraConfig:
         classes = tuple(
             str(c) for c in _expect(yolo.get("classes", []), list, "yolo.classes", "names")
         )
+    face_model = raw.get("face_model")
+    if face_model is not None:
+        face_model = str(_expect(face_model, str, "face_model", "a path to an ONNX file"))
+        if base_dir is not None and not Path(face_model).is_absolute():
+            face_model = str(base_dir / face_model)
     frame_width = raw.get("frame_width", 640)
     _expect(frame_width, int, "frame_width", "a whole number of pixels")
     if not 64 <= frame_width <= 4096:
@@ -503,6 +515,7 @@ def parse_config(raw: Any, *, base_dir: Path | None = None) -> CameraConfig:
         observation_rules=_observation_rules(raw.get("observation_rules"), zones),
         yolo_model=model,
         yolo_classes=classes,
+        face_model=face_model,
     )
 
 

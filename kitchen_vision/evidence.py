@@ -2,17 +2,20 @@
 
 The face detector comes in through the ``Detector`` protocol (every box it
 reports is blurred, whatever its type: ``face``, ``mask``, ``no_mask``...).
-When none is available the snapshot is still made and its metadata says that
-no face was blurred, so a reader knows what the picture may show. Only the
-blurred JPEG leaves this module; the frame it came from is never encoded as is.
+Blurring fails closed: without a working detector (CenterFace could not be
+loaded, or none was given) no snapshot is made at all, and ``unavailable`` says
+why, for the violation to carry into the log. Only the blurred JPEG leaves this
+module; the frame it came from is never encoded as is.
 """
 
 from __future__ import annotations
 
 import hashlib
 import importlib
+import logging
 import math
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import cv2
@@ -21,6 +24,8 @@ import numpy as np
 from kitchen_vision.observations import Box, Detector, Frame, FrameContext
 from kitchen_vision.rules import Evidence
 
+log = logging.getLogger(__name__)
+
 JPEG_QUALITY = 80
 MARGIN = 0.25
 """Each face box grows by a quarter on every side before blurring (hair, ears, chin)."""
@@ -28,27 +33,33 @@ CLIP_TILE = (320, 180)
 CLIP_MAX_FRAMES = 6
 
 
-def load_face_detector(*, for_privacy: bool = False) -> Detector | None:
-    """The face detector ``kitchen_vision.faces`` offers (CenterFace, else Haar), or None
-    when that module is missing or cannot load any model. ``for_privacy`` asks for its
-    lower blurring threshold (blurring a non-face costs less than publishing a face)."""
+def load_face_detector(model_path: Path | None = None) -> Detector | None:
+    """The face detector ``kitchen_vision.faces`` offers for observations (CenterFace,
+    else, loudly, the Haar cascade), or None when that module cannot load any model."""
     try:
         faces = importlib.import_module("kitchen_vision.faces")
-    except ImportError:
-        return None
-    try:
-        threshold = getattr(faces, "PRIVACY_THRESHOLD", None)
-        detector_class = getattr(faces, "FaceDetector", None)
-        if for_privacy and threshold is not None and callable(detector_class):
-            detector = detector_class(threshold=threshold)
-        else:
-            factory = getattr(faces, "default_detector", None)
-            if not callable(factory):
-                return None
-            detector = factory()
-    except Exception:  # a broken model must not stop evidence from being kept
+        detector = faces.FaceDetector(model_path) if model_path else faces.default_detector()
+    except (ImportError, RuntimeError) as exc:
+        log.error("no face detector: %s", exc)
         return None
     return detector if hasattr(detector, "observe") and hasattr(detector, "name") else None
+
+
+def load_blurring_detector(model_path: Path | None = None) -> tuple[Detector | None, str | None]:
+    """The detector that blurs evidence (CenterFace at its lower privacy threshold), or
+    None and the reason there is none: then no evidence image may be kept."""
+    try:
+        faces = importlib.import_module("kitchen_vision.faces")
+        detector, reason = faces.privacy_detector(model_path)
+    except (ImportError, RuntimeError) as exc:
+        return None, f"no face detector could be loaded: {exc}"
+    if detector is None:
+        log.error("evidence images will not be kept: %s", reason)
+    return detector, reason
+
+
+class EvidenceWithheld(RuntimeError):
+    """No evidence image may be made: no face detector can blur it."""
 
 
 def _grow(box: Box, width: int, height: int) -> tuple[int, int, int, int]:
@@ -75,25 +86,27 @@ def blur_boxes(frame: Frame, boxes: Sequence[Box]) -> Frame:
 
 
 class EvidenceMaker:
-    def __init__(self, face_detector: Detector | None) -> None:
+    def __init__(self, face_detector: Detector | None, *, unavailable: str | None = None) -> None:
         self.face_detector = face_detector
+        self.unavailable = (
+            None
+            if face_detector is not None
+            else (unavailable or "no face detector was available to blur it")
+        )
+        """Why no evidence image can be made (None: it can)."""
 
     def _blurred(self, frame: Frame, context: FrameContext) -> tuple[Frame, int]:
         if self.face_detector is None:
-            return frame.copy(), 0
+            raise EvidenceWithheld(f"evidence image withheld: {self.unavailable}")
         boxes = [o.box for o in self.face_detector.observe(frame, context) if o.box is not None]
         return blur_boxes(frame, boxes), len(boxes)
 
     def _metadata(self, faces: int) -> dict[str, Any]:
-        if self.face_detector is None:
-            return {
-                "face_detector": None,
-                "faces_blurred": 0,
-                "note": "no face detector was available: faces in this picture are NOT blurred",
-            }
+        assert self.face_detector is not None
         return {"face_detector": self.face_detector.name, "faces_blurred": faces}
 
     def snapshot(self, frame: Frame, context: FrameContext) -> Evidence:
+        """The blurred snapshot; ``EvidenceWithheld`` when nothing can blur it."""
         blurred, faces = self._blurred(frame, context)
         return _encoded(blurred, self._metadata(faces))
 

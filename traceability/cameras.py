@@ -129,10 +129,20 @@ VISION_UPLOADER_PREFIX = "vision:"
 """Evidence the vision checker stores is uploaded by ``vision:<camera id>``."""
 
 
+UNBLURRED_NOTE = "no face detector was available, faces are NOT blurred"
+"""What versions before issue 15 wrote in a vision alert whose evidence they stored unblurred
+(they no longer store any: kitchen_vision.evidence fails closed)."""
+
+
 def public_evidence(session: Session, sha256_hex: str) -> AttachmentRow:
     """A blurred vision evidence image anyone may see; ``NotFound`` for anything else
     (a restaurant's uploads are not public through this path)."""
     row = repo.vision_evidence(session, parse_digest(sha256_hex), VISION_UPLOADER_PREFIX)
     if row is None:
         raise NotFound(f"no vision evidence {sha256_hex}")
+    if sha256_hex in repo.unblurred_evidence(session, UNBLURRED_NOTE):
+        raise NotFound(
+            f"vision evidence {sha256_hex} was stored when no face detector could blur it; "
+            "it is not published"
+        )
     return row

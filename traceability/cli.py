@@ -26,7 +26,7 @@ from traceability.cli_simulate import register as register_simulate
 from traceability.db import engine_for, transaction
 from traceability.errors import ChainUnavailable, SunledgerError
 from traceability.ingest import Ingest, parse_batch
-from traceability.platform import open_platform
+from traceability.platform import open_existing_platform, open_platform
 from traceability.settings import Settings
 
 if TYPE_CHECKING:
@@ -399,10 +399,12 @@ def _print_demo(
 
 @log_app.command("checkpoint")
 def log_checkpoint(data_dir: DataDir = None) -> None:
-    """Sign a checkpoint for the current log size and print it (a C2SP signed note)."""
+    """Sign a checkpoint for the current log size and print it (a C2SP signed note).
+
+    Only of a log that exists: a missing data directory, database or key is an error."""
     settings = load_settings(data_dir)
     try:
-        _engine, sessions, log, signer = open_platform(settings)
+        _engine, sessions, log, signer = open_existing_platform(settings)
         with transaction(sessions) as session:
             cp = log.checkpoint(session, signer)
     except SunledgerError as exc:
@@ -517,12 +519,12 @@ def proof(
         Path | None, typer.Option("--out", help="Write here (default stdout).")
     ] = None,
 ) -> None:
-    """Export the proof bundle (sunledger-proof/1) of one event."""
+    """Export the proof bundle (sunledger-proof/1) of one event (of a log that exists)."""
     from traceability.proofs import build_bundle
 
     settings = load_settings(data_dir)
     try:
-        _engine, sessions, log, signer = open_platform(settings)
+        _engine, sessions, log, signer = open_existing_platform(settings)
         with transaction(sessions) as session:
             bundle = build_bundle(session, log, signer, event_id)
     except SunledgerError as exc:

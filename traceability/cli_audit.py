@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from traceability import anchor_repository
 from traceability.audit import AnchorClaim, AuditReport, ChainRootReader, audit_log
 from traceability.cli_options import DataDir
-from traceability.errors import Invalid, SunledgerError
-from traceability.platform import open_platform
+from traceability.errors import Invalid, NotFound, SunledgerError
+from traceability.platform import database_name, open_existing_platform
 from traceability.settings import Settings
 
 
@@ -39,14 +39,16 @@ def audit(
 
     Checks every event row, every stored tile, the log's size and root, and every
     signed checkpoint (with the log's own key). Exits 1 and names the first
-    divergent leaf index when the stored log is not what re-hashing gives.
+    divergent leaf index when the stored log is not what re-hashing gives. Creates
+    nothing: a missing data directory, database, key or log, and an empty log, exit 2
+    with the path that is wrong.
     """
     # Imported here, not at the top: traceability.cli imports this module to register it.
     from traceability.cli import err, fail, load_settings, out, show_progress
 
     settings = load_settings(data_dir)
     try:
-        engine, sessions, log, signer = open_platform(settings)
+        engine, sessions, log, signer = open_existing_platform(settings)
     except SunledgerError as exc:
         raise fail(exc.detail) from None
     try:
@@ -61,6 +63,11 @@ def audit(
                 disable=not show_progress(),
             ) as progress,
         ):
+            if log.size(session) == 0:
+                raise NotFound(
+                    f"the log in {database_name(settings)} is empty (tree size 0): "
+                    "there is nothing to audit"
+                )
             task = progress.add_task("audit", total=None)
 
             def advance(done: int, total: int) -> None:

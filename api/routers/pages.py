@@ -22,7 +22,8 @@ from starlette.routing import Match
 from starlette.types import Scope
 
 from api.deps import PlatformDep
-from traceability.errors import NotFound
+from traceability.errors import Invalid, NotFound
+from traceability.gs1 import lot_from_path
 
 STATIC = "mobile_web"
 HTML = "text/html; charset=utf-8"
@@ -140,11 +141,30 @@ def lot_page(gtin: str, lot: str) -> Response:
     return _page("lot.html")
 
 
+class LotPageRoute(HtmlOnlyRoute):
+    """The lot page's route: HTML requests for a lot's own path (a ``/`` inside the lot
+    code is ``%2F``), not for its ``qr.svg``."""
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        match, child = super().matches(scope)
+        if match is Match.NONE:
+            return match, child
+        raw = scope.get("raw_path")
+        if isinstance(raw, bytes):
+            try:
+                found = lot_from_path(raw.decode("latin-1"))
+            except Invalid:
+                found = None
+            if found is None or found.tail is not None:
+                return Match.NONE, {}
+        return match, child
+
+
 # Included before api.routers.public, so browsers get the page on the lot's path.
 router.add_api_route(
-    "/01/{gtin}/10/{lot}",
+    "/01/{gtin}/10/{lot:path}",
     lot_page,
     methods=["GET"],
     include_in_schema=False,
-    route_class_override=HtmlOnlyRoute,
+    route_class_override=LotPageRoute,
 )

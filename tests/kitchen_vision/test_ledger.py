@@ -17,6 +17,7 @@ from seeded_city import City
 from sqlalchemy import select
 
 from kitchen_vision.config import parse_config
+from kitchen_vision.faces import privacy_detector
 from kitchen_vision.ledger import LoggedStoveProbe, VisionLedger
 from kitchen_vision.pipeline import FrameResult, Pipeline
 from kitchen_vision.sources import SampledFrame
@@ -39,7 +40,7 @@ def night_results(start: datetime) -> list[FrameResult]:
     frames += [
         scenes.blob(scenes.with_sensor_noise(base, 20 + i), 60 + 25 * i, 300) for i in range(6)
     ]
-    pipeline = Pipeline(CONFIG, face_detector=None)
+    pipeline = Pipeline(CONFIG, face_detector=privacy_detector()[0])
     return [
         pipeline.process(SampledFrame(i, float(i), f, start + timedelta(seconds=i)))
         for i, f in enumerate(frames)
@@ -85,7 +86,7 @@ def test_a_violation_is_an_alert_with_its_evidence_in_the_log(city: City) -> Non
     payload = violation[0]["payload"]
     assert payload["evidence_sha256"] == batch.evidence_sha256
     assert payload["source"] == "vision" and payload["alert_id"] == alert.alert_id
-    assert "NOT blurred" in payload["description"]  # no face detector ran in this test
+    assert "0 face(s) blurred by centerface" in payload["description"]
     assert payload["started_at"] == rfc3339(start + timedelta(seconds=8))
 
     observations = [e["payload"] for e in events_of(city, EventKind.VISION_OBSERVATION)]
@@ -96,7 +97,7 @@ def test_a_violation_is_an_alert_with_its_evidence_in_the_log(city: City) -> Non
     assert evidence == [
         {
             "camera_id": "cam-1",
-            "detector": "none",
+            "detector": "centerface",
             "observation": "evidence_snapshot",
             "zone": "prep-1",
             "confidence": None,
@@ -155,3 +156,88 @@ def test_a_stove_probe_reading_is_read_from_the_log(city: City) -> None:
     assert latest is not None
     at, celsius = latest
     assert celsius == 185.5 and abs((at - (now - timedelta(minutes=2))).total_seconds()) < 0.001
+
+
+def test_without_a_face_detector_no_evidence_image_is_kept(city: City, tmp_path: Any) -> None:
+    """Fail closed: a camera whose face model file is missing (a real misconfiguration)
+    still raises its alert, but stores and publishes no picture, and the log says why."""
+    platform = city.app.state.platform
+    now = datetime.now(UTC).replace(microsecond=0)
+    start = (now - timedelta(days=1)).replace(hour=3, minute=0, second=0)
+    missing = tmp_path / "models" / "centerface.onnx"
+    config = parse_config(
+        yaml.safe_load(
+            scenes.kitchen_yaml('opening_hours: ["10:00-14:00"]\ntimezone: UTC\n')
+            + "face_model: models/centerface.onnx\n"
+        ),
+        base_dir=tmp_path,
+    )
+    assert config.face_model == str(missing)
+    pipeline = Pipeline(config)  # detectors found as in production
+    assert pipeline.face_detector is None
+    base = scenes.night()
+    frames = [scenes.with_sensor_noise(base, i) for i in range(8)]
+    frames += [
+        scenes.blob(scenes.with_sensor_noise(base, 20 + i), 60 + 25 * i, 300) for i in range(6)
+    ]
+    results = [
+        pipeline.process(SampledFrame(i, float(i), f, start + timedelta(seconds=i)))
+        for i, f in enumerate(frames)
+    ]
+    (violation,) = [v for r in results for v in r.violations]
+    assert violation.snapshot is None and violation.clip is None
+    why = f"the CenterFace face detector is unavailable: model file {missing} does not exist"
+    assert violation.evidence_withheld == why
+    assert violation.to_observation().detail["evidence_withheld"] == why
+    with transaction(platform.sessions) as session:
+        CameraRegistry().register(
+            session, camera_id="cam-1", premises_id="p-1", name="Kitchen", config={}, now=now
+        )
+        batch = VisionLedger(platform.log, config).record(session, results, now)
+    assert len(batch.alerts_opened) == 1 and batch.evidence_sha256 == []
+    with platform.sessions() as session:
+        assert session.execute(select(AttachmentRow)).scalars().all() == []
+    (logged,) = events_of(city, EventKind.VIOLATION)
+    assert logged["payload"]["evidence_sha256"] == []
+    assert f"No evidence image was kept: {why}." in logged["payload"]["description"]
+    observations = [e["payload"] for e in events_of(city, EventKind.VISION_OBSERVATION)]
+    withheld = [o for o in observations if o["observation"] == "evidence_withheld"]
+    assert [(o["detector"], o["evidence_sha256"]) for o in withheld] == [("none", None)]
+    assert not [o for o in observations if o["observation"] == "evidence_snapshot"]
+
+
+def test_evidence_an_older_version_stored_unblurred_is_not_published(city: City) -> None:
+    """Before issue 15 a missing detector left the snapshot unblurred and said so in the
+    alert; such stored evidence is refused by the public endpoint (404 with the reason)."""
+    import cv2
+
+    from kitchen_vision.rules import Evidence, VisionViolation
+
+    platform = city.app.state.platform
+    now = datetime.now(UTC).replace(microsecond=0)
+    ok, jpeg = cv2.imencode(".jpg", scenes.night())
+    assert ok
+    data = jpeg.tobytes()
+    sha = hashlib.sha256(data).hexdigest()
+    legacy = VisionViolation(
+        rule="pest_suspected",
+        alert_class=1,
+        camera_id="cam-1",
+        premises_id="p-1",
+        zone=None,
+        started_at=now - timedelta(minutes=2),
+        detected_at=now - timedelta(minutes=1),
+        frame=1,
+        time=1.0,
+        description="Pest suspected. Evidence snapshot: no face detector was available, "
+        "faces are NOT blurred.",
+        snapshot=Evidence(jpeg=data, sha256=sha, metadata={"face_detector": "none"}),
+    )
+    with transaction(platform.sessions) as session:
+        CameraRegistry().register(
+            session, camera_id="cam-1", premises_id="p-1", name="Kitchen", config={}, now=now
+        )
+        VisionLedger(platform.log, CONFIG).record(session, [], now, offline=[legacy])
+    answer = city.client.get(f"/v1/public/evidence/{sha}")
+    assert answer.status_code == 404
+    assert "stored when no face detector could blur it" in answer.json()["detail"]

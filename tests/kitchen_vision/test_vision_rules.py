@@ -12,6 +12,7 @@ import scenes
 import yaml
 
 from kitchen_vision.config import CameraConfig, parse_config
+from kitchen_vision.faces import privacy_detector
 from kitchen_vision.observations import Frame
 from kitchen_vision.pipeline import FrameResult, Pipeline
 from kitchen_vision.rules import VisionViolation
@@ -32,7 +33,8 @@ def config(extra: str = "") -> CameraConfig:
 def run(
     cfg: CameraConfig, frames: list[Frame], start: datetime, probe: object = None, fps: float = 1
 ) -> list[FrameResult]:
-    pipeline = Pipeline(cfg, face_detector=None, stove_probe=probe)  # type: ignore[arg-type]
+    blurring, _ = privacy_detector()
+    pipeline = Pipeline(cfg, face_detector=blurring, stove_probe=probe)  # type: ignore[arg-type]
     return [
         pipeline.process(SampledFrame(i, i / fps, f, start + timedelta(seconds=i / fps)))
         for i, f in enumerate(frames)
@@ -60,8 +62,7 @@ def test_motion_at_night_is_a_suspected_pest_with_a_clip() -> None:
     # Motion began on frame 8; one second of persistence at 1 frame/s: raised on frame 9.
     assert pest.frame == 9 and pest.started_at == NIGHT + timedelta(seconds=8)
     assert pest.snapshot is not None and pest.clip is not None
-    assert pest.snapshot.metadata["face_detector"] is None
-    assert "NOT blurred" in str(pest.snapshot.metadata["note"])
+    assert pest.snapshot.metadata["face_detector"] == "centerface"
     assert pest.clip.metadata["frames"] == [6, 7, 8, 9]  # two seconds before the start
     assert pest.clip.sha256 != pest.snapshot.sha256
 

@@ -177,16 +177,15 @@ def publish_evidence_with_faces(city: City) -> list[str]:
     """A vision violation whose frames show a real face, published by the vision ledger
     with the evidence maker's blurring; the control asserts the face is findable unblurred."""
     from kitchen_vision.config import parse_config
-    from kitchen_vision.evidence import EvidenceMaker, load_face_detector
+    from kitchen_vision.evidence import EvidenceMaker, load_blurring_detector
     from kitchen_vision.faces import detect_faces
     from kitchen_vision.ledger import VisionLedger
     from kitchen_vision.observations import FrameContext
     from kitchen_vision.rules import VisionViolation
     from traceability.cameras import CameraRegistry
 
-    detector = load_face_detector(for_privacy=True)
-    if detector is None:
-        pytest.skip("kitchen_vision.faces offers no face detector in this checkout")
+    detector, reason = load_blurring_detector()
+    assert detector is not None, reason
     frames = []
     for i in range(3):
         frame = np.full((360, 640, 3), 90 + 10 * i, dtype=np.uint8)

@@ -210,3 +210,53 @@ def test_verify_needs_only_the_bundle_and_the_key(tmp_path: Path) -> None:
     assert wrong_key.returncode == 5
     assert "checkpoint_signature" in wrong_key.stderr
     assert not home.exists()  # nothing was created on the verifier's machine
+
+
+def test_read_only_commands_create_nothing_and_name_what_is_missing(tmp_path: Path) -> None:
+    """An auditor who mistypes the data directory is told so: no `ok 0 events`, no new
+    database or signing key."""
+    missing = tmp_path / "no-such-dir"
+    for args in (
+        ("audit", "--no-chain"),
+        ("proof", "00000000-0000-4000-8000-000000000001"),
+        ("log", "checkpoint"),
+    ):
+        done = sunledger(*args, "--data-dir", str(missing))
+        assert done.returncode == 2, (args, done.stdout, done.stderr)
+        assert f"the data directory {missing} does not exist" in done.stderr, done.stderr
+        assert "ok" not in done.stdout
+        assert not missing.exists(), args
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    done = sunledger("audit", "--no-chain", "--data-dir", str(empty))
+    assert done.returncode == 2
+    assert f"there is no database {empty / 'sunledger.db'}" in done.stderr
+    assert sorted(empty.iterdir()) == []
+
+    # A log that exists but holds no event: the audit has nothing to vouch for.
+    (tmp_path / "none.jsonl").write_text("")
+    made = sunledger("log", "append", str(tmp_path / "none.jsonl"), "--data-dir", str(empty))
+    assert made.returncode == 0, made.stderr
+    done = sunledger("audit", "--no-chain", "--data-dir", str(empty))
+    assert done.returncode == 2, done.stdout
+    assert "is empty (tree size 0): there is nothing to audit" in done.stderr
+    assert "ok" not in done.stdout
+
+    # Another data directory's key file named by the settings, missing: named too.
+    env = {"SUNLEDGER_SIGNING_KEY_FILE": str(tmp_path / "elsewhere.key")}
+    done = sunledger("audit", "--no-chain", "--data-dir", str(empty), env=env)
+    assert done.returncode == 2
+    assert f"signing key file {tmp_path / 'elsewhere.key'} does not exist" in done.stderr
+    assert not (tmp_path / "elsewhere.key").exists()
+
+
+def test_audit_of_a_real_log_still_passes(tmp_path: Path) -> None:
+    events = tmp_path / "events.jsonl"
+    events.write_text("\n".join(event(i) for i in range(30)) + "\n")
+    data = tmp_path / "data"
+    done = sunledger("log", "append", str(events), "--data-dir", str(data))
+    assert done.returncode == 0, done.stderr
+    done = sunledger("audit", "--no-chain", "--data-dir", str(data))
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("ok 30 events re-hashed"), done.stdout

@@ -3,13 +3,13 @@
 The bytes are stored once per SHA-256; every premises that uploads them becomes
 a holder and may cite the hash in its records (a supplier sends the same
 certificate PDF to many restaurants). An image counts as real when OpenCV
-decodes it, so a text file named ``.png`` is refused.
+decodes it, so a text file named ``.png`` is refused; its header's width and height
+are checked first (``image_header``), so a decompression bomb never reaches a decoder.
 """
 
 from __future__ import annotations
 
 import hashlib
-import struct
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,12 +20,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from traceability.attachments import repository as repo
+from traceability.attachments.image_header import check_image_size
 from traceability.errors import Invalid, NotFound
 from traceability.models import AttachmentHolderRow, AttachmentRow
 
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
-# A small PNG can claim a huge canvas; refuse before decoding (a decompression bomb).
-MAX_IMAGE_PIXELS = 60_000_000
 MEDIA_TYPES = ("image/jpeg", "image/png", "image/webp", "application/pdf")
 # Declared types that say nothing about the content; the bytes decide then.
 _UNSPECIFIC = ("", "application/octet-stream")
@@ -54,16 +53,6 @@ def sniff(data: bytes) -> str | None:
     return None
 
 
-def _check_png_canvas(data: bytes) -> None:
-    if len(data) < 24 or data[12:16] != b"IHDR":
-        raise Invalid("the PNG has no IHDR header")
-    width, height = struct.unpack(">II", data[16:24])
-    if width * height > MAX_IMAGE_PIXELS:
-        raise Invalid(
-            f"the PNG claims {width}x{height} pixels; at most {MAX_IMAGE_PIXELS} are accepted"
-        )
-
-
 def check_content(data: bytes, declared: str | None) -> str:
     """The media type of acceptable bytes; ``Invalid`` naming the problem otherwise."""
     if not data:
@@ -80,9 +69,9 @@ def check_content(data: bytes, declared: str | None) -> str:
     claimed = _ALIASES.get(claimed, claimed)
     if claimed not in _UNSPECIFIC and claimed != kind:
         raise Invalid(f"the Content-Type says {claimed} but the content is {kind}")
-    if kind == "image/png":
-        _check_png_canvas(data)
     if kind.startswith("image/"):
+        # A small file can claim a huge canvas: measured from the header, before decoding.
+        check_image_size(data, kind)
         image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
         if image is None or image.size == 0:
             raise Invalid(f"the attachment starts like {kind} but does not decode as an image")

@@ -44,6 +44,33 @@ READ_ONLY_METHODS = frozenset(
     }
 )
 
+CALL_GAS_CAP = 1_000_000
+"""The most gas one ``eth_call`` gets; a call asking for more (or naming none) gets this.
+A view of the anchor contract needs under 40,000. py-evm runs the worst code (a loop of
+1-gas JUMPDESTs) at roughly one to two million gas per second of one core, so a capped
+call holds the chain for about a second at most (RELIABILITY.md has the measurement)."""
+
+
+def call_gas(params: list[Any]) -> int:
+    """The gas an ``eth_call`` with these params runs with: what it asks for, at most
+    ``CALL_GAS_CAP``. ``Invalid`` for a gas that is not a non-negative quantity."""
+    call = _param(params, 0, dict)
+    requested = call.get("gas")
+    if requested is None:
+        return CALL_GAS_CAP
+    if isinstance(requested, str) and requested.startswith("0x") and len(requested) <= 66:
+        try:
+            value = int(requested, 16)
+        except ValueError:
+            raise Invalid(f"gas {requested[:70]!r} is not a hex quantity") from None
+    elif isinstance(requested, int) and not isinstance(requested, bool):
+        value = requested
+    else:
+        raise Invalid(f"gas {str(requested)[:70]!r} is not a hex quantity")
+    if value <= 0:
+        raise Invalid("gas must be positive")
+    return min(value, CALL_GAS_CAP)
+
 
 def _camel(key: str) -> str:
     """eth-tester's snake_case keys (left as they are in full blocks' transactions and some
@@ -176,6 +203,7 @@ class EmbeddedChain(AnchorChain):
                     return str(eth.chain_id)
                 elif method == "eth_call":
                     call = dict(_param(params, 0, dict))
+                    call["gas"] = call_gas(params)  # capped: anonymous callers run code here
                     call.setdefault("from", self.account.address)  # a funded caller
                     result = eth.call(call, _block(params, 1))  # type: ignore[arg-type]
                 elif method == "eth_getTransactionReceipt":

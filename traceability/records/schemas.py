@@ -107,6 +107,17 @@ class PurchaseInspection(_Record):
                 raise ValueError(exc.detail) from None
         return value
 
+    @field_validator("lot_code")
+    @classmethod
+    def _lot_code_is_a_path_segment(cls, value: str) -> str:
+        # Any character may be percent-encoded in the lot's /01/{gtin}/10/{lot} path ("/" as
+        # %2F), but "." and ".." are path steps: browsers and clients resolve them away.
+        if value in (".", ".."):
+            raise ValueError(
+                f"a lot code of {value!r} cannot be a path segment; use letters or digits"
+            )
+        return value
+
     # Cross-field rules sit on the later field so that errors name it (and its CSV column).
     @field_validator("production_date")
     @classmethod
