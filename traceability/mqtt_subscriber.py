@@ -40,11 +40,9 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
-from traceability.db import transaction
+from traceability.db import database_unreachable, transaction
 from traceability.errors import SunledgerError
 from traceability.probe_intake import MALFORMED, ProbeIntake, ReadingRejected, parse_submission
 
@@ -67,13 +65,6 @@ class SubscriberStats:
 
 RETRY_FIRST, RETRY_MAX = 0.5, 30.0
 UNFORESEEN_ATTEMPTS = 5
-
-
-def database_unreachable(exc: BaseException) -> bool:
-    """A fault of the database connection (outage, restart, network), not of the message."""
-    if isinstance(exc, OperationalError | InterfaceError | PoolTimeout | ConnectionError):
-        return True
-    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
 
 
 @dataclass(frozen=True)
