@@ -9,11 +9,20 @@ of connections is bounded.
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit, urlunsplit
 
 from local_ports import free_port
+
+if TYPE_CHECKING:
+    from traceability.settings import Settings
 
 MAX_CONNECTIONS = 200
 
@@ -103,3 +112,45 @@ class TcpProxy:
             with self._lock:
                 self._open.discard(source)
             source.close()  # each socket is the source of exactly one pump
+
+
+@contextlib.contextmanager
+def proxied_postgres(
+    postgres_url: str, tmp_path: Path, origin: str
+) -> Iterator[tuple[TcpProxy, Settings]]:
+    """Settings whose database is a new private schema of the real PostgreSQL, reached
+    through a ``TcpProxy`` (migrated, with a log key); the schema is dropped afterwards."""
+    import psycopg
+
+    from traceability.checkpoints import NoteSigner, write_signer_key_file
+    from traceability.db import make_engine, migrate
+    from traceability.settings import Settings
+
+    parts = urlsplit(postgres_url)
+    plain = postgres_url.replace("postgresql+psycopg://", "postgresql://").split("?")[0]
+    schema = f"sl_outage_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    with psycopg.connect(plain, autocommit=True) as conn:
+        conn.execute(f'CREATE SCHEMA "{schema}"')
+    try:
+        with TcpProxy(parts.port or 5432) as proxy:
+            netloc = f"{parts.username}@127.0.0.1:{proxy.port}"
+            url = urlunsplit(
+                (parts.scheme, netloc, parts.path, f"options=-csearch_path%3D{schema}", "")
+            )
+            engine = make_engine(url)
+            migrate(engine)
+            engine.dispose()
+            key_file = tmp_path / "log.key"
+            write_signer_key_file(key_file, NoteSigner.generate(origin.split("/")[0]))
+            yield (
+                proxy,
+                Settings(
+                    data_dir=tmp_path,
+                    database_url=url,
+                    log_origin=origin,
+                    signing_key_file=key_file,
+                ),
+            )
+    finally:
+        with psycopg.connect(plain, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')

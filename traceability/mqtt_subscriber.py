@@ -242,6 +242,11 @@ class ProbeSubscriber:
             except Exception as exc:  # the readings are committed; the beat anchors later
                 logger.warning("anchoring postponed: %s", exc)
 
+    @property
+    def running(self) -> bool:
+        """Both of its threads are alive (tests, health)."""
+        return bool(self._threads) and all(t.is_alive() for t in self._threads)
+
     def _start_threads(self) -> None:
         self._stopping.clear()
         for name, target in (

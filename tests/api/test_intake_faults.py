@@ -14,15 +14,13 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from fastapi.testclient import TestClient
-from tcp_proxy import TcpProxy
+from tcp_proxy import TcpProxy, proxied_postgres
 
 from api.app import create_app
-from traceability.checkpoints import NoteSigner, write_signer_key_file
-from traceability.db import make_engine, migrate, transaction
+from traceability.db import transaction
 from traceability.orgs import Directory
 from traceability.settings import Settings
 
@@ -66,36 +64,8 @@ def test_poison_readings_get_422_with_their_code(
 @pytest.fixture
 def proxied(postgres_url: str, tmp_path: Path) -> Iterator[tuple[TcpProxy, Settings]]:
     """Settings whose database is the real PostgreSQL (a private schema) behind a proxy."""
-    import psycopg
-
-    parts = urlsplit(postgres_url)
-    plain = postgres_url.replace("postgresql+psycopg://", "postgresql://").split("?")[0]
-    schema = f"sl_outage_{tmp_path.name[-20:].replace('-', '_')}".lower()
-    with psycopg.connect(plain, autocommit=True) as conn:
-        conn.execute(f'CREATE SCHEMA "{schema}"')
-    try:
-        with TcpProxy(parts.port or 5432) as proxy:
-            netloc = f"{parts.username}@127.0.0.1:{proxy.port}"
-            url = urlunsplit(
-                (parts.scheme, netloc, parts.path, f"options=-csearch_path%3D{schema}", "")
-            )
-            engine = make_engine(url)
-            migrate(engine)
-            engine.dispose()
-            key_file = tmp_path / "log.key"
-            write_signer_key_file(key_file, NoteSigner.generate("outage-log"))
-            yield (
-                proxy,
-                Settings(
-                    data_dir=tmp_path,
-                    database_url=url,
-                    log_origin="outage.sunledger/log",
-                    signing_key_file=key_file,
-                ),
-            )
-    finally:
-        with psycopg.connect(plain, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+    with proxied_postgres(postgres_url, tmp_path, "outage.sunledger/log") as pair:
+        yield pair
 
 
 @pytest.mark.postgres
