@@ -9,7 +9,7 @@ from datetime import timedelta
 from functools import cached_property
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import BackgroundTasks, Depends, Request
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -43,14 +43,19 @@ class Platform:
         )
         return ProbeIntake(self.log, self.signer, policy)
 
-    def after_commit(self, *, alerts: bool = False) -> None:
-        """Work that must follow a commit: ask for an anchoring tick (queued, or eager), and
-        when the transaction opened or moved alerts, for webhook delivery (class 1 alerts
-        are "immediate notice"; the beat would otherwise send them within 15 s)."""
+    def after_commit(self, background: BackgroundTasks, *, alerts: bool = False) -> None:
+        """Work that must follow a commit, done after the answer has been sent (ingest never
+        waits on the chain or on webhook receivers): ask for an anchoring tick (queued, or
+        eager: one at a time, so a stalled chain holds at most one thread), and when the
+        transaction opened or moved alerts, for webhook delivery (class 1 alerts are
+        "immediate notice"; the beat would otherwise send them within 15 s)."""
+        background.add_task(self.run_after_commit, alerts=alerts)
+
+    def run_after_commit(self, *, alerts: bool = False) -> None:
         try:
             request_anchor_tick(self.settings)
-        except SunledgerError as exc:
-            logger.warning("anchoring postponed: %s", exc.detail)
+        except Exception as exc:  # committed already: the next tick (or the beat) anchors it
+            logger.warning("anchoring postponed: %s", getattr(exc, "detail", exc))
         if alerts:
             try:
                 request_webhook_delivery(self.settings)

@@ -16,12 +16,17 @@ from http import HTTPStatus
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from traceability.db import database_unreachable
 from traceability.errors import SunledgerError
 from traceability.log import LogCorrupted
 
 logger = logging.getLogger("sunledger.api")
+
+RETRY_AFTER_SECONDS = 5
+"""What a 503 for an unreachable database asks clients (devices, browsers) to wait."""
 
 # Names for the statuses the framework raises, matching our own error classes where they
 # mean the same thing.
@@ -89,6 +94,25 @@ def install_error_handlers(app: FastAPI) -> None:
         else:
             detail = str(exc.detail)
         return _answer(exc.status_code, error_name(exc.status_code), detail, exc.headers)
+
+    @app.exception_handler(SQLAlchemyError)
+    async def _database(request: Request, exc: SQLAlchemyError) -> JSONResponse:
+        # The database is down or restarting: nothing was stored, and trying again later
+        # will work. Anything else from the database is a bug (500, below).
+        if database_unreachable(exc):
+            logger.warning(
+                "database unreachable on %s %s: %s",
+                request.method,
+                request.url.path,
+                type(exc.orig if isinstance(exc, DBAPIError) else exc).__name__,
+            )
+            return _answer(
+                503,
+                "ServiceUnavailable",
+                "the database is unreachable; nothing was stored, try again later",
+                {"Retry-After": str(RETRY_AFTER_SECONDS)},
+            )
+        return await _unexpected(request, exc)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -166,6 +166,7 @@ def mqtt(
         topic=settings.mqtt_topic,
         client_id=settings.mqtt_client_id,
         after_commit=lambda: request_anchor_tick(settings),
+        dead_letter=settings.data_dir / "mqtt-dead-letter.jsonl",
     )
     stats = subscriber.run(duration=duration)
     out.print(json.dumps(stats.__dict__), highlight=False)

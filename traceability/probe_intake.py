@@ -12,6 +12,7 @@ import base64
 import binascii
 import hashlib
 import json
+import logging
 import math
 import re
 import uuid
@@ -38,11 +39,14 @@ from traceability.log import TransparencyLog
 from traceability.models import DeviceRow, GatewayBatchRow
 from traceability.probe_rules import Judgement, ProbeRules
 
+logger = logging.getLogger("sunledger.intake")
+
 MAX_READINGS = 1000
 MAX_SEQ = 2**53  # sequence numbers stay exact in JSON (RFC 8785 numbers are doubles)
 READING_NAMESPACE = uuid.UUID("6d1c5e0a-7b9f-4f43-9a63-0f1f1f6b7e11")
-_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
-_TIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$")
+# Matched with ``fullmatch``: ``$`` alone would let a trailing newline through.
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z", re.ASCII)
 
 # (EPCIS type, UN/ECE Rec 20 unit) -> what a probe can physically report.
 PHYSICAL_RANGE: dict[tuple[str, str], tuple[float, float]] = {
@@ -155,6 +159,13 @@ def _b64(text: Any, what: str, index: int | None, device: str | None) -> bytes:
     return raw
 
 
+def _shown_number(number: float) -> str:
+    """A number for a refusal's text: a huge whole number by its size, not its digits."""
+    if isinstance(number, int) and number.bit_length() > 53:
+        return f"(a whole number of {number.bit_length()} bits)"
+    return repr(number)
+
+
 def _reading(raw: Any, index: int, *, signed: bool) -> WireReading:
     if not isinstance(raw, dict):
         raise ReadingRejected(MALFORMED, "a reading must be a JSON object", reading=index)
@@ -167,7 +178,7 @@ def _reading(raw: Any, index: int, *, signed: bool) -> WireReading:
             [f"unexpected {sorted(extra)}"] if extra else []
         )
         raise ReadingRejected(MALFORMED, "; ".join(parts), reading=index, device_id=shown)
-    if not isinstance(device_id, str) or not _ID.match(device_id):
+    if not isinstance(device_id, str) or not _ID.fullmatch(device_id):
         raise ReadingRejected(MALFORMED, "device_id is not a valid id", reading=index)
     seq = raw["seq"]
     if isinstance(seq, bool) or not isinstance(seq, int) or not 0 <= seq <= MAX_SEQ:
@@ -175,7 +186,7 @@ def _reading(raw: Any, index: int, *, signed: bool) -> WireReading:
             MALFORMED, "seq must be a whole number 0..2^53", reading=index, device_id=device_id
         )
     text = raw["measured_at"]
-    if not isinstance(text, str) or not _TIME.match(text):
+    if not isinstance(text, str) or not _TIME.fullmatch(text):
         raise ReadingRejected(
             MALFORMED,
             "measured_at must be RFC 3339 UTC like 2026-11-25T10:00:00Z",
@@ -207,19 +218,31 @@ def _reading(raw: Any, index: int, *, signed: bool) -> WireReading:
             raise ReadingRejected(
                 MALFORMED, "a value must be a number", reading=index, device_id=device_id
             )
-        bounds = PHYSICAL_RANGE.get((value["type"], value["uom"]))
+        kind, unit = value["type"], value["uom"]
+        if not isinstance(kind, str) or not isinstance(unit, str):
+            raise ReadingRejected(
+                MALFORMED,
+                "a value's type and uom must be strings",
+                reading=index,
+                device_id=device_id,
+            )
+        bounds = PHYSICAL_RANGE.get((kind, unit))
         if bounds is None:
             raise ReadingRejected(
                 MALFORMED,
-                f"unknown type/unit {value['type']!r}/{value['uom']!r} "
+                f"unknown type/unit {kind[:40]!r}/{unit[:40]!r} "
                 f"(known: {', '.join(f'{t}/{u}' for t, u in PHYSICAL_RANGE)})",
                 reading=index,
                 device_id=device_id,
             )
-        if not math.isfinite(number) or not bounds[0] <= number <= bounds[1]:
+        # Whole numbers are compared as they are: a 401-digit one does not fit a float.
+        if (isinstance(number, float) and not math.isfinite(number)) or not (
+            bounds[0] <= number <= bounds[1]
+        ):
+            shown = _shown_number(number)
             raise ReadingRejected(
                 IMPOSSIBLE_VALUE,
-                f"{value['type']} {number} {value['uom']} is outside what a probe can measure "
+                f"{kind} {shown} {unit} is outside what a probe can measure "
                 f"({bounds[0]}..{bounds[1]})",
                 reading=index,
                 device_id=device_id,
@@ -250,8 +273,26 @@ def _reading(raw: Any, index: int, *, signed: bool) -> WireReading:
     )
 
 
+UNFORESEEN_SHAPE = "the submission's shape is not one this server reads"
+
+
 def parse_submission(body: Any) -> Submission:
-    """Check the shape of ``{"readings": [...]}`` or a gateway batch; nothing is looked up yet."""
+    """Check the shape of ``{"readings": [...]}`` or a gateway batch; nothing is looked up yet.
+
+    Any JSON value is either parsed or refused with ``ReadingRejected`` (code
+    ``malformed`` or another of ``REJECTION_CODES``), before any signature is checked. Each
+    check names what is wrong; a shape no check foresaw is still refused, never raised.
+    """
+    try:
+        return _parse_submission(body)
+    except ReadingRejected:
+        raise
+    except (TypeError, ValueError, OverflowError, KeyError, AttributeError, RecursionError):
+        logger.warning("unforeseen submission shape refused", exc_info=True)
+        raise ReadingRejected(MALFORMED, UNFORESEEN_SHAPE) from None
+
+
+def _parse_submission(body: Any) -> Submission:
     if not isinstance(body, dict):
         raise ReadingRejected(MALFORMED, "the body must be a JSON object")
     readings = body.get("readings")
@@ -270,7 +311,7 @@ def parse_submission(body: Any) -> Submission:
     if set(body) != {"gateway_id", "seq", "readings", "sig"}:
         raise ReadingRejected(MALFORMED, "a gateway batch is {gateway_id, seq, readings, sig}")
     gateway_id, seq = body["gateway_id"], body["seq"]
-    if not isinstance(gateway_id, str) or not _ID.match(gateway_id):
+    if not isinstance(gateway_id, str) or not _ID.fullmatch(gateway_id):
         raise ReadingRejected(MALFORMED, "gateway_id is not a valid id")
     if isinstance(seq, bool) or not isinstance(seq, int) or not 0 <= seq <= MAX_SEQ:
         raise ReadingRejected(MALFORMED, "the batch seq must be a whole number 0..2^53")

@@ -9,6 +9,7 @@ commit) so that "every K events" does not wait for the next beat.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -84,7 +85,13 @@ def make_celery(settings: Settings) -> Celery:
             worker_prefetch_multiplier=1,
             broker_connection_retry_on_startup=True,
             beat_schedule={
-                "anchor": {"task": ANCHOR_TICK, "schedule": settings.anchor_interval_seconds},
+                "anchor": {
+                    "task": ANCHOR_TICK,
+                    "schedule": settings.anchor_interval_seconds,
+                    # A beat tick not started by the next one is dropped, not run late:
+                    # while the chain stalls a worker, they do not queue up to run in a row.
+                    "options": {"expires": max(5.0, float(settings.anchor_interval_seconds))},
+                },
                 "probe-watch": {"task": PROBE_WATCH, "schedule": 60.0},
                 "alert-escalation": {"task": ALERT_ESCALATION, "schedule": 300.0},
                 "webhook-delivery": {"task": WEBHOOK_DELIVERY, "schedule": 15.0},
@@ -95,6 +102,8 @@ def make_celery(settings: Settings) -> Celery:
 
     @app.task(name=ANCHOR_TICK, shared=False)  # type: ignore[untyped-decorator]
     def anchor_tick(force: bool = False) -> dict[str, Any]:
+        if settings.broker_url is not None:
+            tick_started(settings)
         return run_anchor_tick(settings, force=force)
 
     @app.task(name=PROBE_WATCH, shared=False)  # type: ignore[untyped-decorator]
@@ -195,9 +204,89 @@ def celery_for(settings: Settings) -> Celery:
         return _APPS[key]
 
 
+class OneAtATime:
+    """Runs a job in the caller's thread, never two at once: a call that finds the job
+    running asks for one more run and returns at once (calls coalesce into runs)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._again = threading.Event()
+
+    def run(self, job: Callable[[], object], *, wait: bool = False) -> bool:
+        """Run ``job`` (again while more runs were asked for); False if another caller is
+        running it and will run it once more. ``wait`` blocks until this caller runs it."""
+        while True:
+            if not self._lock.acquire(blocking=wait):
+                self._again.set()
+                if self._lock.locked():
+                    return False  # the running caller sees the flag when it is done
+                continue  # it finished meanwhile: run it here
+            try:
+                self._again.clear()
+                job()
+                while self._again.is_set():
+                    self._again.clear()
+                    job()
+            finally:
+                self._lock.release()
+            if not self._again.is_set():
+                return True
+            wait = False  # asked for between the last run and the release
+
+
+_EAGER_TICKS: dict[str, OneAtATime] = {}
+_REDIS: dict[str, Any] = {}
+TICK_QUEUED_KEY = "sunledger:anchor-tick-queued:"
+"""Redis key (plus the log origin) set while an ingest-requested tick waits in the broker."""
+
+
+def _tick_queued_key(settings: Settings) -> str:
+    return TICK_QUEUED_KEY + settings.log_origin
+
+
+def _redis_for(settings: Settings) -> Any:
+    """A Redis client on the broker, when the broker is Redis (None otherwise)."""
+    url = settings.broker_url
+    if url is None or not url.startswith(("redis://", "rediss://", "unix://")):
+        return None
+    key = "redis:" + url
+    with _LOCK:
+        if key not in _PLATFORMS:
+            import redis
+
+            _PLATFORMS[key] = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+        return _PLATFORMS[key]
+
+
+def tick_started(settings: Settings) -> None:
+    """A tick started: later commits need a new one (the one queued is being used)."""
+    client = _redis_for(settings)
+    if client is not None:
+        client.delete(_tick_queued_key(settings))
+
+
 def request_anchor_tick(settings: Settings, *, force: bool = False) -> None:
-    """Ask for a tick: runs now in eager mode, is queued on the broker otherwise."""
-    celery_for(settings).tasks[ANCHOR_TICK].delay(force=force)
+    """Ask for a tick after a commit.
+
+    Eager mode (no broker): runs in the caller's thread, one at a time per log; a call
+    while a tick runs (a stalled chain, say) returns at once and the running tick goes
+    once more. With a broker: queued, but at most one ingest-requested tick waits in the
+    broker at a time (a Redis key, cleared when a tick starts; it expires after
+    ``max(60, 4 × anchor interval)`` s in case a worker lost it), so ticks do not pile up
+    while the chain is down. ``force`` always queues (or runs, waiting its turn).
+    """
+    tick = celery_for(settings).tasks[ANCHOR_TICK]
+    if settings.broker_url is None:
+        with _LOCK:
+            flight = _EAGER_TICKS.setdefault(settings.model_dump_json(), OneAtATime())
+        flight.run(lambda: tick.delay(force=force), wait=force)
+        return
+    client = _redis_for(settings)
+    if client is not None and not force:
+        ttl = max(60, 4 * int(settings.anchor_interval_seconds))
+        if not client.set(_tick_queued_key(settings), "1", nx=True, ex=ttl):
+            return  # one is already waiting: it will see these events too
+    tick.delay(force=force)
 
 
 def request_webhook_delivery(settings: Settings) -> None:

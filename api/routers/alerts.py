@@ -14,7 +14,7 @@ import logging
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Path, Query
+from fastapi import APIRouter, BackgroundTasks, Header, Path, Query
 from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
@@ -141,6 +141,7 @@ def acknowledge(
     alert_id: AlertId,
     principal: PrincipalDep,
     platform: PlatformDep,
+    background: BackgroundTasks,
     session: SessionDep,
     body: Note | None = None,
 ) -> dict[str, Any]:
@@ -148,7 +149,7 @@ def acknowledge(
     step = _desk(platform).acknowledge(
         session, principal, alert_id, now=datetime.now(UTC), note=body.note if body else None
     )
-    return _done(platform, session, principal, step)
+    return _done(platform, background, session, principal, step)
 
 
 @router.post("/{alert_id}/request-rectification")
@@ -157,6 +158,7 @@ def request_rectification(
     body: RectificationRequest,
     principal: PrincipalDep,
     platform: PlatformDep,
+    background: BackgroundTasks,
     session: SessionDep,
 ) -> dict[str, Any]:
     """A regulator of the district demands rectification (status rectification_requested),
@@ -164,7 +166,7 @@ def request_rectification(
     step = _desk(platform).request_rectification(
         session, principal, alert_id, now=datetime.now(UTC), note=body.note, due_at=body.due_at
     )
-    return _done(platform, session, principal, step)
+    return _done(platform, background, session, principal, step)
 
 
 @router.post("/{alert_id}/rectification")
@@ -173,6 +175,7 @@ def submit_rectification(
     body: Rectification,
     principal: PrincipalDep,
     platform: PlatformDep,
+    background: BackgroundTasks,
     session: SessionDep,
 ) -> dict[str, Any]:
     """The restaurant submits its rectification: a note and the uploaded evidence's hashes."""
@@ -184,7 +187,7 @@ def submit_rectification(
         note=body.note,
         evidence_sha256=body.evidence_sha256,
     )
-    return _done(platform, session, principal, step)
+    return _done(platform, background, session, principal, step)
 
 
 @router.post("/{alert_id}/close")
@@ -192,6 +195,7 @@ def close(
     alert_id: AlertId,
     principal: PrincipalDep,
     platform: PlatformDep,
+    background: BackgroundTasks,
     session: SessionDep,
     body: Note | None = None,
 ) -> dict[str, Any]:
@@ -199,7 +203,7 @@ def close(
     step = _desk(platform).close(
         session, principal, alert_id, now=datetime.now(UTC), note=body.note if body else None
     )
-    return _done(platform, session, principal, step)
+    return _done(platform, background, session, principal, step)
 
 
 @router.post("/{alert_id}/reopen")
@@ -208,13 +212,14 @@ def reopen(
     body: Reopening,
     principal: PrincipalDep,
     platform: PlatformDep,
+    background: BackgroundTasks,
     session: SessionDep,
 ) -> dict[str, Any]:
     """A regulator of the district rejects a rectification or reopens a closed alert."""
     step = _desk(platform).reopen(
         session, principal, alert_id, now=datetime.now(UTC), note=body.note, due_at=body.due_at
     )
-    return _done(platform, session, principal, step)
+    return _done(platform, background, session, principal, step)
 
 
 def _desk(platform: Platform) -> AlertDesk:
@@ -222,11 +227,15 @@ def _desk(platform: Platform) -> AlertDesk:
 
 
 def _done(
-    platform: Platform, session: Session, principal: Principal, step: AlertTransitionRow
+    platform: Platform,
+    background: BackgroundTasks,
+    session: Session,
+    principal: Principal,
+    step: AlertTransitionRow,
 ) -> dict[str, Any]:
     """Commit the step, then ask for anchoring and webhook delivery; answer the alert."""
     session.commit()
-    platform.after_commit(alerts=True)
+    platform.after_commit(background, alerts=True)
     detail = alert_detail(session, principal, step.alert_id, datetime.now(UTC))
     return {"transition_id": step.id, "event_id": step.event_id, "alert": detail}
 

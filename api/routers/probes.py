@@ -6,7 +6,7 @@ import json
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, BackgroundTasks, Depends, Request
 
 from api.deps import PlatformDep, SessionDep
 from traceability.probe_intake import MALFORMED, ReadingRejected, parse_submission
@@ -27,7 +27,10 @@ async def raw_body(request: Request) -> bytes:
 
 @router.post("/readings")
 def post_readings(
-    body: Annotated[bytes, Depends(raw_body)], platform: PlatformDep, session: SessionDep
+    body: Annotated[bytes, Depends(raw_body)],
+    platform: PlatformDep,
+    background: BackgroundTasks,
+    session: SessionDep,
 ) -> dict[str, Any]:
     """Up to 1,000 readings, each signed by its device, or one batch signed by a gateway.
 
@@ -45,7 +48,7 @@ def post_readings(
     submission = parse_submission(parsed)
     result = platform.probe_intake.accept(session, submission, datetime.now(UTC))
     session.commit()  # logged before we answer, and before anchoring is asked for
-    platform.after_commit(alerts=bool(result.alerts_opened or result.alerts_recovered))
+    platform.after_commit(background, alerts=bool(result.alerts_opened or result.alerts_recovered))
     return {
         "accepted": result.accepted,
         "receipt": sign_batch_receipt(

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, BackgroundTasks, Path
 
 from api.auth import PrincipalDep, RegulatorDep, directory
 from api.deps import PlatformDep, SessionDep
@@ -29,6 +29,7 @@ def record_inspection(
     submission: InspectionSubmission,
     principal: RegulatorDep,
     platform: PlatformDep,
+    background: BackgroundTasks,
     session: SessionDep,
 ) -> dict[str, Any]:
     """Record an official inspection; its result (excellent/good/fair) follows from the
@@ -44,7 +45,7 @@ def record_inspection(
         "alert_id": recorded.alert_id,
     }
     session.commit()
-    platform.after_commit(alerts=recorded.alert_id is not None)
+    platform.after_commit(background, alerts=recorded.alert_id is not None)
     return answer
 
 
@@ -64,6 +65,7 @@ def decide_grade(
     year: Year,
     principal: RegulatorDep,
     platform: PlatformDep,
+    background: BackgroundTasks,
     session: SessionDep,
 ) -> dict[str, Any]:
     """Decide (or decide again) the year's A/B/C grade from its inspections; in a no-grade
@@ -80,7 +82,7 @@ def decide_grade(
         "leaf_hash": decided.logged.leaf_hash,
     }
     session.commit()
-    platform.after_commit()
+    platform.after_commit(background)
     return answer
 
 

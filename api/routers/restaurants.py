@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, BackgroundTasks, Depends, Path, Query, Request, Response
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -81,6 +81,7 @@ def post_record(
     submission: RecordSubmission,
     principal: PrincipalDep,
     platform: PlatformDep,
+    background: BackgroundTasks,
     session: SessionDep,
 ) -> dict[str, Any]:
     """One record of the premises' own restaurant (others: 403). Names of staff and of the
@@ -95,7 +96,7 @@ def post_record(
         now=datetime.now(UTC),
     )
     session.commit()  # logged before we answer, and before anchoring is asked for
-    platform.after_commit(alerts=bool(entry.alerts_opened))
+    platform.after_commit(background, alerts=bool(entry.alerts_opened))
     return _logged(entry)
 
 
@@ -107,6 +108,7 @@ def post_records_csv(
     body: Annotated[bytes, Depends(body_limited_to(MAX_CSV_BYTES))],
     principal: PrincipalDep,
     platform: PlatformDep,
+    background: BackgroundTasks,
     session: SessionDep,
 ) -> dict[str, Any]:
     """A UTF-8 CSV file of one record type, with the header of
@@ -126,7 +128,7 @@ def post_records_csv(
         now=datetime.now(UTC),
     )
     session.commit()
-    platform.after_commit(alerts=any(entry.alerts_opened for entry in logged))
+    platform.after_commit(background, alerts=any(entry.alerts_opened for entry in logged))
     return {
         "accepted": len(logged),
         "records": [_logged(entry) for entry in logged],
