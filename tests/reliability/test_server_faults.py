@@ -188,12 +188,15 @@ def test_hostile_eth_calls_never_stall_the_api(serve: Any, tmp_path: Path) -> No
         thread.start()
     started.wait(timeout=30)
     samples: list[float] = []
+    answered_under_attack = 0  # /healthz answers that came back while hostile calls ran
     with httpx.Client(base_url=base, timeout=10) as http:
         for _ in range(2_000):  # bounded: the attack is over long before
             begun = time.perf_counter()
             assert http.get("/healthz").status_code == 200
             samples.append(time.perf_counter() - begun)
-            if not any(thread.is_alive() for thread in threads) and len(samples) >= 100:
+            under_attack = any(thread.is_alive() for thread in threads)
+            answered_under_attack += under_attack
+            if not under_attack and len(samples) >= 100:
                 break
             time.sleep(0.02)
     attack_over = not any(thread.is_alive() for thread in threads)
@@ -229,6 +232,7 @@ def test_hostile_eth_calls_never_stall_the_api(serve: Any, tmp_path: Path) -> No
             "healthz_max_ms": round(samples[-1] * 1000, 1),
             "healthz_p99_ms_without_attack": round(p99_of(quiet) * 1000, 1),
             "attack_over_while_polling": attack_over,
+            "healthz_answered_under_attack": answered_under_attack,
             "hostile_answers": dict(errors),
         },
     )
@@ -239,7 +243,12 @@ def test_hostile_eth_calls_never_stall_the_api(serve: Any, tmp_path: Path) -> No
         "batch gas budget spent",
         "stopped after 5 s",
     }, errors
-    assert p99 < 0.100, f"/healthz p99 {p99 * 1000:.1f} ms while hostile calls ran"
+    # Not stalled: /healthz kept answering while the hostile calls were still running (a
+    # server running them on its event loop answers at most once per finished call).
+    assert answered_under_attack >= 2 * hostile, answered_under_attack
+    if FULL:  # the latency target, asserted only in `make reliability`: make test
+        # runs beside other jobs and asserts no durations (the figure is recorded above)
+        assert p99 < 0.100, f"/healthz p99 {p99 * 1000:.1f} ms while hostile calls ran"
     assert honest.status_code == 200 and "result" in honest.json(), honest.text
 
 
