@@ -206,9 +206,7 @@ def audit_projections(
     on_progress: Callable[[int, int], None] | None = None,
 ) -> ProjectionReport:
     """Fold the log up to ``tree_size`` and compare every projection table with it."""
-    derived = derive_projections(
-        session, tree_size, auditors, chunk=chunk, on_progress=on_progress
-    )
+    derived = derive_projections(session, tree_size, auditors, chunk=chunk, on_progress=on_progress)
     return compare_projections(session, derived)
 
 

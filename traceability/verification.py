@@ -325,3 +325,48 @@ def _anchor_transaction(
     return True, (
         f"transaction {tx_hash} called anchor(logId, {tree_size}, root) on {pin.contract}{where}"
     )
+
+
+def root_on_chain(
+    rpc: Callable[[str, list[Any]], Any], pin: ChainPin, log_id: bytes, tree_size: int
+) -> bytes | None:
+    """The root the pinned contract holds for ``(log_id, tree_size)``, or None."""
+    answer = rpc(
+        "eth_call", [{"to": pin.contract, "data": root_at_call(log_id, tree_size)}, "latest"]
+    )
+    (stored,) = decode(["bytes32"], _unhex(str(answer)))
+    root = bytes(stored)
+    return None if root == b"\0" * 32 else root
+
+
+def anchored_on_chain(
+    rpc: Callable[[str, list[Any]], Any], pin: ChainPin, log_id: bytes
+) -> list[tuple[int, bytes]]:
+    """Every (tree size, root) the pinned contract anchored for the log, from its
+    ``CheckpointAnchored`` events, each confirmed by ``rootAt``."""
+    entries = rpc(
+        "eth_getLogs",
+        [
+            {
+                "address": pin.contract,
+                "fromBlock": "0x0",
+                "toBlock": "latest",
+                "topics": ["0x" + ANCHORED_TOPIC.hex(), "0x" + log_id.hex()],
+            }
+        ],
+    )
+    if not isinstance(entries, list):
+        raise RpcError(f"eth_getLogs answered {entries!r}, not a list")
+    anchored: dict[int, bytes] = {}
+    for entry in entries:
+        if not isinstance(entry, dict) or not _same_address(entry.get("address"), pin.contract):
+            continue
+        topics = [_unhex(str(t)) for t in entry.get("topics") or []]
+        data = _unhex(str(entry.get("data", "0x")))
+        if len(topics) < 3 or topics[0] != ANCHORED_TOPIC or topics[1] != log_id or len(data) < 32:
+            continue
+        anchored[int.from_bytes(topics[2], "big")] = data[:32]
+    for size, root in anchored.items():
+        if root_on_chain(rpc, pin, log_id, size) != root:
+            raise RpcError(f"the contract's rootAt({size}) disagrees with its own event log")
+    return sorted(anchored.items())
