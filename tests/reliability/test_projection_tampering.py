@@ -108,7 +108,9 @@ def test_every_projection_mutation_on_sqlite_is_named(city: Settings) -> None:
             "mutations": SQLITE_MUTATIONS,
             "named": sum(tried.values()),
             "tables": by_table(tried),
-            "rows_events": [derived.events_folded, derived.tree_size],
+            "row_level": sum(n for k, n in tried.items() if k.endswith("(row)")),
+            "fields": len(tried),
+            "events_folded": derived.events_folded,
         },
     )
 
@@ -129,7 +131,12 @@ def test_every_projection_mutation_on_postgresql_is_named(
     assert len(by_table(tried)) >= 5
     record_figure(
         "projection_tamper_postgresql",
-        {"mutations": POSTGRES_MUTATIONS, "named": sum(tried.values()), "tables": by_table(tried)},
+        {
+            "mutations": POSTGRES_MUTATIONS,
+            "named": sum(tried.values()),
+            "tables": by_table(tried),
+            "row_level": sum(n for k, n in tried.items() if k.endswith("(row)")),
+        },
     )
 
 

@@ -13,17 +13,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import typer
 from eth_account import Account
 from eth_tester.backends.pyevm.main import get_default_account_keys
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
+from typer.testing import CliRunner
 
 from traceability import anchor_repository
 from traceability.anchoring import Anchoring, AnchorPolicy
+from traceability.audit import AuditReport, audit_log
 from traceability.chain.client import AnchorChain
 from traceability.chain.embedded import FIXED_FEES, EmbeddedChain
 from traceability.chain.factory import deploy, open_chain
 from traceability.checkpoints import NoteSigner
+from traceability.cli_audit import register as register_audit
 from traceability.contracts import log_id_for
 from traceability.db import transaction
 from traceability.errors import ChainUnavailable
@@ -33,7 +37,7 @@ from traceability.platform import open_platform
 from traceability.proofs import build_bundle
 from traceability.settings import Settings
 from traceability.trust import ChainPin
-from traceability.verification import CHECKS, JsonRpc, verify_bundle
+from traceability.verification import CHECKS, JsonRpc, anchored_on_chain, verify_bundle
 
 
 @dataclass
@@ -381,3 +385,50 @@ def test_a_reorg_that_drops_the_anchor_is_anchored_again(
     assert row.status == "final"
     assert first_block is not None
     engine.dispose()
+
+
+def test_the_audit_names_a_fork_anchored_on_the_pinned_contract(world: World) -> None:
+    """The anchorer's key misused: a forked root on the pinned contract is named by its size,
+    by the log audit and by ``sunledger audit``."""
+    world.ingest(10)
+    world.anchoring.tick(world.sessions)
+    world.ingest(10, start=10)  # 20 leaves, 10 of them anchored
+    log = world.anchoring.log
+    log_id = log_id_for(log.origin)
+
+    def audit() -> AuditReport:
+        anchored = anchored_on_chain(world.rpc, world.pin, log_id)
+        with world.sessions() as session:
+            return audit_log(session, log, world.signer.verifier(), chain_anchors=anchored)
+
+    clean = audit()
+    assert clean.ok and clean.anchors_checked == 1, clean.problems
+    forged_root = bytes(range(1, 33))
+    for size, root in ((15, forged_root), (25, forged_root[::-1])):
+        tx_hash, complaint = world.chain.send(world.chain.sign_anchor(log_id, size, root).raw)
+        assert complaint is None and world.chain.outcome(tx_hash) is not None
+    report = audit()
+    assert not report.ok and report.first_divergent_size == 15, report.problems
+    text = "\n".join(report.problems)
+    assert f"anchors root {forged_root.hex()} at size 15" in text
+    assert "anchored sizes 10 → 15: the consistency proof" in text
+    assert "anchors size 25" in text and "beyond the log's size 20" in text
+
+    app = typer.Typer()
+
+    @app.callback()
+    def main() -> None:
+        """Test app."""
+
+    register_audit(app)
+    env = {
+        "SUNLEDGER_DATABASE_URL": world.settings.resolved_database_url,
+        "SUNLEDGER_LOG_ORIGIN": world.settings.log_origin,
+        "SUNLEDGER_SIGNING_KEY_FILE": str(world.settings.resolved_signing_key_file),
+        "SUNLEDGER_CHAIN": world.settings.chain,
+        "SUNLEDGER_CHAIN_RPC_URL": world.settings.chain_rpc_url,
+    }
+    done = CliRunner().invoke(app, ["audit", "--data-dir", str(world.settings.data_dir)], env=env)
+    assert done.exit_code == 1, done.output
+    assert "first tree size with a wrong root 15" in done.stderr
+    assert f"pinned contract {world.pin.contract}" in done.stderr
