@@ -187,6 +187,11 @@ def _chain_view(
         config = read_trust_file(trust)
         if config.origin != log.origin:
             raise Invalid(f"{trust} pins the log {config.origin!r}, this log is {log.origin!r}")
+        if config.public_key != signer.verifier_key():
+            raise Invalid(
+                f"{trust} pins the key {config.public_key}, but this log is signed with "
+                f"{signer.verifier_key()}"
+            )
         pin = config.chain
     else:
         pin = published_trust(settings, sessions, log, signer).chain
