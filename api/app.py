@@ -24,6 +24,7 @@ from api.routers import (
     public,
     regulator,
     restaurants,
+    trust,
 )
 from traceability.platform import open_platform
 from traceability.settings import Settings
@@ -53,6 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(auditor.router)
     app.include_router(auditor.proofs_router)
     app.include_router(chain.router)
+    app.include_router(trust.router)
     app.include_router(probes.router)
     app.include_router(admin.router)
     app.include_router(me.router)

@@ -8,23 +8,44 @@ draws one change together with where the audit must find it.
 
 from __future__ import annotations
 
+import json
 import random
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import Engine, delete, insert, select, text, update
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.types import TypeDecorator
 
+from traceability import demo as demo_package
 from traceability import merkle
 from traceability.audit import AuditReport, audit_log
 from traceability.checkpoints import Checkpoint, NoteSigner, sign_checkpoint
-from traceability.db import transaction
+from traceability.db import engine_for, transaction
+from traceability.demo.scenario import Scenario, parse_scenario
+from traceability.demo.seed import seed_city
 from traceability.ingest import Ingest, parse_batch
 from traceability.log import TransparencyLog
-from traceability.models import CheckpointRow, EventRow, LogState, LogTile, PersonalValue
+from traceability.models import (
+    AlertRow,
+    AlertTransitionRow,
+    Base,
+    CheckpointRow,
+    DeviceRow,
+    EventRow,
+    GradeRow,
+    InspectionRow,
+    LogState,
+    LogTile,
+    LotRow,
+    PersonalValue,
+    RecordRow,
+)
+from traceability.settings import Settings
 from traceability.tiles import TILE_WIDTH, append_leaves
 
 SIZE = 700
@@ -423,3 +444,335 @@ def random_tamper(
     if kind == "checkpoint_origin":
         return kind, resign_checkpoint(size, "forged.example/log", logged.signer), None, size
     return kind, edit_state(root_hash=rng.randbytes(32)), None, n
+
+
+# --------------------------------------------------------------------------- projection tampering
+#
+# The projections (grades, inspections, records, lots, alerts, alert transitions,
+# devices) are edited with plain SQL while the log stays intact; ``sunledger audit``
+# must name each change by table, key and field (traceability/projection_audit.py).
+
+PROJECTION_NOW = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)
+"""The fixed instant the projection city's week ends at."""
+
+
+def projection_scenario() -> Scenario:
+    """The demo city cut down to the premises its story needs, one probe each (the story's
+    own probe where it has one) and only the pest camera: every projected table gets rows
+    (probe, record, inspection and vision alerts, rectified and closed or escalated; records
+    of every type; lots; grades and a no-grade period) in far fewer readings."""
+    raw = json.loads((Path(demo_package.__file__).parent / "scenario.json").read_text("utf-8"))
+    story = raw["story"]
+    devices = {step.get("device") for step in story.values()}
+    cameras = {step.get("camera") for step in story.values()}
+    wanted = {step.get("premises") for step in story.values()} | {
+        "p-jade-dumpling",
+        "p-harbour-central-kitchen",
+        "p-spice-wok",
+        "p-oldtown-primary-canteen",
+    }
+    kept = []
+    for premises in raw["premises"]:
+        if premises["id"] not in wanted:
+            continue
+        premises["devices"] = [d for d in premises["devices"] if d["id"] in devices] or (
+            premises["devices"][:1]
+        )
+        if premises.get("cameras"):
+            premises["cameras"] = [c for c in premises["cameras"] if c["id"] in cameras]
+        kept.append(premises)
+    raw["premises"] = kept
+    return parse_scenario(raw)
+
+
+def seed_projection_city(data_dir: Path) -> Settings:
+    """Seed the cut-down city (through the platform's services) on SQLite in ``data_dir``."""
+    settings = Settings(data_dir=data_dir)
+    seed_city(settings, projection_scenario(), now=PROJECTION_NOW)
+    engine = engine_for(settings)
+    with engine.begin() as conn:
+        conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))
+    engine.dispose()
+    return settings
+
+
+def copy_tables(source: Engine, target: Engine) -> None:
+    """Copy every table of the schema from ``source`` to ``target`` (emptied first)."""
+    tables = Base.metadata.sorted_tables
+    with target.begin() as out:
+        for table in reversed(tables):
+            out.execute(table.delete())
+        with source.connect() as src:
+            for table in tables:
+                rows = [dict(r._mapping) for r in src.execute(select(table))]
+                for start in range(0, len(rows), 2000):
+                    out.execute(insert(table), rows[start : start + 2000])
+
+
+@dataclass(frozen=True)
+class ProjectedTable:
+    """How the tamper kit addresses one projection table."""
+
+    model: Any
+    primary: tuple[str, ...]
+    """The row's primary key columns (how SQL finds it)."""
+    audit_key: Callable[[Any], str]
+    """The key the audit names the row by."""
+    key_columns: tuple[str, ...]
+    """Columns whose change moves the row to another audit key."""
+    fields: tuple[str, ...]
+    """The audited columns the kit edits."""
+    choices: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+    deletable: Callable[[Any], bool] = lambda _row: True
+    insertable: bool = True
+
+
+_STATUSES = ("open", "acknowledged", "rectification_requested", "rectification_submitted", "closed")
+
+PROJECTED: dict[str, ProjectedTable] = {
+    "grades": ProjectedTable(
+        GradeRow,
+        ("premises_id", "year"),
+        lambda r: f"{r.premises_id}/{r.year}",
+        ("premises_id", "year"),
+        ("grade", "reason", "decided_at", "decided_by", "event_id"),
+        {"grade": ("A", "B", "C", None)},
+    ),
+    "inspections": ProjectedTable(
+        InspectionRow,
+        ("event_id",),
+        lambda r: r.event_id,
+        ("event_id",),
+        (
+            "premises_id",
+            "regulator_org",
+            "inspected_on",
+            "score",
+            "result",
+            "summary",
+            "recorded_at",
+        ),
+        {"result": ("excellent", "good", "fair", "fail")},
+    ),  # fmt: skip
+    "records": ProjectedTable(
+        RecordRow,
+        ("event_id",),
+        lambda r: r.event_id,
+        ("event_id",),
+        ("premises_id", "record_type", "record_date", "occurred_at", "recorded_at", "summary"),
+        {
+            "record_type": (
+                "morning_check",
+                "purchase_inspection",
+                "sample_retention",
+                "disinfection",
+                "additive_use",
+                "waste_oil",
+                "self_inspection",
+            )
+        },
+    ),  # fmt: skip
+    "lots": ProjectedTable(
+        LotRow,
+        ("id",),
+        lambda r: r.event_id,
+        ("event_id",),
+        (
+            "premises_id",
+            "gtin",
+            "lot_code",
+            "product",
+            "supplier",
+            "quantity",
+            "unit",
+            "received_on",
+            "supplier_licence",
+            "supplier_certificate_expires",
+            "production_date",
+            "shelf_life_days",
+        ),
+    ),  # fmt: skip
+    "alerts": ProjectedTable(
+        AlertRow,
+        ("alert_id",),
+        lambda r: r.alert_id,
+        ("alert_id",),
+        (
+            "premises_id",
+            "subject",
+            "source",
+            "rule",
+            "alert_class",
+            "status",
+            "detail",
+            "started_at",
+            "opened_at",
+            "breach_event_id",
+            "due_at",
+            "escalation",
+            "escalated_at",
+            "updated_at",
+            "closed_at",
+            "recovered_at",
+            "recovery_event_id",
+        ),
+        {
+            "status": _STATUSES,
+            "alert_class": (1, 2, 3),
+            "escalation": ("none", "yellow", "red"),
+            "source": ("probe", "vision", "record", "inspection"),
+        },
+    ),  # fmt: skip
+    "alert_transitions": ProjectedTable(
+        AlertTransitionRow,
+        ("id",),
+        lambda r: r.event_id,
+        ("event_id",),
+        ("alert_id", "from_status", "to_status", "actor", "note", "evidence", "at"),
+        {"from_status": (*_STATUSES, None), "to_status": _STATUSES},
+    ),
+    "devices": ProjectedTable(
+        DeviceRow,
+        ("device_id",),
+        lambda r: r.device_id,
+        (),
+        ("last_seq", "last_reading_at"),
+        deletable=lambda r: r.last_seq >= 0,  # a probe never heard from is registry only
+        insertable=False,
+    ),
+}
+"""Every projection table the audit re-derives, as the kit tampers with it."""
+
+_JSON_FIELDS = {"summary", "evidence"}
+
+
+@dataclass(frozen=True)
+class ProjectionTamper:
+    """A change to one projection row and the finding the audit must report for it."""
+
+    table: str
+    key: str
+    field: str
+    change: Tamper
+    description: str
+
+
+def _changed_value(rng: random.Random, table: ProjectedTable, name: str, value: Any) -> Any:
+    column = table.model.__table__.c[name]
+    if name in table.choices:
+        return rng.choice([c for c in table.choices[name] if c != value])
+    if name in _JSON_FIELDS:
+        return _changed_json(rng, value)
+    kind = column.type
+    python = kind.impl.python_type if isinstance(kind, TypeDecorator) else kind.python_type
+    if value is None:
+        return {
+            str: "forged",
+            int: 7,
+            float: 42.5,
+            datetime: PROJECTION_NOW - timedelta(days=3),
+            date: date(2026, 1, 1),
+        }[python]
+    if isinstance(value, datetime):
+        return value + timedelta(seconds=rng.choice([1, 60, 3600, 86_400 * 3]))
+    if isinstance(value, date):
+        return value + timedelta(days=rng.randrange(1, 400))
+    if isinstance(value, int):
+        return value + rng.randrange(1, 5)
+    if isinstance(value, float):
+        return value + rng.choice([0.5, 1.0, 10.0])
+    limit = getattr(column.type, "length", None) or 10_000
+    text_value = str(value)
+    if len(text_value) < limit:
+        return text_value + rng.choice(["x", "!", " (edited)"])[: limit - len(text_value)]
+    return text_value[:-1] + ("x" if text_value[-1] != "x" else "y")
+
+
+def _changed_json(rng: random.Random, text_value: str) -> str:
+    value = json.loads(text_value)
+    if isinstance(value, list):
+        value = value[:-1] if value and rng.random() < 0.5 else [*value, "ab" * 32]
+    elif isinstance(value, dict) and value:
+        key = rng.choice(sorted(value))
+        old = value[key]
+        if isinstance(old, bool):
+            value[key] = not old
+        elif isinstance(old, (int, float)):
+            value[key] = old + 1
+        elif isinstance(old, str):
+            value[key] = old + "x"
+        elif isinstance(old, list):
+            value[key] = old[:-1] if old else ["forged"]
+        elif isinstance(old, dict):
+            value[key] = {**old, "forged": 1}
+        else:
+            value[key] = 1
+    else:
+        value = {"forged": True}
+    return json.dumps(value, ensure_ascii=False)
+
+
+def _where(table: ProjectedTable, row: Any) -> list[Any]:
+    return [table.model.__table__.c[c] == getattr(row, c) for c in table.primary]
+
+
+def random_projection_tamper(
+    rng: random.Random, session: Session, tables: tuple[str, ...] = tuple(PROJECTED)
+) -> ProjectionTamper:
+    """Draw a projection row and a change to it (edit a field or the key, delete the row,
+    insert a row no event explains), with the finding it must give."""
+    name = rng.choice(tables)
+    table = PROJECTED[name]
+    rows = list(session.execute(select(table.model)).scalars())
+    row = rng.choice(rows)
+    key = table.audit_key(row)
+    action = rng.choices(["field", "key", "delete", "insert"], weights=[80, 6, 7, 7])[0]
+    if action == "key" and not table.key_columns:
+        action = "field"
+    if action == "delete" and not table.deletable(row):
+        action = "field"
+    if action == "insert" and not table.insertable:
+        action = "field"
+    if action == "field":
+        column = rng.choice(table.fields)
+        new = _changed_value(rng, table, column, getattr(row, column))
+        where = _where(table, row)
+
+        def edit(s: Session) -> None:
+            s.execute(update(table.model).where(*where).values({column: new}))
+
+        return ProjectionTamper(name, key, column, edit, f"{name}.{column} of {key}")
+    if action == "key":
+        column = rng.choice(table.key_columns)
+        new = _changed_value(rng, table, column, getattr(row, column))
+        if column in ("event_id", "alert_id"):
+            new = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+        where = _where(table, row)
+
+        def rekey(s: Session) -> None:
+            s.execute(update(table.model).where(*where).values({column: new}))
+
+        return ProjectionTamper(name, key, "(row)", rekey, f"{name}.{column} (key) of {key}")
+    if action == "delete":
+        where = _where(table, row)
+
+        def remove(s: Session) -> None:
+            s.execute(delete(table.model).where(*where))
+
+        return ProjectionTamper(name, key, "(row)", remove, f"{name}: deleted {key}")
+    values = {c.name: getattr(row, c.name) for c in table.model.__table__.c}
+    fresh = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+    if name == "grades":
+        values["year"] = 2000 + rng.randrange(20)
+    elif name in ("lots", "alert_transitions"):
+        values["id"] = 1_000_000 + rng.randrange(1_000_000)
+        values["event_id"] = fresh
+    else:
+        values[table.key_columns[0]] = fresh
+    forged = type(row)(**values)
+    new_key = table.audit_key(forged)
+
+    def add(s: Session) -> None:
+        s.execute(insert(table.model).values(values))
+
+    return ProjectionTamper(name, new_key, "(row)", add, f"{name}: inserted {new_key}")

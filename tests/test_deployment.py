@@ -193,12 +193,17 @@ def test_the_documented_deployment_end_to_end(
     bundle = tmp_path / "bundle.json"
     proof = run(env, "proof", record_event, "--out", str(bundle))
     assert proof.returncode == 0, proof.stderr
+    trust_file = tmp_path / "trust.json"
+    shown = run(env, "trust", "show")
+    assert shown.returncode == 0, shown.stderr
+    trust_file.write_text(shown.stdout)
+    assert json.loads(shown.stdout)["log"]["public_key"] == public_key
     verified = run(
         env,
         "verify",
         str(bundle),
-        "--public-key",
-        public_key,
+        "--trust",
+        str(trust_file),
         "--rpc",
         env["SUNLEDGER_CHAIN_RPC_URL"],
     )

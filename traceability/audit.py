@@ -17,6 +17,15 @@ from the rebuilt one (a tile entry of level ``L`` covers ``256**L`` leaves and
 is reported at the first of them). A tile entry that differs only because a
 tile below it already differs is a consequence, not a new divergence.
 
+The anchored roots read from the chain (``chain_anchors``: every size the
+pinned contract holds for the log, with its root) must each be the recomputed
+root at that size, no anchored size may lie beyond the log, and between
+successive anchored sizes the RFC 9162 consistency proof computed from the
+stored tiles must verify against the two on-chain roots: a fork anchored on
+the pinned contract is named by the first anchored size that disagrees.
+
+An empty log (no state row, or tree size 0) is a finding, not a clean audit.
+
 Roots that are only claimed (log state, checkpoints, anchors) cannot be traced
 to a leaf: when one disagrees, ``first_divergent_size`` names the smallest tree
 size whose claimed root is wrong, and the message names the range of leaves the
@@ -53,6 +62,7 @@ from traceability.tiles import (
     append_leaves,
     consistency_ranges,
     edge_tile_keys,
+    tiles_for_ranges,
 )
 
 __all__ = ["MAX_PROBLEMS", "AnchorClaim", "AuditReport", "ChainRootReader", "audit_log"]
@@ -116,6 +126,7 @@ def audit_log(
     *,
     anchors: Sequence[AnchorClaim] = (),
     chain_root: ChainRootReader | None = None,
+    chain_anchors: Sequence[tuple[int, bytes]] = (),
     on_progress: Callable[[int, int], None] | None = None,
     chunk: int = 10_000,
 ) -> AuditReport:
@@ -125,7 +136,9 @@ def audit_log(
     columns), every stored tile, the log state's size and root, every stored
     checkpoint (signature by ``verifier`` for the log's origin, its columns, its
     root, consistency with the previous checkpoint) and each anchor claim (its
-    root, and the root ``chain_root`` reads for it when given). ``on_progress``
+    root, and the root ``chain_root`` reads for it when given), and the roots
+    ``chain_anchors`` (tree size, root) read from the pinned contract: each the
+    recomputed root, each consecutive pair consistent. ``on_progress``
     is called with (leaves done, tree size) after each page of ``chunk`` events.
     Errors raised by ``chain_root`` propagate.
 
@@ -133,7 +146,9 @@ def audit_log(
     """
     if chunk < 1:
         raise Invalid(f"chunk must be at least 1, got {chunk}")
-    return _Audit(session, log, verifier, anchors, chain_root, on_progress, chunk).run()
+    audit = _Audit(session, log, verifier, anchors, chain_root, on_progress, chunk)
+    audit.chain_anchors = sorted((int(size), bytes(root)) for size, root in chain_anchors)
+    return audit.run()
 
 
 # --------------------------------------------------------------------------- findings
@@ -252,6 +267,8 @@ class _Audit:
         self.n = 0
         # Per checkpoint size (at most the log's): its root column and its signed root.
         self.notes: dict[int, tuple[bytes, bytes | None]] = {}
+        # (tree size, root) of every anchor the pinned contract holds for this log.
+        self.chain_anchors: list[tuple[int, bytes]] = []
 
     # -- driving -------------------------------------------------------------
 
@@ -267,10 +284,13 @@ class _Audit:
             origin, n, state_root = state
             if origin != self.log.origin:
                 self.found.add(f"the log state's origin is {origin!r}, not {self.log.origin!r}")
+            if n == 0:
+                self.found.add("the log is empty (tree size 0): there is nothing to audit", size=0)
         self.n = n
         self._prepare_checkpoints(checkpoints)
         sizes = {n, *(s for s in self.checkpoint_sizes if s <= n)}
         sizes |= {a.tree_size for a in self.anchors if 0 <= a.tree_size <= n}
+        sizes |= {size for size, _root in self.chain_anchors if 0 <= size <= n}
         self.milestones = sorted(s for s in sizes if s > 0)
         if 0 in self.checkpoint_sizes:
             self._reached_checkpoint(0)
@@ -285,7 +305,7 @@ class _Audit:
             first_divergent_index=self.found.first_index,
             problems=problems,
             checkpoints_checked=len(checkpoints),
-            anchors_checked=len(self.anchors),
+            anchors_checked=len(self.anchors) + len(self.chain_anchors),
             first_divergent_size=self.found.first_size,
             problems_omitted=omitted,
         )
@@ -568,6 +588,55 @@ class _Audit:
             )
         for claim in self.anchors:
             self._check_anchor(claim, agreed)
+        self._check_chain_anchors(agreed)
+
+    def _check_chain_anchors(self, agreed: list[int]) -> None:
+        """Each root on the pinned contract is the recomputed one, and successive ones are
+        consistent by a proof computed from the stored tiles."""
+        previous: tuple[int, bytes] | None = None
+        for size, root in self.chain_anchors:
+            if size > self.n:
+                self.found.add(
+                    f"on chain: the pinned contract anchors size {size} (root {root.hex()}), "
+                    f"beyond the log's size {self.n}: the log lost leaves or the chain holds a "
+                    "fork",
+                    size=size,
+                )
+                continue
+            expected = self.roots.get(size)
+            if size <= 0 or expected is None:
+                self.found.add(f"on chain: the pinned contract anchors size {size}", size=0)
+                continue
+            if root != expected:
+                hint = _where(max(s for s in agreed if s <= size), size)
+                self.found.add(
+                    f"on chain: the pinned contract anchors root {root.hex()} at size {size} "
+                    f"but the log's recomputed root there is {expected.hex()}{hint}",
+                    size=size,
+                )
+            if previous is not None:
+                self._check_chain_consistency(previous, (size, root))
+            previous = (size, root)
+
+    def _check_chain_consistency(self, first: tuple[int, bytes], second: tuple[int, bytes]) -> None:
+        (a, root_a), (b, root_b) = first, second
+        ranges = consistency_ranges(a, b)
+        tree = TiledTree(repo.read_tiles(self.session, tiles_for_ranges(ranges)))
+        try:
+            hashes = [tree.range_hash(lo, hi) for lo, hi in ranges]
+            merkle.verify_consistency(a, b, hashes, root_a, root_b)
+        except LookupError as exc:
+            self.found.add(
+                f"on chain: anchored sizes {a} → {b}: the stored log cannot give the "
+                f"consistency proof ({exc})",
+                size=b,
+            )
+        except VerificationError as exc:
+            self.found.add(
+                f"on chain: anchored sizes {a} → {b}: the consistency proof computed from the "
+                f"stored log does not verify against the on-chain roots ({exc.detail})",
+                size=b,
+            )
 
     def _check_anchor(self, claim: AnchorClaim, agreed: list[int]) -> None:
         size = claim.tree_size

@@ -16,13 +16,14 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from kitchen_vision.cli import vision_app
 from traceability import anchor_repository, log_repository
-from traceability.checkpoints import NoteSigner, NoteVerifier, write_signer_key_file
+from traceability.checkpoints import NoteSigner, write_signer_key_file
 from traceability.cli_audit import register as register_audit
 from traceability.cli_contracts import contracts_app
 from traceability.cli_devices import register_commands as register_device_commands
 from traceability.cli_options import DataDir
 from traceability.cli_orgs import orgs_app
 from traceability.cli_simulate import register as register_simulate
+from traceability.cli_verify import register as register_verify
 from traceability.db import engine_for, transaction
 from traceability.errors import ChainUnavailable, SunledgerError
 from traceability.ingest import Ingest, parse_batch
@@ -52,6 +53,7 @@ app.add_typer(vision_app, name="vision")
 register_audit(app)
 register_device_commands(app)
 register_simulate(app)
+register_verify(app)
 
 err = Console(stderr=True, soft_wrap=True)
 out = Console(soft_wrap=True)
@@ -297,8 +299,13 @@ def _demo_facts(settings: Settings) -> dict[str, Any]:
     """What the printout needs from the seeded city: size, anchors, keys, a proof example."""
     from traceability.demo import repository as demo_repo
     from traceability.demo.credentials import read_api_keys
+    from traceability.published_trust import published_trust
 
     _engine, sessions, log, signer = open_platform(settings)
+    try:
+        pin: Any = published_trust(settings, sessions, log, signer).chain
+    except ChainUnavailable:
+        pin = None
     with sessions() as session:
         anchors = anchor_repository.list_anchors(session, after=0, limit=10_000)
         example = demo_repo.first_breach_event(session, "cold_holding")
@@ -312,6 +319,7 @@ def _demo_facts(settings: Settings) -> dict[str, Any]:
             "alerts": demo_repo.alert_counts(session),
             "example": example,
             "verifier_key": signer.verifier_key(),
+            "pin": pin,
             "keys": read_api_keys(settings.data_dir),
         }
 
@@ -380,16 +388,18 @@ def _print_demo(
         f"{settings.data_dir / 'demo-keys.json'} (mode 0600)",
         highlight=False,
     )
-    if facts["example"] is not None:
+    if facts["example"] is not None and facts["pin"] is not None:
         where = f" --data-dir {data_dir}" if data_dir is not None else ""
         out.print(
             "\n[bold]Verify a proof[/] (the failing fridge's alert), trusting nothing but the "
-            "log's public key and the chain (the RPC answers while the demo serves):",
+            "pinned log key, chain id and contract (the RPC answers while the demo serves; "
+            f"the same pins: {base}/v1/trust):",
             highlight=False,
         )
         out.print(
             f"  sunledger proof {facts['example']}{where} --out bundle.json && "
             f"sunledger verify bundle.json --public-key {facts['verifier_key']} "
+            f"--contract {facts['pin'].contract} --chain-id {facts['pin'].chain_id} "
             f"--rpc {base}/v1/chain/rpc",
             highlight=False,
             markup=False,
@@ -535,68 +545,6 @@ def proof(
     else:
         out_file.write_text(text)
         err.print(f"wrote {out_file} (status: {bundle['status']})", highlight=False)
-
-
-def _verifier_from(public_key: str) -> NoteVerifier:
-    candidate = Path(public_key)
-    text = candidate.read_text().strip() if candidate.is_file() else public_key.strip()
-    return NoteVerifier.from_verifier_key(text)
-
-
-@app.command()
-def verify(
-    bundle_file: Annotated[Path, typer.Argument(help="A sunledger-proof/1 bundle (JSON).")],
-    public_key: Annotated[
-        str,
-        typer.Option(
-            "--public-key",
-            envvar="SUNLEDGER_VERIFY_PUBLIC_KEY",
-            help="The log's note verifier key (name+id+key), or a file holding it.",
-        ),
-    ],
-    rpc: Annotated[
-        str | None,
-        typer.Option(help="A JSON-RPC URL of the chain the anchor is on."),
-    ] = None,
-) -> None:
-    """Verify a proof bundle: leaf hash, checkpoint signature, inclusion, root on chain.
-
-    Needs nothing from us but the public key: no database, no API. Exit 0 only
-    when every check holds; otherwise the exit code names the first failed check
-    (3 format, 4 leaf hash, 5 checkpoint signature, 6 checkpoint/proof mismatch,
-    7 inclusion, 8 not anchored, 9 log id, 10 chain id, 11 root on chain,
-    12 anchor transaction, 13 chain unreachable or no --rpc).
-    """
-    from traceability.verification import JsonRpc, verify_bundle
-
-    try:
-        bundle = json.loads(bundle_file.read_text())
-    except OSError as exc:
-        raise fail(f"{bundle_file}: {exc.strerror}") from None
-    except ValueError as exc:
-        raise fail(f"{bundle_file}: not JSON ({exc})", code=3) from None
-    try:
-        verifier = _verifier_from(public_key)
-    except SunledgerError as exc:
-        raise fail(f"--public-key: {exc.detail}") from None
-    verdict = verify_bundle(bundle, verifier, JsonRpc(rpc) if rpc else None)
-    for check in verdict.checks:
-        mark = "[green]✓[/]" if check.ok else "[bold red]✗[/]"
-        out.print(f"{mark} {check.name}: {check.detail}", highlight=False)
-    if verdict.unreachable:
-        out.print(f"[bold red]✗ chain:[/] {verdict.unreachable}", highlight=False)
-    if verdict.ok:
-        anchor_info = bundle.get("anchor") or {}
-        out.print(
-            f"[bold green]verified[/] on chain {anchor_info.get('chain_id')} "
-            f"at block {anchor_info.get('block_number')}",
-            highlight=False,
-        )
-        return
-    failed = verdict.failed
-    name = failed.name if failed else "chain"
-    err.print(f"[bold red]verification failed:[/] {name}", highlight=False)
-    raise typer.Exit(verdict.exit_code)
 
 
 @chain_app.command("up")

@@ -1,7 +1,13 @@
-"""Verifying a proof bundle with nothing but the platform's public key and a chain RPC.
+"""Verifying a proof bundle with nothing but pinned trust roots and a chain RPC.
 
 This module never touches our database or web layer: it is what an auditor
 runs. Each check has a name and an exit code, so a failure says which one.
+
+The verifier pins its trust roots: the log's key, the chain id and the anchor
+contract come from the caller (``--public-key``/``--chain-id``/``--contract`` or
+a trust file), never from the bundle. The root is read from the pinned contract
+and the anchor transaction must be a call of the pinned contract's
+``anchor(logId, treeSize, rootHash)`` for the bundle's log, size and root.
 """
 
 from __future__ import annotations
@@ -21,9 +27,12 @@ from traceability import merkle
 from traceability.canonical import canonical_bytes
 from traceability.checkpoints import Checkpoint, NoteVerifier, verify_checkpoint
 from traceability.errors import SunledgerError, VerificationError
+from traceability.trust import ChainPin
 
 BUNDLE_FORMAT = "sunledger-proof/1"
 ROOT_AT_SELECTOR = keccak(text="rootAt(bytes32,uint64)")[:4]
+ANCHOR_SELECTOR = keccak(text="anchor(bytes32,uint64,bytes32)")[:4]
+ANCHORED_TOPIC = keccak(text="CheckpointAnchored(bytes32,uint64,bytes32,address)")
 
 # Check name -> exit code. 0 is success, 1 and 2 are usage errors.
 CHECKS: dict[str, int] = {
@@ -37,6 +46,7 @@ CHECKS: dict[str, int] = {
     "chain_id": 10,
     "chain_root": 11,
     "anchor_transaction": 12,
+    "anchor_pinned": 14,
 }
 CHAIN_UNREACHABLE = 13
 
@@ -114,12 +124,46 @@ def _unhex(value: str, size: int | None = None) -> bytes:
     return raw
 
 
+def anchor_call(log_id: bytes, tree_size: int, root_hash: bytes) -> str:
+    """Calldata of ``anchor(logId, treeSize, rootHash)``."""
+    args = encode(["bytes32", "uint64", "bytes32"], [log_id, tree_size, root_hash])
+    return "0x" + (ANCHOR_SELECTOR + args).hex()
+
+
+def _same_address(a: object, b: str) -> bool:
+    return isinstance(a, str) and a.lower() == b.lower()
+
+
+def _anchored_log(receipt: dict[str, Any], pin: ChainPin, log_id: bytes, size: int) -> bytes | None:
+    """The root of the pinned contract's ``CheckpointAnchored(logId, size)`` in ``receipt``."""
+    for entry in receipt.get("logs") or []:
+        if not isinstance(entry, dict) or not _same_address(entry.get("address"), pin.contract):
+            continue
+        topics = [_unhex(str(t)) for t in entry.get("topics") or []]
+        if len(topics) < 3 or topics[0] != ANCHORED_TOPIC or topics[1] != log_id:
+            continue
+        if int.from_bytes(topics[2], "big") != size:
+            continue
+        data = _unhex(str(entry.get("data", "0x")))
+        return data[:32] if len(data) >= 32 else None
+    return None
+
+
 def verify_bundle(
-    bundle: Any, verifier: NoteVerifier, rpc: Callable[[str, list[Any]], Any] | None
+    bundle: Any,
+    verifier: NoteVerifier,
+    rpc: Callable[[str, list[Any]], Any] | None,
+    *,
+    pin: ChainPin,
+    origin: str | None = None,
 ) -> BundleVerdict:
     """Run every check in order and stop at the first failure.
 
-    With ``rpc`` None the chain checks are not run (and the verdict says so).
+    ``verifier`` and ``pin`` (chain id and anchor contract) are the caller's trust
+    roots; the bundle's own ``log``, ``anchor.contract`` and ``anchor.chain_id`` are
+    only claims, checked against them. ``origin``, when given, must be the
+    checkpoint's origin. With ``rpc`` None the chain checks are not run (and the
+    verdict says so).
     """
     verdict = BundleVerdict()
 
@@ -156,7 +200,7 @@ def verify_bundle(
         return verdict
 
     try:
-        checkpoint: Checkpoint = verify_checkpoint(note, verifier)
+        checkpoint: Checkpoint = verify_checkpoint(note, verifier, origin=origin)
     except VerificationError as exc:
         check("checkpoint_signature", False, exc.detail)
         return verdict
@@ -201,6 +245,14 @@ def verify_bundle(
         f"SHA-256(origin) = {expected_log_id.hex()}, anchor says {log_id.hex()}",
     ):
         return verdict
+    pinned = chain_id == pin.chain_id and _same_address(contract, pin.contract)
+    if not check(
+        "anchor_pinned",
+        pinned,
+        f"the anchor names contract {contract} on chain {chain_id}; pinned: "
+        f"{pin.contract} on chain {pin.chain_id}",
+    ):
+        return verdict
     if rpc is None:
         verdict.unreachable = "no chain RPC given: the on-chain root was not checked"
         return verdict
@@ -208,35 +260,113 @@ def verify_bundle(
         live_chain_id = int(str(rpc("eth_chainId", [])), 16)
         if not check(
             "chain_id",
-            live_chain_id == chain_id,
-            f"RPC is chain {live_chain_id}, the anchor is on chain {chain_id}",
+            live_chain_id == pin.chain_id,
+            f"the RPC serves chain {live_chain_id}, pinned chain {pin.chain_id}",
         ):
             return verdict
         answer = rpc(
-            "eth_call", [{"to": contract, "data": root_at_call(log_id, tree_size)}, "latest"]
+            "eth_call", [{"to": pin.contract, "data": root_at_call(log_id, tree_size)}, "latest"]
         )
         (stored,) = decode(["bytes32"], _unhex(str(answer)))
         stored = bytes(stored)
         if not check(
             "chain_root",
             stored == root,
-            f"contract {contract} holds {stored.hex()} for size {tree_size}"
+            f"pinned contract {pin.contract} holds {stored.hex()} for size {tree_size}"
             + ("" if stored == root else f", the proof's root is {root.hex()}"),
         ):
             return verdict
-        tx_hash = anchor.get("tx_hash")
-        receipt = rpc("eth_getTransactionReceipt", [tx_hash]) if tx_hash else None
-        block = None if not isinstance(receipt, dict) else receipt.get("blockNumber")
-        mined_ok = isinstance(receipt, dict) and int(str(receipt.get("status", "0x0")), 16) == 1
-        check(
-            "anchor_transaction",
-            mined_ok,
-            f"transaction {tx_hash} mined in block {int(str(block), 16)}"
-            if mined_ok and block is not None
-            else f"transaction {tx_hash} not found or failed on this chain",
-        )
+        check("anchor_transaction", *_anchor_transaction(rpc, anchor, pin, log_id, tree_size, root))
     except RpcError as exc:
         verdict.unreachable = exc.detail
     except (ValueError, TypeError) as exc:
         check("chain_root", False, f"unexpected RPC answer: {exc!r}")
     return verdict
+
+
+def _anchor_transaction(
+    rpc: Callable[[str, list[Any]], Any],
+    anchor: dict[str, Any],
+    pin: ChainPin,
+    log_id: bytes,
+    tree_size: int,
+    root: bytes,
+) -> tuple[bool, str]:
+    """Whether the anchor's transaction called the pinned contract for this log, size, root."""
+    tx_hash = anchor.get("tx_hash")
+    if not isinstance(tx_hash, str) or not tx_hash:
+        return False, "the anchor names no transaction"
+    tx = rpc("eth_getTransactionByHash", [tx_hash])
+    receipt = rpc("eth_getTransactionReceipt", [tx_hash])
+    if not isinstance(tx, dict) or not isinstance(receipt, dict):
+        return False, f"transaction {tx_hash} not found on this chain"
+    if int(str(receipt.get("status", "0x0")), 16) != 1:
+        return False, f"transaction {tx_hash} failed (status 0)"
+    if not _same_address(tx.get("to"), pin.contract):
+        return False, (
+            f"transaction {tx_hash} was sent to {tx.get('to')}, not the pinned contract "
+            f"{pin.contract}"
+        )
+    expected = anchor_call(log_id, tree_size, root)
+    called = str(tx.get("input", tx.get("data", ""))).lower()
+    if called != expected:
+        return False, (
+            f"transaction {tx_hash} did not call anchor({log_id.hex()}, {tree_size}, "
+            f"{root.hex()}) (its calldata is {called[:138]}…)"
+        )
+    logged = _anchored_log(receipt, pin, log_id, tree_size)
+    if logged != root:
+        return False, (
+            f"transaction {tx_hash} emitted no CheckpointAnchored({log_id.hex()}, {tree_size}) "
+            f"with root {root.hex()} from {pin.contract}"
+        )
+    block = receipt.get("blockNumber")
+    where = f" in block {int(str(block), 16)}" if block is not None else ""
+    return True, (
+        f"transaction {tx_hash} called anchor(logId, {tree_size}, root) on {pin.contract}{where}"
+    )
+
+
+def root_on_chain(
+    rpc: Callable[[str, list[Any]], Any], pin: ChainPin, log_id: bytes, tree_size: int
+) -> bytes | None:
+    """The root the pinned contract holds for ``(log_id, tree_size)``, or None."""
+    answer = rpc(
+        "eth_call", [{"to": pin.contract, "data": root_at_call(log_id, tree_size)}, "latest"]
+    )
+    (stored,) = decode(["bytes32"], _unhex(str(answer)))
+    root = bytes(stored)
+    return None if root == b"\0" * 32 else root
+
+
+def anchored_on_chain(
+    rpc: Callable[[str, list[Any]], Any], pin: ChainPin, log_id: bytes
+) -> list[tuple[int, bytes]]:
+    """Every (tree size, root) the pinned contract anchored for the log, from its
+    ``CheckpointAnchored`` events, each confirmed by ``rootAt``."""
+    entries = rpc(
+        "eth_getLogs",
+        [
+            {
+                "address": pin.contract,
+                "fromBlock": "0x0",
+                "toBlock": "latest",
+                "topics": ["0x" + ANCHORED_TOPIC.hex(), "0x" + log_id.hex()],
+            }
+        ],
+    )
+    if not isinstance(entries, list):
+        raise RpcError(f"eth_getLogs answered {entries!r}, not a list")
+    anchored: dict[int, bytes] = {}
+    for entry in entries:
+        if not isinstance(entry, dict) or not _same_address(entry.get("address"), pin.contract):
+            continue
+        topics = [_unhex(str(t)) for t in entry.get("topics") or []]
+        data = _unhex(str(entry.get("data", "0x")))
+        if len(topics) < 3 or topics[0] != ANCHORED_TOPIC or topics[1] != log_id or len(data) < 32:
+            continue
+        anchored[int.from_bytes(topics[2], "big")] = data[:32]
+    for size, root in anchored.items():
+        if root_on_chain(rpc, pin, log_id, size) != root:
+            raise RpcError(f"the contract's rootAt({size}) disagrees with its own event log")
+    return sorted(anchored.items())

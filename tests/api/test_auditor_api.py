@@ -16,6 +16,7 @@ from traceability.checkpoints import NoteVerifier, verify_checkpoint
 from traceability.db import transaction
 from traceability.ingest import Ingest, parse_batch
 from traceability.settings import Settings
+from traceability.trust import parse_trust
 
 
 def reading(seq: int) -> dict[str, Any]:
@@ -180,7 +181,16 @@ def test_anchors_proofs_and_the_embedded_chain_rpc(client: TestClient) -> None:
         return answer["result"]
 
     verifier = NoteVerifier.from_verifier_key(client.get("/v1/log/public-key").text.strip())
-    verdict = verify_bundle(bundle, verifier, rpc)
+    published = client.get("/v1/trust")
+    assert published.status_code == 200, published.text
+    trust = parse_trust(published.json())
+    assert published.json()["format"] == "sunledger-trust/1"
+    assert trust.public_key == client.get("/v1/log/public-key").text.strip()
+    assert trust.verifier().key_id == verifier.key_id
+    assert trust.chain.contract == bundle["anchor"]["contract"]
+    assert trust.chain.chain_id == int(rpc("eth_chainId", []), 16)
+    assert published.json()["witnesses"] == {"quorum": 0, "keys": []}
+    verdict = verify_bundle(bundle, trust.verifier(), rpc, pin=trust.chain, origin=trust.origin)
     assert verdict.ok, verdict.checks
     # Standard JSON-RPC field names (eth-tester's own are snake_case), as any client expects.
     block = rpc("eth_getBlockByNumber", ["latest", True])

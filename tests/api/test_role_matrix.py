@@ -154,6 +154,7 @@ MATRIX: list[Call] = [
         lambda _f: {"params": {"first": 1, "second": 1}},
     ),
     Call("GET", "/v1/log/anchors", EVERYONE),
+    Call("GET", "/v1/trust", EVERYONE),
     Call("GET", "/v1/proofs/{event_id}", EVERYONE),
     Call(
         "POST",

@@ -20,6 +20,7 @@ from playwright.sync_api import expect
 from seeded_kitchen import GTIN, LOT
 
 from traceability.checkpoints import NoteVerifier
+from traceability.trust import parse_trust
 from traceability.verification import JsonRpc, verify_bundle
 
 WAIT_MS = 60_000
@@ -53,8 +54,9 @@ def _wait_verified(page: Any) -> None:
 def _python_verdict(server: Server, event_id: str) -> Any:
     bundle = httpx.get(server.url(f"/v1/proofs/{event_id}"), timeout=30).json()
     key = httpx.get(server.url("/v1/log/public-key"), timeout=30).text.strip()
+    pin = parse_trust(httpx.get(server.url("/v1/trust"), timeout=30).json()).chain
     return verify_bundle(
-        bundle, NoteVerifier.from_verifier_key(key), JsonRpc(server.url("/v1/chain/rpc"))
+        bundle, NoteVerifier.from_verifier_key(key), JsonRpc(server.url("/v1/chain/rpc")), pin=pin
     )
 
 

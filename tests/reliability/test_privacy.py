@@ -31,6 +31,7 @@ from sqlalchemy import select, text
 from traceability.db import transaction
 from traceability.models import Base, EventRow, PersonalValue
 from traceability.personal_data import erase
+from traceability.trust import parse_trust
 from traceability.verification import verify_bundle
 from traceability.worker import request_anchor_tick
 
@@ -365,6 +366,7 @@ def test_no_personal_data_or_face_is_published_and_erasure_keeps_proofs(city: Ci
 
     # Every proof still verifies, against the embedded chain too.
     verifier = platform.signer.verifier()
+    pin = parse_trust(city.client.get("/v1/trust").json()).chain
 
     def chain(method: str, params: list[Any]) -> Any:
         return rpc(city, method, params)
@@ -372,13 +374,14 @@ def test_no_personal_data_or_face_is_published_and_erasure_keeps_proofs(city: Ci
     verified = anchored = 0
     for event_id in event_ids(city):
         bundle = city.client.get(f"/v1/proofs/{event_id}").json()
-        verdict = verify_bundle(bundle, verifier, chain)
+        verdict = verify_bundle(bundle, verifier, chain, pin=pin)
         assert verdict.ok, (event_id, verdict.failed)
         verified += 1
         anchored += bundle.get("anchor") is not None
     assert anchored > 0
     for event_id in naming:
-        assert verify_bundle(city.client.get(f"/v1/proofs/{event_id}").json(), verifier, chain).ok
+        bundle = city.client.get(f"/v1/proofs/{event_id}").json()
+        assert verify_bundle(bundle, verifier, chain, pin=pin).ok
     record_figure(
         f"privacy_{platform.settings.resolved_database_url.split(':')[0].split('+')[0]}",
         {

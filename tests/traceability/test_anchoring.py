@@ -9,18 +9,25 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
+import typer
+from eth_account import Account
+from eth_tester.backends.pyevm.main import get_default_account_keys
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
+from typer.testing import CliRunner
 
 from traceability import anchor_repository
 from traceability.anchoring import Anchoring, AnchorPolicy
+from traceability.audit import AuditReport, audit_log
 from traceability.chain.client import AnchorChain
-from traceability.chain.embedded import EmbeddedChain
+from traceability.chain.embedded import FIXED_FEES, EmbeddedChain
 from traceability.chain.factory import deploy, open_chain
 from traceability.checkpoints import NoteSigner
+from traceability.cli_audit import register as register_audit
 from traceability.contracts import log_id_for
 from traceability.db import transaction
 from traceability.errors import ChainUnavailable
@@ -29,7 +36,8 @@ from traceability.models import AnchorRow
 from traceability.platform import open_platform
 from traceability.proofs import build_bundle
 from traceability.settings import Settings
-from traceability.verification import CHECKS, JsonRpc, verify_bundle
+from traceability.trust import ChainPin
+from traceability.verification import CHECKS, JsonRpc, anchored_on_chain, verify_bundle
 
 pytestmark = pytest.mark.clock_sensitive  # also run under the pinned clocks (make clocks)
 
@@ -43,7 +51,8 @@ class World:
     signer: NoteSigner
     rpc: Callable[[str, list[Any]], Any]
 
-    def ingest(self, count: int, start: int = 0) -> list[str]:
+    def ingest(self, count: int, start: int = 0, changed: int | None = None) -> list[str]:
+        """Log ``count`` readings of 3.0 °C (30.0 °C at index ``changed``, for a forgery)."""
         events = [
             {
                 "id": f"00000000-0000-4000-8000-{start + i:012d}",
@@ -54,7 +63,13 @@ class World:
                     "device_id": "fr-7",
                     "seq": start + i,
                     "measured_at": "2026-11-25T10:00:00Z",
-                    "values": [{"type": "Temperature", "value": 3.0, "uom": "CEL"}],
+                    "values": [
+                        {
+                            "type": "Temperature",
+                            "value": 30.0 if start + i == changed else 3.0,
+                            "uom": "CEL",
+                        }
+                    ],
                 },
             }
             for i in range(count)
@@ -62,6 +77,11 @@ class World:
         with transaction(self.sessions) as session:
             Ingest(self.anchoring.log).ingest(session, parse_batch(events))
         return [e["id"] for e in events]
+
+    @property
+    def pin(self) -> ChainPin:
+        """The verifier's pinned chain and contract: the genuine deployment's."""
+        return ChainPin.of(self.chain.chain_id, self.chain.contract_address)
 
     def rows(self) -> list[AnchorRow]:
         with self.sessions() as session:
@@ -98,7 +118,9 @@ def test_a_tick_anchors_and_the_bundle_verifies(world: World) -> None:
     [row] = world.rows()
     assert row.status == "final" and row.block_number is not None
     assert world.chain.root_at(log_id_for(world.anchoring.log.origin), 150) == row.root_hash
-    verdict = verify_bundle(world.bundle(ids[42]), world.signer.verifier(), world.rpc)
+    verdict = verify_bundle(
+        world.bundle(ids[42]), world.signer.verifier(), world.rpc, pin=world.pin
+    )
     assert verdict.ok, verdict.checks
     assert [c.name for c in verdict.checks][-1] == "anchor_transaction"
 
@@ -185,8 +207,10 @@ def test_bundles_name_the_failed_check(world: World) -> None:
     good = world.bundle(event_id)
     verifier = world.signer.verifier()
 
-    def failed(bundle: dict[str, Any], key: Any = verifier) -> str | None:
-        verdict = verify_bundle(bundle, key, world.rpc)
+    def failed(
+        bundle: dict[str, Any], key: Any = verifier, pin: ChainPin | None = None
+    ) -> str | None:
+        verdict = verify_bundle(bundle, key, world.rpc, pin=pin or world.pin)
         return None if verdict.ok else (verdict.failed.name if verdict.failed else "chain")
 
     assert failed(good) is None
@@ -205,7 +229,15 @@ def test_bundles_name_the_failed_check(world: World) -> None:
     assert failed(tampered) == "anchor_log_id"
     tampered = json.loads(json.dumps(good))
     tampered["anchor"]["chain_id"] = 1
-    assert failed(tampered) == "chain_id"
+    assert failed(tampered) == "anchor_pinned"
+    tampered = json.loads(json.dumps(good))
+    tampered["anchor"]["contract"] = "0x" + "12" * 20
+    assert failed(tampered) == "anchor_pinned"
+    # The bundle and the pin agree on a chain the RPC does not serve.
+    other_chain = ChainPin.of(world.pin.chain_id + 1, world.pin.contract)
+    tampered = json.loads(json.dumps(good))
+    tampered["anchor"]["chain_id"] = other_chain.chain_id
+    assert failed(tampered, pin=other_chain) == "chain_id"
     tampered = json.loads(json.dumps(good))
     tampered["anchor"] = None
     assert failed(tampered) == "anchor_present"
@@ -219,7 +251,7 @@ def test_an_unanchored_event_says_so(world: World) -> None:
     [event_id] = world.ingest(1)
     bundle = world.bundle(event_id)
     assert bundle["status"] == "logged" and bundle["anchor"] is None
-    verdict = verify_bundle(bundle, world.signer.verifier(), world.rpc)
+    verdict = verify_bundle(bundle, world.signer.verifier(), world.rpc, pin=world.pin)
     assert verdict.failed is not None and verdict.failed.name == "anchor_present"
 
 
@@ -238,8 +270,76 @@ def test_chain_root_mismatch_is_caught(world: World) -> None:
         "root_hash": proof.root_hash.hex(),
         "hashes": [h.hex() for h in proof.hashes],
     }
-    verdict = verify_bundle(bundle, world.signer.verifier(), world.rpc)
+    verdict = verify_bundle(bundle, world.signer.verifier(), world.rpc, pin=world.pin)
     assert verdict.failed is not None and verdict.failed.name == "chain_root"
+
+
+HARDHAT_SECOND_KEY = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"
+"""Hardhat's second development account: the forger's."""
+
+
+def forger(world: World, tmp_path: Path) -> World:
+    """A forger with the log's signing key: its own copy of the log (in its own database)
+    and its own CheckpointAnchor, deployed on the same chain from another account."""
+    if isinstance(world.chain, EmbeddedChain):
+        key, fees = get_default_account_keys()[1].to_hex(), FIXED_FEES
+    else:
+        key, fees = HARDHAT_SECOND_KEY, None
+    chain = AnchorChain(world.chain.w3, Account.from_key(key), name="forger", fixed_fees=fees)
+    tx_hash, complaint = chain.send(chain.sign_deploy().raw)
+    address = chain.deployed_address(tx_hash)
+    assert address is not None, complaint
+    chain.use_contract(address)
+    assert chain.contract_address != world.chain.contract_address
+    settings = Settings(
+        data_dir=tmp_path / "forger",
+        database_url=f"sqlite:///{tmp_path / 'forged.db'}",
+        log_origin=world.settings.log_origin,
+        signing_key_file=world.settings.signing_key_file,
+    )
+    _engine, sessions, log, signer = open_platform(settings)
+    assert signer.verifier_key() == world.signer.verifier_key()  # the same signing key
+    policy = AnchorPolicy(every_events=100, interval=timedelta(minutes=10), confirmations=0)
+    anchoring = Anchoring(log, signer, chain, policy)
+    return World(settings, sessions, anchoring, chain, signer, world.rpc)
+
+
+def test_a_forked_log_anchored_in_another_contract_is_refused(world: World, tmp_path: Path) -> None:
+    """Same key, one reading changed, anchored in the forger's contract: refused by the pins."""
+    ids = world.ingest(10)
+    world.anchoring.tick(world.sessions)
+    fork = forger(world, tmp_path)
+    assert fork.ingest(10, changed=3) == ids
+    fork.anchoring.tick(fork.sessions)
+    [forged_anchor] = fork.rows()
+    assert forged_anchor.status == "final" and forged_anchor.contract == fork.chain.contract_address
+    verifier = world.signer.verifier()
+
+    def verdict(bundle: dict[str, Any], pin: ChainPin) -> tuple[str | None, int]:
+        result = verify_bundle(bundle, verifier, world.rpc, pin=pin)
+        return (result.failed.name if result.failed else None), result.exit_code
+
+    forged = fork.bundle(ids[3])
+    assert forged["event"]["payload"]["values"][0]["value"] == 30.0
+    # Without the pin it would pass: everything but the contract is genuine-looking.
+    assert verdict(forged, fork.pin) == (None, 0)
+    assert verdict(forged, world.pin) == ("anchor_pinned", 14)
+    # The forger names the genuine contract instead: the root read there is not the fork's.
+    doctored = json.loads(json.dumps(forged))
+    doctored["anchor"]["contract"] = world.pin.contract
+    assert verdict(doctored, world.pin) == ("chain_root", 11)
+    # A genuine bundle whose transaction is swapped for the anchoring on the forger's contract.
+    genuine = world.bundle(ids[3])
+    assert verdict(genuine, world.pin) == (None, 0)
+    swapped = json.loads(json.dumps(genuine))
+    swapped["anchor"]["tx_hash"] = forged_anchor.tx_hash
+    assert verdict(swapped, world.pin) == ("anchor_transaction", 12)
+    # A transaction of the pinned contract, but for another size: refused too.
+    world.ingest(5, start=10)
+    world.anchoring.tick(world.sessions, now=datetime.now(UTC) + timedelta(minutes=11))
+    later = [r for r in world.rows() if r.tree_size == 15][0]
+    swapped["anchor"]["tx_hash"] = later.tx_hash
+    assert verdict(swapped, world.pin) == ("anchor_transaction", 12)
 
 
 def test_outbox_rows_match_the_chain(world: World) -> None:
@@ -287,3 +387,50 @@ def test_a_reorg_that_drops_the_anchor_is_anchored_again(
     assert row.status == "final"
     assert first_block is not None
     engine.dispose()
+
+
+def test_the_audit_names_a_fork_anchored_on_the_pinned_contract(world: World) -> None:
+    """The anchorer's key misused: a forked root on the pinned contract is named by its size,
+    by the log audit and by ``sunledger audit``."""
+    world.ingest(10)
+    world.anchoring.tick(world.sessions)
+    world.ingest(10, start=10)  # 20 leaves, 10 of them anchored
+    log = world.anchoring.log
+    log_id = log_id_for(log.origin)
+
+    def audit() -> AuditReport:
+        anchored = anchored_on_chain(world.rpc, world.pin, log_id)
+        with world.sessions() as session:
+            return audit_log(session, log, world.signer.verifier(), chain_anchors=anchored)
+
+    clean = audit()
+    assert clean.ok and clean.anchors_checked == 1, clean.problems
+    forged_root = bytes(range(1, 33))
+    for size, root in ((15, forged_root), (25, forged_root[::-1])):
+        tx_hash, complaint = world.chain.send(world.chain.sign_anchor(log_id, size, root).raw)
+        assert complaint is None and world.chain.outcome(tx_hash) is not None
+    report = audit()
+    assert not report.ok and report.first_divergent_size == 15, report.problems
+    text = "\n".join(report.problems)
+    assert f"anchors root {forged_root.hex()} at size 15" in text
+    assert "anchored sizes 10 → 15: the consistency proof" in text
+    assert "anchors size 25" in text and "beyond the log's size 20" in text
+
+    app = typer.Typer()
+
+    @app.callback()
+    def main() -> None:
+        """Test app."""
+
+    register_audit(app)
+    env = {
+        "SUNLEDGER_DATABASE_URL": world.settings.resolved_database_url,
+        "SUNLEDGER_LOG_ORIGIN": world.settings.log_origin,
+        "SUNLEDGER_SIGNING_KEY_FILE": str(world.settings.resolved_signing_key_file),
+        "SUNLEDGER_CHAIN": world.settings.chain,
+        "SUNLEDGER_CHAIN_RPC_URL": world.settings.chain_rpc_url,
+    }
+    done = CliRunner().invoke(app, ["audit", "--data-dir", str(world.settings.data_dir)], env=env)
+    assert done.exit_code == 1, done.output
+    assert "first tree size with a wrong root 15" in done.stderr
+    assert f"pinned contract {world.pin.contract}" in done.stderr

@@ -297,3 +297,11 @@ def test_the_audit_command_exits_by_the_outcome(
     assert done.exit_code == 1, done.output
     assert "first divergent leaf index 123" in done.stderr
     assert "leaf 123: the leaf_hash column" in done.stderr
+
+
+def test_an_empty_log_is_not_a_clean_audit(logged: Logged) -> None:
+    """No events is an error ("nothing to audit"), never "ok, 0 events"."""
+    logged.build(0, ())
+    report = logged.audit()
+    assert not report.ok and report.first_divergent_size == 0
+    assert "the log is empty (tree size 0)" in report.problems[0]

@@ -185,14 +185,37 @@ def test_verify_needs_only_the_bundle_and_the_key(tmp_path: Path) -> None:
     home = tmp_path / "home"
     env = {"HOME": str(home), "XDG_DATA_HOME": str(home / "share")}
 
-    no_chain = sunledger("verify", str(bundle_file), "--public-key", key, env=env)
+    shown = sunledger("trust", "show", "--data-dir", str(data))
+    assert shown.returncode == 0, shown.stderr
+    trust = json.loads(shown.stdout)
+    assert trust["format"] == "sunledger-trust/1" and trust["log"]["public_key"] == key
+    pins = ["--contract", trust["chain"]["contract"], "--chain-id", str(trust["chain"]["chain_id"])]
+    unpinned = sunledger("verify", str(bundle_file), "--public-key", key, env=env)
+    assert unpinned.returncode == 2 and "--contract, --chain-id" in unpinned.stderr
+    trust_file = tmp_path / "trust.json"
+    trust_file.write_text(shown.stdout)
+    both = sunledger("verify", str(bundle_file), "--trust", str(trust_file), *pins, env=env)
+    assert both.returncode == 2 and "not both" in both.stderr
+    bad_trust = tmp_path / "bad-trust.json"
+    bad_trust.write_text(json.dumps({**trust, "chain": {**trust["chain"], "chain_id": "x"}}))
+    refused = sunledger("verify", str(bundle_file), "--trust", str(bad_trust), env=env)
+    assert refused.returncode == 2 and "chain.chain_id" in refused.stderr
+    by_file = sunledger("verify", str(bundle_file), "--trust", str(trust_file), env=env)
+    assert by_file.returncode == 13 and "✓ anchor_pinned" in by_file.stdout, by_file.stdout
+    other_contract = sunledger(
+        "verify", str(bundle_file), "--public-key", key, "--contract", "0x" + "ab" * 20,
+        "--chain-id", str(trust["chain"]["chain_id"]), env=env,
+    )  # fmt: skip
+    assert other_contract.returncode == 14 and "anchor_pinned" in other_contract.stderr
+
+    no_chain = sunledger("verify", str(bundle_file), "--public-key", key, *pins, env=env)
     assert no_chain.returncode == 13, no_chain.stdout
     assert "✓ inclusion_proof" in no_chain.stdout and "no chain RPC" in no_chain.stdout
 
     bundle = json.loads(bundle_file.read_text())
     bundle["event"]["payload"]["seq"] = 99
     bundle_file.write_text(json.dumps(bundle))
-    tampered = sunledger("verify", str(bundle_file), "--public-key", key, env=env)
+    tampered = sunledger("verify", str(bundle_file), "--public-key", key, *pins, env=env)
     assert tampered.returncode == 4
     assert "leaf_hash" in tampered.stderr
 
@@ -206,7 +229,7 @@ def test_verify_needs_only_the_bundle_and_the_key(tmp_path: Path) -> None:
     )
     assert fresh.returncode == 0
     other = sunledger("keys", "generate", "--out", str(tmp_path / "other.key")).stdout.strip()
-    wrong_key = sunledger("verify", str(bundle_file), "--public-key", other, env=env)
+    wrong_key = sunledger("verify", str(bundle_file), "--public-key", other, *pins, env=env)
     assert wrong_key.returncode == 5
     assert "checkpoint_signature" in wrong_key.stderr
     assert not home.exists()  # nothing was created on the verifier's machine

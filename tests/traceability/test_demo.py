@@ -229,6 +229,7 @@ def test_the_printout_has_the_pages_the_keys_and_a_proof_command(seeded: Seeded)
     assert keys[SCENARIO.demo_keys.console].token in out
     assert keys[SCENARIO.demo_keys.kitchen].token in out
     assert f"--rpc {base}/v1/chain/rpc" in out and "sunledger verify bundle.json" in out
+    assert "--contract 0x" in out and "--chain-id " in out  # the roots are pinned
     assert "█" in out  # the QR code
 
 
@@ -246,7 +247,7 @@ def test_the_printed_verify_command_verifies(seeded: Seeded, server: str, tmp_pa
         cwd=tmp_path,
     )
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "verified on chain" in done.stdout
+    assert "verified on pinned contract" in done.stdout
     bundle = json.loads((tmp_path / "bundle.json").read_text())
     assert bundle["event"]["kind"] == "violation"
     assert bundle["event"]["payload"]["rule"] == "cold_holding"

@@ -141,6 +141,10 @@ def test_worker_anchors_what_the_cli_appends(
                 str(bundle_file),
                 "--public-key",
                 signer.verifier_key(),
+                "--contract",
+                row.contract,
+                "--chain-id",
+                "31337",
                 "--rpc",
                 hardhat_url,
             ],
@@ -150,7 +154,7 @@ def test_worker_anchors_what_the_cli_appends(
             timeout=60,
         )
         assert verified.returncode == 0, verified.stdout + verified.stderr
-        assert "verified on chain 31337" in verified.stdout
+        assert "of chain 31337" in verified.stdout
     finally:
         worker.send_signal(signal.SIGTERM)
         try:
