@@ -62,7 +62,12 @@ def open_existing_platform(
             raise NotFound(f"there is no database {where} (nothing was ever logged there)")
     key_file = settings.resolved_signing_key_file
     if not key_file.is_file():
-        raise NotFound(f"the log's signing key file {key_file} does not exist")
+        setting = (
+            "SUNLEDGER_SIGNING_KEY_FILE"
+            if settings.signing_key_file is not None
+            else "SUNLEDGER_SIGNING_KEY_FILE (unset: the data directory's key)"
+        )
+        raise NotFound(f"the log's signing key file {key_file} does not exist ({setting})")
     signer = read_signer_key_file(key_file)
     engine = make_engine(settings.resolved_database_url)
     try:
