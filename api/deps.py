@@ -58,6 +58,10 @@ class Platform:
                 # The transaction is committed; deliveries wait in the outbox for the beat.
                 logger.warning("webhook delivery postponed: %s", exc)
 
+    def served_checkpoint(self, session: Session) -> str:
+        """The checkpoint readers get: the newest signed note, with its cosignatures."""
+        return self.log.latest_checkpoint(session).note
+
     @cached_property
     def embedded_chain(self) -> EmbeddedChain:
         """The embedded chain, deployed on first use; each call to it replays what other
