@@ -23,6 +23,7 @@ from traceability.cli_devices import register_commands as register_device_comman
 from traceability.cli_options import DataDir
 from traceability.cli_orgs import orgs_app
 from traceability.cli_simulate import register as register_simulate
+from traceability.cli_witness import witness_app
 from traceability.db import engine_for, transaction
 from traceability.errors import ChainUnavailable, SunledgerError
 from traceability.ingest import Ingest, parse_batch
@@ -49,6 +50,7 @@ app.add_typer(chain_app, name="chain")
 app.add_typer(contracts_app, name="contracts")
 app.add_typer(orgs_app, name="orgs")
 app.add_typer(vision_app, name="vision")
+app.add_typer(witness_app, name="witness")
 register_audit(app)
 register_device_commands(app)
 register_simulate(app)
