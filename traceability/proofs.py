@@ -17,6 +17,7 @@ from traceability import anchor_repository, log_repository
 from traceability.checkpoints import NoteSigner
 from traceability.errors import NotFound
 from traceability.log import TransparencyLog
+from traceability.witness_collection import Witnessing
 
 BUNDLE_FORMAT = "sunledger-proof/1"
 
@@ -36,7 +37,11 @@ def anchor_json(row: Any) -> dict[str, Any]:
 
 
 def build_bundle(
-    session: Session, log: TransparencyLog, signer: NoteSigner, event_id: str
+    session: Session,
+    log: TransparencyLog,
+    signer: NoteSigner,
+    event_id: str,
+    witnessing: Witnessing | None = None,
 ) -> dict[str, Any]:
     """The proof bundle of one event, bound to the earliest anchor that covers it.
 
@@ -58,6 +63,12 @@ def build_bundle(
         latest = log.checkpoint(session, signer)
         tree_size, note, status = latest.tree_size, latest.note, "logged"
     proof = log.inclusion_proof(session, row.leaf_index, tree_size)
+    witnessed = False
+    if witnessing is not None:
+        checkpoint_row = log_repository.checkpoint_at(session, tree_size)
+        if checkpoint_row is not None:
+            note = witnessing.cosigned(session, checkpoint_row)
+            witnessed = witnessing.is_witnessed(session, tree_size)
     return {
         "format": BUNDLE_FORMAT,
         "status": status,
@@ -70,6 +81,7 @@ def build_bundle(
             "hashes": [h.hex() for h in proof.hashes],
         },
         "checkpoint": note,
+        "witnessed": witnessed,
         "anchor": None if anchor is None else anchor_json(anchor),
         "log": {"origin": log.origin, "public_key": signer.verifier_key()},
     }
