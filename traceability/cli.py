@@ -33,6 +33,7 @@ from traceability.settings import Settings
 if TYPE_CHECKING:
     from traceability.demo.scenario import Scenario
     from traceability.demo.seed import SeedSummary
+    from traceability.witnessing.policy import WitnessPolicy
 
 app = typer.Typer(
     help="Sunshine Ledger: a verifiable food-safety event log.",
@@ -518,23 +519,40 @@ def proof(
     out_file: Annotated[
         Path | None, typer.Option("--out", help="Write here (default stdout).")
     ] = None,
+    proof_format: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="bundle (sunledger-proof/1, with the chain anchor) or tlog-proof "
+            "(c2sp.org/tlog-proof@v1, with the witnesses' cosignatures).",
+        ),
+    ] = "bundle",
 ) -> None:
-    """Export the proof bundle (sunledger-proof/1) of one event."""
-    from traceability.proofs import build_bundle
+    """Export the proof of one event: a sunledger-proof/1 bundle or a C2SP tlog-proof."""
+    from traceability.proofs import build_bundle, build_tlog_proof
+    from traceability.witness_collection import Witnessing
 
+    if proof_format not in ("bundle", "tlog-proof"):
+        raise fail(f"--format {proof_format!r}: expected bundle or tlog-proof")
     settings = load_settings(data_dir)
     try:
         _engine, sessions, log, signer = open_platform(settings)
+        witnessing = Witnessing.from_settings(log, settings)
         with transaction(sessions) as session:
-            bundle = build_bundle(session, log, signer, event_id)
+            if proof_format == "tlog-proof":
+                text = build_tlog_proof(session, log, signer, event_id, witnessing)
+                status = "tlog-proof"
+            else:
+                bundle = build_bundle(session, log, signer, event_id, witnessing)
+                text = json.dumps(bundle, indent=2, ensure_ascii=False) + "\n"
+                status = str(bundle["status"])
     except SunledgerError as exc:
         raise fail(exc.detail) from None
-    text = json.dumps(bundle, indent=2, ensure_ascii=False) + "\n"
     if out_file is None:
         sys.stdout.write(text)
     else:
         out_file.write_text(text)
-        err.print(f"wrote {out_file} (status: {bundle['status']})", highlight=False)
+        err.print(f"wrote {out_file} (status: {status})", highlight=False)
 
 
 def _verifier_from(public_key: str) -> NoteVerifier:
@@ -543,9 +561,35 @@ def _verifier_from(public_key: str) -> NoteVerifier:
     return NoteVerifier.from_verifier_key(text)
 
 
+def _witness_policy(
+    witness: list[str], quorum: int | None, trust: Path | None
+) -> WitnessPolicy | None:
+    """The pinned witnesses: --witness keys, or the witnesses section of --trust."""
+    from traceability.witnessing.policy import WitnessPolicy, read_trust_witnesses
+
+    if trust is not None and witness:
+        raise fail("give either --trust or --witness, not both")
+    try:
+        if trust is not None:
+            policy = read_trust_witnesses(trust)
+            if quorum is not None:
+                policy = WitnessPolicy(quorum, policy.witnesses)
+            return policy if policy.witnesses else None
+        if not witness:
+            if quorum:
+                raise fail("--witness-quorum needs --witness keys to count")
+            return None
+        return WitnessPolicy.of_vkeys(witness, quorum)
+    except SunledgerError as exc:
+        raise fail(exc.detail) from None
+
+
 @app.command()
 def verify(
-    bundle_file: Annotated[Path, typer.Argument(help="A sunledger-proof/1 bundle (JSON).")],
+    bundle_file: Annotated[
+        Path,
+        typer.Argument(help="A sunledger-proof/1 bundle (JSON) or a c2sp.org/tlog-proof@v1 file."),
+    ],
     public_key: Annotated[
         str,
         typer.Option(
@@ -558,33 +602,70 @@ def verify(
         str | None,
         typer.Option(help="A JSON-RPC URL of the chain the anchor is on."),
     ] = None,
+    witness: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--witness",
+            help="A pinned witness's verifier key (C2SP tlog-cosignature); repeatable.",
+        ),
+    ] = None,
+    witness_quorum: Annotated[
+        int | None,
+        typer.Option(min=0, help="How many pinned witnesses must have cosigned (default: all)."),
+    ] = None,
+    trust: Annotated[
+        Path | None,
+        typer.Option(help="A sunledger-trust/1 file: its witnesses section pins the witnesses."),
+    ] = None,
 ) -> None:
-    """Verify a proof bundle: leaf hash, checkpoint signature, inclusion, root on chain.
+    """Verify a proof: leaf hash, checkpoint signature, cosignatures, inclusion, root on chain.
 
-    Needs nothing from us but the public key: no database, no API. Exit 0 only
-    when every check holds; otherwise the exit code names the first failed check
-    (3 format, 4 leaf hash, 5 checkpoint signature, 6 checkpoint/proof mismatch,
+    Needs nothing from us but the public key (and the witness keys you pin): no
+    database, no API. Exit 0 only when every check holds; otherwise the exit code
+    names the first failed check (3 format, 4 leaf hash, 5 checkpoint signature,
+    14 cosignatures below the quorum or invalid, 6 checkpoint/proof mismatch,
     7 inclusion, 8 not anchored, 9 log id, 10 chain id, 11 root on chain,
-    12 anchor transaction, 13 chain unreachable or no --rpc).
+    12 anchor transaction, 13 chain unreachable or no --rpc). A tlog-proof has no
+    chain anchor: it is verified up to the inclusion proof.
     """
+    from traceability import tlog_proof
     from traceability.verification import JsonRpc, verify_bundle
 
     try:
-        bundle = json.loads(bundle_file.read_text())
+        text = bundle_file.read_text(encoding="utf-8")
     except OSError as exc:
         raise fail(f"{bundle_file}: {exc.strerror}") from None
-    except ValueError as exc:
-        raise fail(f"{bundle_file}: not JSON ({exc})", code=3) from None
+    except UnicodeDecodeError:
+        raise fail(f"{bundle_file}: not UTF-8 text", code=3) from None
+    is_tlog_proof = text.startswith(tlog_proof.HEADER + "\n")
+    bundle: Any = None
+    if not is_tlog_proof:
+        try:
+            bundle = json.loads(text)
+        except ValueError as exc:
+            raise fail(f"{bundle_file}: neither JSON nor a tlog-proof ({exc})", code=3) from None
     try:
         verifier = _verifier_from(public_key)
     except SunledgerError as exc:
         raise fail(f"--public-key: {exc.detail}") from None
-    verdict = verify_bundle(bundle, verifier, JsonRpc(rpc) if rpc else None)
+    policy = _witness_policy(witness or [], witness_quorum, trust)
+    if is_tlog_proof:
+        verdict = tlog_proof.verify(text, verifier, policy)
+    else:
+        verdict = verify_bundle(bundle, verifier, JsonRpc(rpc) if rpc else None, policy)
     for check in verdict.checks:
         mark = "[green]✓[/]" if check.ok else "[bold red]✗[/]"
         out.print(f"{mark} {check.name}: {check.detail}", highlight=False)
     if verdict.unreachable:
         out.print(f"[bold red]✗ chain:[/] {verdict.unreachable}", highlight=False)
+    if verdict.ok and is_tlog_proof:
+        witnessed = "" if policy is None else " and witnessed"
+        out.print(
+            f"[bold green]verified[/]: logged{witnessed} (a tlog-proof does not cover the "
+            "chain anchor)",
+            highlight=False,
+        )
+        return
     if verdict.ok:
         anchor_info = bundle.get("anchor") or {}
         out.print(

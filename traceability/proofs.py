@@ -85,3 +85,39 @@ def build_bundle(
         "anchor": None if anchor is None else anchor_json(anchor),
         "log": {"origin": log.origin, "public_key": signer.verifier_key()},
     }
+
+
+def build_tlog_proof(
+    session: Session,
+    log: TransparencyLog,
+    signer: NoteSigner,
+    event_id: str,
+    witnessing: Witnessing,
+) -> str:
+    """The ``c2sp.org/tlog-proof@v1`` file of one event (docs/trust.md).
+
+    Bound to the smallest checkpoint that covers the event and met the witness
+    policy; before one has, to the newest checkpoint with whatever cosignatures
+    it has (a verifier then reports the policy as not met).
+    """
+    from traceability import witness_repository
+    from traceability.tlog_proof import TlogProof, encode
+
+    row = log_repository.event_by_id(session, event_id)
+    if row is None:
+        raise NotFound(f"no event {event_id}")
+    checkpoint = witness_repository.smallest_witnessed_covering(session, row.leaf_index)
+    if checkpoint is None:
+        latest = log.checkpoint(session, signer)
+        checkpoint = log_repository.checkpoint_at(session, latest.tree_size)
+        if checkpoint is None:
+            raise NotFound(f"the checkpoint of size {latest.tree_size} is missing")
+    proof = log.inclusion_proof(session, row.leaf_index, checkpoint.tree_size)
+    return encode(
+        TlogProof(
+            bytes(row.body),
+            row.leaf_index,
+            proof.hashes,
+            witnessing.cosigned(session, checkpoint),
+        )
+    )

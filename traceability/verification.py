@@ -21,6 +21,7 @@ from traceability import merkle
 from traceability.canonical import canonical_bytes
 from traceability.checkpoints import Checkpoint, NoteVerifier, verify_checkpoint
 from traceability.errors import SunledgerError, VerificationError
+from traceability.witnessing.policy import WitnessPolicy, check_cosignatures
 
 BUNDLE_FORMAT = "sunledger-proof/1"
 ROOT_AT_SELECTOR = keccak(text="rootAt(bytes32,uint64)")[:4]
@@ -37,6 +38,7 @@ CHECKS: dict[str, int] = {
     "chain_id": 10,
     "chain_root": 11,
     "anchor_transaction": 12,
+    "cosignatures": 14,
 }
 CHAIN_UNREACHABLE = 13
 
@@ -114,12 +116,27 @@ def _unhex(value: str, size: int | None = None) -> bytes:
     return raw
 
 
+def check_witnesses(verdict: BundleVerdict, note: str, witnesses: WitnessPolicy) -> bool:
+    """Add the ``cosignatures`` check to ``verdict``; True when the policy is met."""
+    try:
+        found = check_cosignatures(note, witnesses)
+    except VerificationError as exc:
+        verdict.checks.append(CheckResult("cosignatures", False, exc.detail))
+        return False
+    verdict.checks.append(CheckResult("cosignatures", found.met, found.summary()))
+    return found.met
+
+
 def verify_bundle(
-    bundle: Any, verifier: NoteVerifier, rpc: Callable[[str, list[Any]], Any] | None
+    bundle: Any,
+    verifier: NoteVerifier,
+    rpc: Callable[[str, list[Any]], Any] | None,
+    witnesses: WitnessPolicy | None = None,
 ) -> BundleVerdict:
     """Run every check in order and stop at the first failure.
 
-    With ``rpc`` None the chain checks are not run (and the verdict says so).
+    With ``rpc`` None the chain checks are not run (and the verdict says so). With
+    ``witnesses`` the checkpoint's cosignatures must meet that policy.
     """
     verdict = BundleVerdict()
 
@@ -165,6 +182,8 @@ def verify_bundle(
         True,
         f"signed by {verifier.name} for {checkpoint.origin} at size {checkpoint.tree_size}",
     )
+    if witnesses is not None and not check_witnesses(verdict, note, witnesses):
+        return verdict
     if not check(
         "checkpoint_matches_proof",
         checkpoint.tree_size == tree_size and checkpoint.root_hash == root,

@@ -6,12 +6,12 @@ import json
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import PlainTextResponse, Response
 
 from api.deps import PlatformDep, SessionDep
 from traceability import anchor_repository, log_repository
 from traceability.errors import NotFound
-from traceability.proofs import anchor_json, build_bundle
+from traceability.proofs import anchor_json, build_bundle, build_tlog_proof
 from traceability.witnessing.policy import policy_json
 
 router = APIRouter(prefix="/v1/log", tags=["auditor"])
@@ -106,6 +106,22 @@ def anchors(
 
 
 proofs_router = APIRouter(prefix="/v1/proofs", tags=["auditor"])
+
+
+@proofs_router.get(
+    "/{event_id}.tlog-proof",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}}}},
+)
+def tlog_proof(event_id: str, platform: PlatformDep, session: SessionDep) -> Response:
+    """The event's offline proof in the C2SP ``c2sp.org/tlog-proof@v1`` format: the event,
+    its inclusion proof and the checkpoint with the witnesses' cosignatures."""
+    text = build_tlog_proof(session, platform.log, platform.signer, event_id, platform.witnessing)
+    return Response(
+        text,
+        media_type="text/plain; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{event_id}.tlog-proof"'},
+    )
 
 
 @proofs_router.get("/{event_id}")
