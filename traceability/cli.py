@@ -220,6 +220,7 @@ def demo(
     removes the demo's files there and starts over.
     """
     from traceability.demo import seed as demo_seed
+    from traceability.demo import witness as demo_witness
     from traceability.demo.scenario import load_scenario
 
     settings = load_settings(data_dir)
@@ -228,7 +229,7 @@ def demo(
     try:
         scenario = load_scenario(scenario_file)
         if reset:
-            removed = demo_seed.reset(settings.data_dir)
+            removed = demo_seed.reset(settings.data_dir) + demo_witness.reset(settings.data_dir)
             err.print(
                 f"reset: removed {', '.join(removed) or 'nothing'} from {settings.data_dir}",
                 highlight=False,
@@ -244,11 +245,43 @@ def demo(
                 "reusing it (--reset starts over)",
                 highlight=False,
             )
+        # The market regulator's witness, beside the log: it cosigns every checkpoint.
+        bureau = demo_witness.start_witness(settings)
+        settings = demo_witness.with_witness(settings, bureau)
         facts = _demo_facts(settings)
     except SunledgerError as exc:
         raise fail(exc.detail) from None
     except OSError as exc:
         raise fail(f"{settings.data_dir}: {exc}") from None
+    try:
+        _serve_demo(
+            settings,
+            scenario,
+            summary,
+            facts,
+            appended,
+            host,
+            port,
+            data_dir,
+            serve_site,
+            serve_seconds,
+        )
+    finally:
+        bureau.stop()
+
+
+def _serve_demo(
+    settings: Settings,
+    scenario: Scenario,
+    summary: SeedSummary,
+    facts: dict[str, Any],
+    appended: int,
+    host: str,
+    port: int,
+    data_dir: Path | None,
+    serve_site: bool,
+    serve_seconds: float | None,
+) -> None:
     base = f"http://{host}:{port}"
     _print_demo(settings, scenario, summary, facts, appended, base, data_dir)
     if not serve_site:
@@ -300,8 +333,11 @@ def _demo_facts(settings: Settings) -> dict[str, Any]:
     """What the printout needs from the seeded city: size, anchors, keys, a proof example."""
     from traceability.demo import repository as demo_repo
     from traceability.demo.credentials import read_api_keys
+    from traceability.witness_collection import Witnessing
 
     _engine, sessions, log, signer = open_platform(settings)
+    witnessing = Witnessing.from_settings(log, settings)
+    witnessed = witnessing.collect(sessions)
     with sessions() as session:
         anchors = anchor_repository.list_anchors(session, after=0, limit=10_000)
         example = demo_repo.first_breach_event(session, "cold_holding")
@@ -316,6 +352,8 @@ def _demo_facts(settings: Settings) -> dict[str, Any]:
             "example": example,
             "verifier_key": signer.verifier_key(),
             "keys": read_api_keys(settings.data_dir),
+            "witnessed": witnessed,
+            "witnesses": [(e.witness.label, e.url, e.vkey) for e in witnessing.endpoints],
         }
 
 
@@ -351,6 +389,16 @@ def _print_demo(
             f"[yellow]  {len(facts['failed'])} anchors failed:[/] {facts['failed'][-1].last_error}",
             highlight=False,
         )
+    for label, url, vkey in facts["witnesses"]:
+        cosigned = sum(len(sizes) for sizes in facts["witnessed"].cosigned.values())
+        out.print(
+            f"  witnessed by the {label} ({url}): {cosigned} checkpoints cosigned this run; "
+            f"its key {vkey}",
+            highlight=False,
+            markup=False,
+        )
+    for problem in facts["witnessed"].errors:
+        out.print(f"[yellow]  witness:[/] {problem}", highlight=False)
     out.print("\n[bold]Consumer pages[/] (what the QR code on the door opens):", highlight=False)
     for premises in scenario.premises:
         out.print(f"  {premises.name:<36} {base}/r/{premises.id}", highlight=False)
@@ -390,10 +438,18 @@ def _print_demo(
             "log's public key and the chain (the RPC answers while the demo serves):",
             highlight=False,
         )
+        pinned = "".join(f" --witness {vkey}" for _label, _url, vkey in facts["witnesses"])
         out.print(
             f"  sunledger proof {facts['example']}{where} --out bundle.json && "
             f"sunledger verify bundle.json --public-key {facts['verifier_key']} "
-            f"--rpc {base}/v1/chain/rpc",
+            f"--rpc {base}/v1/chain/rpc{pinned}",
+            highlight=False,
+            markup=False,
+        )
+        out.print(
+            "  offline, with the witness's cosignature (no chain needed): "
+            f"sunledger proof {facts['example']}{where} --format tlog-proof --out event.tlog-proof"
+            f" && sunledger verify event.tlog-proof --public-key {facts['verifier_key']}{pinned}",
             highlight=False,
             markup=False,
         )

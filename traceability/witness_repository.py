@@ -64,16 +64,12 @@ def add_cosignature(
         pass
 
 
-def cosignature_lines(session: Session, tree_size: int, witness_keys: Sequence[str]) -> list[str]:
-    """The stored cosignature lines of one checkpoint by these witnesses, by witness name."""
-    if not witness_keys:
-        return []
+def cosignature_lines(session: Session, tree_size: int) -> list[str]:
+    """Every stored cosignature line of one checkpoint (each was verified against its
+    witness's configured key when it was collected), by witness name."""
     rows = session.execute(
         select(CheckpointCosignature.line)
-        .where(
-            CheckpointCosignature.tree_size == tree_size,
-            CheckpointCosignature.witness_key.in_(list(witness_keys)),
-        )
+        .where(CheckpointCosignature.tree_size == tree_size)
         .order_by(CheckpointCosignature.witness_name, CheckpointCosignature.witness_key)
     )
     return [line for (line,) in rows]
