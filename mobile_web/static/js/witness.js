@@ -78,6 +78,6 @@ export async function witnessedBy(note, policy) {
     result.labels = [];
     return result;
   }
-  result.met = result.labels.length >= quorum && quorum > 0;
+  result.met = result.labels.length >= quorum;
   return result;
 }
