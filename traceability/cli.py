@@ -506,6 +506,15 @@ def _after_append(settings: Settings) -> None:
         request_anchor_tick(settings)
     except ChainUnavailable as exc:
         err.print(f"[yellow]anchoring postponed:[/] {exc}", highlight=False)
+    _wait_for_witnesses(settings)
+
+
+def _wait_for_witnesses(settings: Settings) -> None:
+    """Eager mode collects cosignatures on a thread: let it finish before the command exits."""
+    from traceability.worker import wait_for_eager_witnessing
+
+    if settings.witnesses and settings.broker_url is None:
+        wait_for_eager_witnessing(settings)
 
 
 @app.command()
@@ -521,6 +530,7 @@ def anchor(
         report = run_anchor_tick(settings, force=force)
     except SunledgerError as exc:
         raise fail(exc.detail) from None
+    _wait_for_witnesses(settings)
     out.print(json.dumps(report), highlight=False)
     if report["errors"]:
         raise typer.Exit(1)
