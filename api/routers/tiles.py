@@ -3,7 +3,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+import gzip
+
+from fastapi import APIRouter, Request, Response
 
 from api.deps import PlatformDep, SessionDep
 from traceability.published_tiles import read_entry_bundle, read_tile
@@ -37,13 +39,17 @@ def checkpoint(platform: PlatformDep, session: SessionDep) -> Response:
     response_class=Response,
     responses={200: {"content": {OCTETS: {}}}},
 )
-def tile(path: str, session: SessionDep) -> Response:
-    """A Merkle tree tile (level ``L``) or an entry bundle (``entries``): 404 beyond the
-    newest checkpoint, 422 for a path that is not spelled as C2SP tlog-tiles says."""
-    request = parse_tile_path("tile/" + path)
-    if request.level is None:
-        body = read_entry_bundle(session, request)
-    else:
-        body = read_tile(session, request)
-    cache = PARTIAL if request.partial else IMMUTABLE
-    return Response(body, media_type=OCTETS, headers={"Cache-Control": cache})
+def tile(path: str, session: SessionDep, request: Request) -> Response:
+    """A Merkle tree tile (level ``L``) or an entry bundle (``entries``, gzip-compressed
+    when the client accepts it): 404 beyond the newest checkpoint, 422 for a path that
+    is not spelled as C2SP tlog-tiles says."""
+    wanted = parse_tile_path("tile/" + path)
+    headers = {"Cache-Control": PARTIAL if wanted.partial else IMMUTABLE}
+    if wanted.level is not None:
+        return Response(read_tile(session, wanted), media_type=OCTETS, headers=headers)
+    body = read_entry_bundle(session, wanted)
+    headers["Vary"] = "Accept-Encoding"
+    if "gzip" in request.headers.get("accept-encoding", "").lower():
+        body = gzip.compress(body, mtime=0)
+        headers["Content-Encoding"] = "gzip"
+    return Response(body, media_type=OCTETS, headers=headers)

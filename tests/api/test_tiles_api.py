@@ -55,6 +55,12 @@ def test_tiles_rebuild_the_checkpoint_root_and_bundles_hash_to_the_leaves(
     entries = parse_entry_bundle(client.get("/tile/entries/000").content)
     entries += parse_entry_bundle(client.get("/tile/entries/001.p/44").content)
     assert [merkle.leaf_hash(e) for e in entries] == leaves
+    raw = client.get("/tile/entries/000", headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in raw.headers
+    assert parse_entry_bundle(raw.content) == entries[:256]
+    zipped = client.get("/tile/entries/000", headers={"Accept-Encoding": "gzip"})
+    assert zipped.headers["content-encoding"] == "gzip"
+    assert int(zipped.headers["content-length"]) < len(raw.content)
     # An older checkpoint's partial tile is a prefix of today's.
     assert client.get("/tile/0/001.p/10").content == partial.content[: 10 * 32]
     assert hashlib.sha256(entries[0]).hexdigest()  # entries are the logged canonical bytes
