@@ -7,12 +7,12 @@ STAMP_RUN := $(VENV)/.installed-run
 STAMP_DEV := $(VENV)/.installed-dev
 NODE_STAMP := hardhat_local/node_modules/.installed
 
-.PHONY: demo test install dev node browser lint typecheck layers pytest clocks bench clean reliability
+.PHONY: demo test install dev node browser interop lint typecheck layers pytest clocks bench clean reliability
 
 demo: install
 	$(BIN)/sunledger demo
 
-test: dev node browser lint typecheck layers pytest clocks
+test: dev node browser interop lint typecheck layers pytest clocks
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python >= 3.11 is needed ($(PYTHON) is older)"; exit 1; }
@@ -40,6 +40,15 @@ browser:
 	@if ! command -v chromium >/dev/null || [ ! -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ]; then \
 	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $(BROWSER_PACKAGES) >/dev/null; \
+	fi
+
+# The interop test (tests/interop) verifies the log with Go's golang.org/x/mod/sumdb,
+# built offline in GOPATH mode from Debian's packages.
+INTEROP_PACKAGES := golang-go golang-golang-x-mod-dev
+interop:
+	@if ! command -v go >/dev/null || [ ! -d /usr/share/gocode/src/golang.org/x/mod/sumdb ]; then \
+	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $(INTEROP_PACKAGES) >/dev/null; \
 	fi
 
 install: $(STAMP_RUN)

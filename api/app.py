@@ -24,6 +24,7 @@ from api.routers import (
     public,
     regulator,
     restaurants,
+    tiles,
     trust,
 )
 from traceability.platform import open_platform
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     install_size_limit(app)
     app.include_router(health.router)
+    app.include_router(tiles.router)
     app.include_router(auditor.router)
     app.include_router(auditor.proofs_router)
     app.include_router(chain.router)

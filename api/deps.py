@@ -20,6 +20,7 @@ from traceability.errors import SunledgerError
 from traceability.log import TransparencyLog
 from traceability.probe_intake import IntakePolicy, ProbeIntake
 from traceability.settings import Settings
+from traceability.witness_collection import Witnessing
 from traceability.worker import request_anchor_tick, request_webhook_delivery
 
 logger = logging.getLogger("sunledger.api")
@@ -62,6 +63,16 @@ class Platform:
             except (SunledgerError, SQLAlchemyError, OSError) as exc:
                 # The transaction is committed; deliveries wait in the outbox for the beat.
                 logger.warning("webhook delivery postponed: %s", exc)
+
+    @cached_property
+    def witnessing(self) -> Witnessing:
+        """The witness policy of the settings, and the cosignatures collected under it."""
+        return Witnessing.from_settings(self.log, self.settings)
+
+    def served_checkpoint(self, session: Session) -> str:
+        """The checkpoint readers get: the newest one that met the witness policy (or the
+        newest), with the witnesses' cosignature lines after the log's signature."""
+        return self.witnessing.served_checkpoint(session)
 
     @cached_property
     def embedded_chain(self) -> EmbeddedChain:

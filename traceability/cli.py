@@ -24,6 +24,7 @@ from traceability.cli_options import DataDir
 from traceability.cli_orgs import orgs_app
 from traceability.cli_simulate import register as register_simulate
 from traceability.cli_verify import register as register_verify
+from traceability.cli_witness import witness_app
 from traceability.db import engine_for, transaction
 from traceability.errors import ChainUnavailable, SunledgerError
 from traceability.ingest import Ingest, parse_batch
@@ -50,6 +51,7 @@ app.add_typer(chain_app, name="chain")
 app.add_typer(contracts_app, name="contracts")
 app.add_typer(orgs_app, name="orgs")
 app.add_typer(vision_app, name="vision")
+app.add_typer(witness_app, name="witness")
 register_audit(app)
 register_device_commands(app)
 register_simulate(app)
@@ -219,6 +221,7 @@ def demo(
     removes the demo's files there and starts over.
     """
     from traceability.demo import seed as demo_seed
+    from traceability.demo import witness as demo_witness
     from traceability.demo.scenario import load_scenario
 
     settings = load_settings(data_dir)
@@ -227,7 +230,7 @@ def demo(
     try:
         scenario = load_scenario(scenario_file)
         if reset:
-            removed = demo_seed.reset(settings.data_dir)
+            removed = demo_seed.reset(settings.data_dir) + demo_witness.reset(settings.data_dir)
             err.print(
                 f"reset: removed {', '.join(removed) or 'nothing'} from {settings.data_dir}",
                 highlight=False,
@@ -243,11 +246,43 @@ def demo(
                 "reusing it (--reset starts over)",
                 highlight=False,
             )
+        # The market regulator's witness, beside the log: it cosigns every checkpoint.
+        bureau = demo_witness.start_witness(settings)
+        settings = demo_witness.with_witness(settings, bureau)
         facts = _demo_facts(settings)
     except SunledgerError as exc:
         raise fail(exc.detail) from None
     except OSError as exc:
         raise fail(f"{settings.data_dir}: {exc}") from None
+    try:
+        _serve_demo(
+            settings,
+            scenario,
+            summary,
+            facts,
+            appended,
+            host,
+            port,
+            data_dir,
+            serve_site,
+            serve_seconds,
+        )
+    finally:
+        bureau.stop()
+
+
+def _serve_demo(
+    settings: Settings,
+    scenario: Scenario,
+    summary: SeedSummary,
+    facts: dict[str, Any],
+    appended: int,
+    host: str,
+    port: int,
+    data_dir: Path | None,
+    serve_site: bool,
+    serve_seconds: float | None,
+) -> None:
     base = f"http://{host}:{port}"
     _print_demo(settings, scenario, summary, facts, appended, base, data_dir)
     if not serve_site:
@@ -300,12 +335,15 @@ def _demo_facts(settings: Settings) -> dict[str, Any]:
     from traceability.demo import repository as demo_repo
     from traceability.demo.credentials import read_api_keys
     from traceability.published_trust import published_trust
+    from traceability.witness_collection import Witnessing
 
     _engine, sessions, log, signer = open_platform(settings)
     try:
         pin: Any = published_trust(settings, sessions, log, signer).chain
     except ChainUnavailable:
         pin = None
+    witnessing = Witnessing.from_settings(log, settings)
+    witnessed = witnessing.collect(sessions)
     with sessions() as session:
         anchors = anchor_repository.list_anchors(session, after=0, limit=10_000)
         example = demo_repo.first_breach_event(session, "cold_holding")
@@ -321,6 +359,8 @@ def _demo_facts(settings: Settings) -> dict[str, Any]:
             "verifier_key": signer.verifier_key(),
             "pin": pin,
             "keys": read_api_keys(settings.data_dir),
+            "witnessed": witnessed,
+            "witnesses": [(e.witness.label, e.url, e.vkey) for e in witnessing.endpoints],
         }
 
 
@@ -356,6 +396,16 @@ def _print_demo(
             f"[yellow]  {len(facts['failed'])} anchors failed:[/] {facts['failed'][-1].last_error}",
             highlight=False,
         )
+    for label, url, vkey in facts["witnesses"]:
+        cosigned = sum(len(sizes) for sizes in facts["witnessed"].cosigned.values())
+        out.print(
+            f"  witnessed by the {label} ({url}): {cosigned} checkpoints cosigned this run; "
+            f"its key {vkey}",
+            highlight=False,
+            markup=False,
+        )
+    for problem in facts["witnessed"].errors:
+        out.print(f"[yellow]  witness:[/] {problem}", highlight=False)
     out.print("\n[bold]Consumer pages[/] (what the QR code on the door opens):", highlight=False)
     for premises in scenario.premises:
         out.print(f"  {premises.name:<36} {base}/r/{premises.id}", highlight=False)
@@ -396,11 +446,19 @@ def _print_demo(
             f"the same pins: {base}/v1/trust):",
             highlight=False,
         )
+        pinned = "".join(f" --witness {vkey}" for _label, _url, vkey in facts["witnesses"])
         out.print(
             f"  sunledger proof {facts['example']}{where} --out bundle.json && "
             f"sunledger verify bundle.json --public-key {facts['verifier_key']} "
             f"--contract {facts['pin'].contract} --chain-id {facts['pin'].chain_id} "
-            f"--rpc {base}/v1/chain/rpc",
+            f"--rpc {base}/v1/chain/rpc{pinned}",
+            highlight=False,
+            markup=False,
+        )
+        out.print(
+            "  offline, with the witness's cosignature (no chain needed): "
+            f"sunledger proof {facts['example']}{where} --format tlog-proof --out event.tlog-proof"
+            f" && sunledger verify event.tlog-proof --public-key {facts['verifier_key']}{pinned}",
             highlight=False,
             markup=False,
         )
@@ -459,6 +517,15 @@ def _after_append(settings: Settings) -> None:
         request_anchor_tick(settings)
     except ChainUnavailable as exc:
         err.print(f"[yellow]anchoring postponed:[/] {exc}", highlight=False)
+    _wait_for_witnesses(settings)
+
+
+def _wait_for_witnesses(settings: Settings) -> None:
+    """Eager mode collects cosignatures on a thread: let it finish before the command exits."""
+    from traceability.worker import wait_for_eager_witnessing
+
+    if settings.witnesses and settings.broker_url is None:
+        wait_for_eager_witnessing(settings)
 
 
 @app.command()
@@ -474,6 +541,7 @@ def anchor(
         report = run_anchor_tick(settings, force=force)
     except SunledgerError as exc:
         raise fail(exc.detail) from None
+    _wait_for_witnesses(settings)
     out.print(json.dumps(report), highlight=False)
     if report["errors"]:
         raise typer.Exit(1)
@@ -528,23 +596,41 @@ def proof(
     out_file: Annotated[
         Path | None, typer.Option("--out", help="Write here (default stdout).")
     ] = None,
+    proof_format: Annotated[
+        str,
+        typer.Option(
+            "--format",
+            help="bundle (sunledger-proof/1, with the chain anchor) or tlog-proof "
+            "(c2sp.org/tlog-proof@v1, with the witnesses' cosignatures).",
+        ),
+    ] = "bundle",
 ) -> None:
-    """Export the proof bundle (sunledger-proof/1) of one event (of a log that exists)."""
-    from traceability.proofs import build_bundle
+    """Export the proof of one event (of a log that exists): a sunledger-proof/1 bundle or a
+    C2SP tlog-proof."""
+    from traceability.proofs import build_bundle, build_tlog_proof
+    from traceability.witness_collection import Witnessing
 
+    if proof_format not in ("bundle", "tlog-proof"):
+        raise fail(f"--format {proof_format!r}: expected bundle or tlog-proof")
     settings = load_settings(data_dir)
     try:
         _engine, sessions, log, signer = open_existing_platform(settings)
+        witnessing = Witnessing.from_settings(log, settings)
         with transaction(sessions) as session:
-            bundle = build_bundle(session, log, signer, event_id)
+            if proof_format == "tlog-proof":
+                text = build_tlog_proof(session, log, signer, event_id, witnessing)
+                status = "tlog-proof"
+            else:
+                bundle = build_bundle(session, log, signer, event_id, witnessing)
+                text = json.dumps(bundle, indent=2, ensure_ascii=False) + "\n"
+                status = str(bundle["status"])
     except SunledgerError as exc:
         raise fail(exc.detail) from None
-    text = json.dumps(bundle, indent=2, ensure_ascii=False) + "\n"
     if out_file is None:
         sys.stdout.write(text)
     else:
         out_file.write_text(text)
-        err.print(f"wrote {out_file} (status: {bundle['status']})", highlight=False)
+        err.print(f"wrote {out_file} (status: {status})", highlight=False)
 
 
 @chain_app.command("up")

@@ -13,6 +13,7 @@ from traceability.checkpoints import NoteVerifier
 from traceability.cli_options import DataDir
 from traceability.errors import SunledgerError
 from traceability.trust import ChainPin, TrustConfig, parse_trust
+from traceability.witnessing.policy import WitnessPolicy, read_trust_witnesses
 
 trust_app = typer.Typer(help="The trust roots verifiers pin.", no_args_is_help=True)
 
@@ -41,8 +42,34 @@ def read_trust_file(path: Path) -> TrustConfig:
         raise SunledgerError(f"{path}: {exc.detail}") from None
 
 
+def _witness_policy(
+    witness: list[str], quorum: int | None, trust: Path | None
+) -> WitnessPolicy | None:
+    """The pinned witnesses: --witness keys, or the witnesses section of --trust."""
+    from traceability.cli import fail
+
+    if trust is not None and witness:
+        raise fail("give either --trust or --witness, not both")
+    try:
+        if trust is not None:
+            policy = read_trust_witnesses(trust)
+            if quorum is not None:
+                policy = WitnessPolicy(quorum, policy.witnesses)
+            return policy if policy.witnesses else None
+        if not witness:
+            if quorum:
+                raise fail("--witness-quorum needs --witness keys to count")
+            return None
+        return WitnessPolicy.of_vkeys(witness, quorum)
+    except SunledgerError as exc:
+        raise fail(exc.detail) from None
+
+
 def verify(
-    bundle_file: Annotated[Path, typer.Argument(help="A sunledger-proof/1 bundle (JSON).")],
+    bundle_file: Annotated[
+        Path,
+        typer.Argument(help="A sunledger-proof/1 bundle (JSON) or a c2sp.org/tlog-proof@v1 file."),
+    ],
     trust: Annotated[
         Path | None,
         typer.Option(
@@ -69,19 +96,46 @@ def verify(
         str | None,
         typer.Option(help="A JSON-RPC URL of the pinned chain."),
     ] = None,
+    witness: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--witness",
+            help="A pinned witness's verifier key (C2SP tlog-cosignature); repeatable. "
+            "With --trust, the file's witnesses section is used instead.",
+        ),
+    ] = None,
+    witness_quorum: Annotated[
+        int | None,
+        typer.Option(min=0, help="How many pinned witnesses must have cosigned (default: all)."),
+    ] = None,
 ) -> None:
-    """Verify a proof bundle: leaf hash, checkpoint signature, inclusion, root on chain.
+    """Verify a proof: leaf hash, checkpoint signature, cosignatures, inclusion, root on chain.
 
     Pin the trust roots, never taken from the bundle: either --trust FILE, or
-    --public-key, --contract and --chain-id together. Needs nothing from us: no
-    database, no API. Exit 0 only when every check holds; otherwise the exit
-    code names the first failed check (3 format, 4 leaf hash, 5 checkpoint
-    signature, 6 checkpoint/proof mismatch, 7 inclusion, 8 not anchored, 9 log
-    id, 10 chain id, 11 root on chain, 12 anchor transaction, 13 chain
-    unreachable or no --rpc, 14 anchor on another contract or chain).
+    --public-key, --contract and --chain-id together (and --witness keys, or the
+    trust file's witnesses). Needs nothing from us: no database, no API. Exit 0
+    only when every check holds; otherwise the exit code names the first failed
+    check (3 format, 4 leaf hash, 5 checkpoint signature, 15 cosignatures below
+    the quorum or invalid, 6 checkpoint/proof mismatch, 7 inclusion, 8 not
+    anchored, 9 log id, 14 anchor on another contract or chain, 10 chain id,
+    11 root on chain, 12 anchor transaction, 13 chain unreachable or no --rpc).
+    A c2sp.org/tlog-proof@v1 file carries no chain anchor: it is verified up to
+    the inclusion proof, and needs only the log key (--public-key or --trust).
     """
+    from traceability import tlog_proof
     from traceability.cli import err, fail, out
     from traceability.verification import JsonRpc, verify_bundle
+
+    try:
+        text = bundle_file.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise fail(f"{bundle_file}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise fail(f"{bundle_file}: not UTF-8 text", code=3) from None
+    policy = _witness_policy(witness or [], witness_quorum, trust)
+    if text.startswith(tlog_proof.HEADER + "\n"):
+        _verify_tlog_proof(text, trust, public_key, policy)
+        return
 
     origin: str | None = None
     try:
@@ -117,12 +171,12 @@ def verify(
     except SunledgerError as exc:
         raise fail(exc.detail) from None
     try:
-        bundle = json.loads(bundle_file.read_text())
-    except OSError as exc:
-        raise fail(f"{bundle_file}: {exc.strerror}") from None
+        bundle = json.loads(text)
     except ValueError as exc:
-        raise fail(f"{bundle_file}: not JSON ({exc})", code=3) from None
-    verdict = verify_bundle(bundle, verifier, JsonRpc(rpc) if rpc else None, pin=pin, origin=origin)
+        raise fail(f"{bundle_file}: neither JSON nor a tlog-proof ({exc})", code=3) from None
+    verdict = verify_bundle(
+        bundle, verifier, JsonRpc(rpc) if rpc else None, pin=pin, origin=origin, witnesses=policy
+    )
     for check in verdict.checks:
         mark = "[green]✓[/]" if check.ok else "[bold red]✗[/]"
         out.print(f"{mark} {check.name}: {check.detail}", highlight=False)
@@ -139,6 +193,39 @@ def verify(
     failed = verdict.failed
     name = failed.name if failed else "chain"
     err.print(f"[bold red]verification failed:[/] {name}", highlight=False)
+    raise typer.Exit(verdict.exit_code)
+
+
+def _verify_tlog_proof(
+    text: str, trust: Path | None, public_key: str | None, policy: WitnessPolicy | None
+) -> None:
+    """A tlog-proof: the log key from --trust or --public-key; no chain is involved."""
+    from traceability import tlog_proof
+    from traceability.cli import err, fail, out
+
+    try:
+        if trust is not None:
+            verifier = read_trust_file(trust).verifier()
+        elif public_key is not None:
+            verifier = _verifier_from(public_key)
+        else:
+            raise fail("pin the log key: give --trust FILE or --public-key")
+    except SunledgerError as exc:
+        raise fail(exc.detail) from None
+    verdict = tlog_proof.verify(text, verifier, policy)
+    for check in verdict.checks:
+        mark = "[green]✓[/]" if check.ok else "[bold red]✗[/]"
+        out.print(f"{mark} {check.name}: {check.detail}", highlight=False)
+    if verdict.ok:
+        witnessed = "" if policy is None else " and witnessed"
+        out.print(
+            f"[bold green]verified[/]: logged{witnessed} (a tlog-proof does not cover the "
+            "chain anchor)",
+            highlight=False,
+        )
+        return
+    failed = verdict.failed
+    err.print(f"[bold red]verification failed:[/] {failed.name if failed else '?'}")
     raise typer.Exit(verdict.exit_code)
 
 

@@ -162,6 +162,16 @@ def event_at(session: Session, leaf_index: int) -> EventRow | None:
     return session.get(EventRow, leaf_index)
 
 
+def event_bodies(session: Session, start: int, end: int) -> list[tuple[int, bytes]]:
+    """(leaf_index, body) of the events with ``start <= leaf_index < end``, in order."""
+    rows = session.execute(
+        select(EventRow.leaf_index, EventRow.body)
+        .where(EventRow.leaf_index >= start, EventRow.leaf_index < end)
+        .order_by(EventRow.leaf_index)
+    )
+    return [(int(index), bytes(body)) for index, body in rows]
+
+
 def event_by_id(session: Session, event_id: str) -> EventRow | None:
     return session.execute(
         select(EventRow).where(EventRow.event_id == event_id)

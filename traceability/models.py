@@ -137,6 +137,31 @@ class CheckpointRow(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
 
 
+class CheckpointCosignature(Base):
+    """A witness's cosignature of one checkpoint: a C2SP tlog-cosignature line, verified
+    against the witness's configured key before it was stored."""
+
+    __tablename__ = "checkpoint_cosignatures"
+
+    tree_size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    witness_key: Mapped[str] = mapped_column(String(300), primary_key=True)
+    witness_name: Mapped[str] = mapped_column(String(200), nullable=False)
+    line: Mapped[str] = mapped_column(Text, nullable=False)
+    signed_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    collected_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+
+
+class WitnessedCheckpoint(Base):
+    """A checkpoint that met the witness policy (enough cosignatures), and when."""
+
+    __tablename__ = "witnessed_checkpoints"
+
+    tree_size: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    quorum: Mapped[int] = mapped_column(Integer, nullable=False)
+    cosigners: Mapped[int] = mapped_column(Integer, nullable=False)
+    witnessed_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+
+
 class AnchorRow(Base):
     """The anchoring outbox: one checkpoint to put on chain, and how far it got.
 

@@ -17,6 +17,7 @@ from traceability import anchor_repository, log_repository
 from traceability.checkpoints import NoteSigner
 from traceability.errors import NotFound
 from traceability.log import TransparencyLog
+from traceability.witness_collection import Witnessing
 
 BUNDLE_FORMAT = "sunledger-proof/1"
 
@@ -36,7 +37,11 @@ def anchor_json(row: Any) -> dict[str, Any]:
 
 
 def build_bundle(
-    session: Session, log: TransparencyLog, signer: NoteSigner, event_id: str
+    session: Session,
+    log: TransparencyLog,
+    signer: NoteSigner,
+    event_id: str,
+    witnessing: Witnessing | None = None,
 ) -> dict[str, Any]:
     """The proof bundle of one event, bound to the earliest anchor that covers it.
 
@@ -58,6 +63,12 @@ def build_bundle(
         latest = log.checkpoint(session, signer)
         tree_size, note, status = latest.tree_size, latest.note, "logged"
     proof = log.inclusion_proof(session, row.leaf_index, tree_size)
+    witnessed = False
+    if witnessing is not None:
+        checkpoint_row = log_repository.checkpoint_at(session, tree_size)
+        if checkpoint_row is not None:
+            note = witnessing.cosigned(session, checkpoint_row)
+            witnessed = witnessing.is_witnessed(session, tree_size)
     return {
         "format": BUNDLE_FORMAT,
         "status": status,
@@ -70,6 +81,43 @@ def build_bundle(
             "hashes": [h.hex() for h in proof.hashes],
         },
         "checkpoint": note,
+        "witnessed": witnessed,
         "anchor": None if anchor is None else anchor_json(anchor),
         "log": {"origin": log.origin, "public_key": signer.verifier_key()},
     }
+
+
+def build_tlog_proof(
+    session: Session,
+    log: TransparencyLog,
+    signer: NoteSigner,
+    event_id: str,
+    witnessing: Witnessing,
+) -> str:
+    """The ``c2sp.org/tlog-proof@v1`` file of one event (docs/trust.md).
+
+    Bound to the smallest checkpoint that covers the event and met the witness
+    policy; before one has, to the newest checkpoint with whatever cosignatures
+    it has (a verifier then reports the policy as not met).
+    """
+    from traceability import witness_repository
+    from traceability.tlog_proof import TlogProof, encode
+
+    row = log_repository.event_by_id(session, event_id)
+    if row is None:
+        raise NotFound(f"no event {event_id}")
+    checkpoint = witness_repository.smallest_witnessed_covering(session, row.leaf_index)
+    if checkpoint is None:
+        latest = log.checkpoint(session, signer)
+        checkpoint = log_repository.checkpoint_at(session, latest.tree_size)
+        if checkpoint is None:
+            raise NotFound(f"the checkpoint of size {latest.tree_size} is missing")
+    proof = log.inclusion_proof(session, row.leaf_index, checkpoint.tree_size)
+    return encode(
+        TlogProof(
+            bytes(row.body),
+            row.leaf_index,
+            proof.hashes,
+            witnessing.cosigned(session, checkpoint),
+        )
+    )

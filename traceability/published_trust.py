@@ -10,12 +10,15 @@ from traceability.errors import ChainUnavailable
 from traceability.log import TransparencyLog
 from traceability.settings import Settings
 from traceability.trust import ChainPin, TrustConfig
+from traceability.witness_collection import Witnessing
+from traceability.witnessing.policy import policy_json
 
 
 def published_trust(
     settings: Settings, sessions: sessionmaker[Session], log: TransparencyLog, signer: NoteSigner
 ) -> TrustConfig:
-    """The log's origin and key and the chain and contract it anchors on.
+    """The log's origin and key, the chain and contract it anchors on, and the witnesses
+    whose cosignatures it collects (``SUNLEDGER_WITNESSES``, ``SUNLEDGER_WITNESS_QUORUM``).
 
     Raises ``ChainUnavailable`` when the chain does not answer or has no contract yet.
     """
@@ -26,4 +29,5 @@ def published_trust(
             "(sunledger chain deploy): there is no trust configuration to publish yet"
         )
     pin = ChainPin.of(chain.chain_id, chain.contract_address)
-    return TrustConfig(log.origin, signer.verifier_key(), pin)
+    witnesses = policy_json(Witnessing.from_settings(log, settings).policy)
+    return TrustConfig(log.origin, signer.verifier_key(), pin, witnesses)

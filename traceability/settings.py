@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Literal
 
 import platformdirs
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_ORIGIN = "sunledger.local/log"
@@ -18,6 +18,27 @@ DEFAULT_ORIGIN = "sunledger.local/log"
 def default_data_dir() -> Path:
     """The per-user data directory used by the embedded default."""
     return Path(platformdirs.user_data_dir("sunledger", appauthor=False))
+
+
+class WitnessEndpoint(BaseModel):
+    """A witness the log asks for cosignatures: where it listens, its verifier key
+    (C2SP tlog-cosignature, type 0x04) and the name people know it by."""
+
+    url: str = Field(min_length=1)
+    vkey: str = Field(min_length=1)
+    label: str = ""
+
+    @field_validator("vkey")
+    @classmethod
+    def _vkey_parses(cls, value: str) -> str:
+        from traceability.errors import VerificationError
+        from traceability.witnessing.cosignature import CosignatureVerifier
+
+        try:
+            CosignatureVerifier.from_vkey(value)
+        except VerificationError as exc:
+            raise ValueError(exc.detail) from None
+        return value
 
 
 class Settings(BaseSettings):
@@ -63,6 +84,13 @@ class Settings(BaseSettings):
 
     # Celery: unset means eager, in-process tasks (the embedded default).
     broker_url: str | None = None
+
+    # Witnesses (JSON list of {"url", "vkey", "label"}) and how many must cosign a
+    # checkpoint for it to count as witnessed (default: all of them).
+    witnesses: list[WitnessEndpoint] = Field(default_factory=list)
+    witness_quorum: int | None = Field(default=None, ge=0)
+    witness_interval_seconds: float = Field(default=30.0, gt=0)
+    witness_timeout_seconds: float = Field(default=5.0, gt=0)
 
     # Where consumers open public pages: the base of the URLs QR codes point to.
     public_base_url: str = "http://127.0.0.1:8000"
@@ -122,6 +150,15 @@ class Settings(BaseSettings):
         if self.chain_keystore_file is not None and self.chain_keystore_password is None:
             raise ValueError(
                 "SUNLEDGER_CHAIN_KEYSTORE_FILE is set but SUNLEDGER_CHAIN_KEYSTORE_PASSWORD is not"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _witness_quorum(self) -> Settings:
+        if self.witness_quorum is not None and self.witness_quorum > len(self.witnesses):
+            raise ValueError(
+                f"SUNLEDGER_WITNESS_QUORUM is {self.witness_quorum} but only "
+                f"{len(self.witnesses)} witness(es) are configured in SUNLEDGER_WITNESSES"
             )
         return self
 

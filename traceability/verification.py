@@ -28,6 +28,7 @@ from traceability.canonical import canonical_bytes
 from traceability.checkpoints import Checkpoint, NoteVerifier, verify_checkpoint
 from traceability.errors import SunledgerError, VerificationError
 from traceability.trust import ChainPin
+from traceability.witnessing.policy import WitnessPolicy, check_cosignatures
 
 BUNDLE_FORMAT = "sunledger-proof/1"
 ROOT_AT_SELECTOR = keccak(text="rootAt(bytes32,uint64)")[:4]
@@ -47,6 +48,7 @@ CHECKS: dict[str, int] = {
     "chain_root": 11,
     "anchor_transaction": 12,
     "anchor_pinned": 14,
+    "cosignatures": 15,
 }
 CHAIN_UNREACHABLE = 13
 
@@ -149,6 +151,17 @@ def _anchored_log(receipt: dict[str, Any], pin: ChainPin, log_id: bytes, size: i
     return None
 
 
+def check_witnesses(verdict: BundleVerdict, note: str, witnesses: WitnessPolicy) -> bool:
+    """Add the ``cosignatures`` check to ``verdict``; True when the policy is met."""
+    try:
+        found = check_cosignatures(note, witnesses)
+    except VerificationError as exc:
+        verdict.checks.append(CheckResult("cosignatures", False, exc.detail))
+        return False
+    verdict.checks.append(CheckResult("cosignatures", found.met, found.summary()))
+    return found.met
+
+
 def verify_bundle(
     bundle: Any,
     verifier: NoteVerifier,
@@ -156,6 +169,7 @@ def verify_bundle(
     *,
     pin: ChainPin,
     origin: str | None = None,
+    witnesses: WitnessPolicy | None = None,
 ) -> BundleVerdict:
     """Run every check in order and stop at the first failure.
 
@@ -163,7 +177,8 @@ def verify_bundle(
     roots; the bundle's own ``log``, ``anchor.contract`` and ``anchor.chain_id`` are
     only claims, checked against them. ``origin``, when given, must be the
     checkpoint's origin. With ``rpc`` None the chain checks are not run (and the
-    verdict says so).
+    verdict says so). With ``witnesses`` the checkpoint's cosignatures must meet
+    that policy.
     """
     verdict = BundleVerdict()
 
@@ -209,6 +224,8 @@ def verify_bundle(
         True,
         f"signed by {verifier.name} for {checkpoint.origin} at size {checkpoint.tree_size}",
     )
+    if witnesses is not None and not check_witnesses(verdict, note, witnesses):
+        return verdict
     if not check(
         "checkpoint_matches_proof",
         checkpoint.tree_size == tree_size and checkpoint.root_hash == root,

@@ -8,6 +8,7 @@ commit) so that "every K events" does not wait for the next beat.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import asdict
@@ -27,6 +28,7 @@ RECORD_CHECKS = "sunledger.record_checks"
 ALERT_ESCALATION = "sunledger.alert_escalation"
 WEBHOOK_DELIVERY = "sunledger.webhook_delivery"
 VISION_CLIP = "sunledger.vision_clip"
+WITNESS_TICK = "sunledger.witness_tick"
 _LOCK = threading.RLock()
 _ANCHORING: dict[str, tuple[Anchoring, Any]] = {}
 
@@ -64,7 +66,55 @@ def anchoring_for(settings: Settings) -> tuple[Anchoring, Any]:
 
 def run_anchor_tick(settings: Settings, *, force: bool = False) -> dict[str, Any]:
     anchoring, sessions = anchoring_for(settings)
-    return asdict(anchoring.tick(sessions, force=force))
+    report = asdict(anchoring.tick(sessions, force=force))
+    if report["scheduled"] is not None and settings.witnesses:
+        # A new checkpoint: ask the witnesses (queued, or on a thread): never in the way.
+        try:
+            request_witness_tick(settings)
+        except Exception as exc:  # witnessing must never fail anchoring
+            logging.getLogger(__name__).warning("witnessing postponed: %s", exc)
+    return report
+
+
+_WITNESSING: dict[str, Any] = {}
+
+
+def witnessing_for(settings: Settings) -> Any:
+    """The process's witness collection for these settings."""
+    from traceability.witness_collection import Witnessing
+
+    key = settings.model_dump_json()
+    _engine, _sessions, log, _signer = platform_for(settings)
+    with _LOCK:
+        if key not in _WITNESSING:
+            _WITNESSING[key] = Witnessing.from_settings(log, settings)
+        return _WITNESSING[key]
+
+
+def run_witness_tick(settings: Settings) -> dict[str, Any]:
+    """Ask every configured witness to cosign the checkpoints it has not cosigned yet."""
+    if not settings.witnesses:
+        return {"cosigned": {}, "witnessed": [], "errors": []}
+    _engine, sessions, _log, _signer = platform_for(settings)
+    return asdict(witnessing_for(settings).collect(sessions))
+
+
+_EAGER_WITNESS: dict[str, list[bool]] = {}
+
+
+def _eager_witness_loop(settings: Settings, key: str) -> None:
+    """Run witness ticks until no request came in meanwhile (one thread per settings)."""
+    while True:
+        with _LOCK:
+            state = _EAGER_WITNESS[key]
+            if not state[1]:
+                state[0] = False
+                return
+            state[1] = False
+        try:
+            run_witness_tick(settings)
+        except Exception:  # a thread must not die silently: say why, and stop this round
+            logging.getLogger(__name__).exception("witness collection failed")
 
 
 def make_celery(settings: Settings) -> Celery:
@@ -96,6 +146,7 @@ def make_celery(settings: Settings) -> Celery:
                 "alert-escalation": {"task": ALERT_ESCALATION, "schedule": 300.0},
                 "webhook-delivery": {"task": WEBHOOK_DELIVERY, "schedule": 15.0},
                 "record-checks": {"task": RECORD_CHECKS, "schedule": 300.0},
+                "witness": {"task": WITNESS_TICK, "schedule": settings.witness_interval_seconds},
             },
             beat_schedule_filename=str(settings.data_dir / "celerybeat-schedule"),
         )
@@ -121,6 +172,10 @@ def make_celery(settings: Settings) -> Celery:
     @app.task(name=RECORD_CHECKS, shared=False)  # type: ignore[untyped-decorator]
     def record_checks(now: str | None = None) -> dict[str, Any]:
         return run_record_checks(settings, _instant(now))
+
+    @app.task(name=WITNESS_TICK, shared=False)  # type: ignore[untyped-decorator]
+    def witness_tick() -> dict[str, Any]:
+        return run_witness_tick(settings)
 
     @app.task(name=VISION_CLIP, shared=False)  # type: ignore[untyped-decorator]
     def vision_clip(camera_id: str, path: str, start: str | None = None) -> dict[str, Any]:
@@ -292,3 +347,38 @@ def request_anchor_tick(settings: Settings, *, force: bool = False) -> None:
 def request_webhook_delivery(settings: Settings) -> None:
     """Ask for webhook delivery after a commit: runs now in eager mode, queued otherwise."""
     celery_for(settings).tasks[WEBHOOK_DELIVERY].delay()
+
+
+def request_witness_tick(settings: Settings) -> None:
+    """Ask for cosignatures: queued on the broker, or (eager mode) on a background thread,
+    so that a slow or absent witness never holds up the request that made a checkpoint."""
+    if not settings.witnesses:
+        return
+    if settings.broker_url is not None:
+        celery_for(settings).tasks[WITNESS_TICK].delay()
+        return
+    key = settings.model_dump_json()
+    with _LOCK:
+        state = _EAGER_WITNESS.setdefault(key, [False, False])
+        state[1] = True  # wanted
+        if state[0]:
+            return  # the running thread will go round once more
+        state[0] = True  # running
+    threading.Thread(
+        target=_eager_witness_loop, args=(settings, key), name="witness-collection", daemon=True
+    ).start()
+
+
+def wait_for_eager_witnessing(settings: Settings, timeout: float = 60.0) -> bool:
+    """Block until the eager witness thread for these settings is idle (tests, the demo)."""
+    import time
+
+    key = settings.model_dump_json()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with _LOCK:
+            state = _EAGER_WITNESS.get(key)
+            if state is None or not state[0]:
+                return True
+        time.sleep(0.05)
+    return False

@@ -6,12 +6,13 @@ import json
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
-from fastapi.responses import PlainTextResponse
+from fastapi.responses import PlainTextResponse, Response
 
 from api.deps import PlatformDep, SessionDep
 from traceability import anchor_repository, log_repository
 from traceability.errors import NotFound
-from traceability.proofs import anchor_json, build_bundle
+from traceability.proofs import anchor_json, build_bundle, build_tlog_proof
+from traceability.witnessing.policy import policy_json
 
 router = APIRouter(prefix="/v1/log", tags=["auditor"])
 
@@ -20,8 +21,22 @@ NonNegative = Annotated[int, Query(ge=0, le=2**62)]
 
 @router.get("/checkpoint", response_class=PlainTextResponse)
 def checkpoint(platform: PlatformDep, session: SessionDep) -> str:
-    """The newest signed checkpoint, as a C2SP signed note."""
-    return platform.log.latest_checkpoint(session).note
+    """The newest signed checkpoint (the newest that met the witness policy, when witnesses
+    are configured), as a C2SP signed note with the witnesses' cosignature lines."""
+    return platform.served_checkpoint(session)
+
+
+@router.get("/witnesses")
+def witnesses(platform: PlatformDep, session: SessionDep) -> dict[str, Any]:
+    """The witness policy (the ``witnesses`` section of a trust file) and which
+    checkpoint was last witnessed."""
+    from traceability import witness_repository
+
+    newest = witness_repository.newest_witnessed(session)
+    return {
+        **policy_json(platform.witnessing.policy),
+        "newest_witnessed_size": None if newest is None else newest.tree_size,
+    }
 
 
 @router.get("/public-key", response_class=PlainTextResponse)
@@ -93,7 +108,23 @@ def anchors(
 proofs_router = APIRouter(prefix="/v1/proofs", tags=["auditor"])
 
 
+@proofs_router.get(
+    "/{event_id}.tlog-proof",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}}}},
+)
+def tlog_proof(event_id: str, platform: PlatformDep, session: SessionDep) -> Response:
+    """The event's offline proof in the C2SP ``c2sp.org/tlog-proof@v1`` format: the event,
+    its inclusion proof and the checkpoint with the witnesses' cosignatures."""
+    text = build_tlog_proof(session, platform.log, platform.signer, event_id, platform.witnessing)
+    return Response(
+        text,
+        media_type="text/plain; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{event_id}.tlog-proof"'},
+    )
+
+
 @proofs_router.get("/{event_id}")
 def proof_bundle(event_id: str, platform: PlatformDep, session: SessionDep) -> dict[str, Any]:
     """The ``sunledger-proof/1`` bundle of one event: verify it with ``sunledger verify``."""
-    return build_bundle(session, platform.log, platform.signer, event_id)
+    return build_bundle(session, platform.log, platform.signer, event_id, platform.witnessing)

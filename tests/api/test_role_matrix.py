@@ -156,6 +156,10 @@ MATRIX: list[Call] = [
     Call("GET", "/v1/log/anchors", EVERYONE),
     Call("GET", "/v1/trust", EVERYONE),
     Call("GET", "/v1/proofs/{event_id}", EVERYONE),
+    Call("GET", "/v1/proofs/{event_id}.tlog-proof", EVERYONE),
+    Call("GET", "/v1/log/witnesses", EVERYONE),
+    Call("GET", "/checkpoint", EVERYONE),
+    Call("GET", "/tile/{path}", EVERYONE),
     Call(
         "POST",
         "/v1/chain/rpc",
@@ -345,6 +349,7 @@ def _seed(city: City) -> tuple[Fixtures, dict[str, str]]:
         "gtin": "09506000134352",
         "lot": "LOT-1",
         "asset": "js/verify.js",
+        "path": "entries/000.p/1",
     }
     return fixtures, values
 

@@ -354,3 +354,24 @@ def test_a_scenario_file_is_checked_before_anything_is_written(tmp_path: Path) -
     done = sunledger("demo", "--no-serve", "--scenario", str(bad), "--data-dir", str(data))
     assert done.returncode == 2 and f"{bad}: city: Field required" in done.stderr
     assert not (data / "sunledger.db").exists()
+
+
+@pytest.mark.slow
+def test_the_bureau_witnessed_the_city_and_the_offline_proof_verifies(
+    seeded: Seeded, tmp_path: Path
+) -> None:
+    out = seeded.run.stdout
+    assert "witnessed by the City Market Supervision Bureau" in out
+    command = next(line.strip() for line in out.splitlines() if "--format tlog-proof" in line)
+    command = command.split(": ", 1)[1]
+    done = subprocess.run(
+        ["bash", "-c", command],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=environment(),
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "witnessed by market-supervision.demo/witness (quorum 1 of 1)" in done.stdout
+    assert (tmp_path / "event.tlog-proof").read_text().startswith("c2sp.org/tlog-proof@v1\n")

@@ -177,6 +177,9 @@ def server_command(host: str, port: int) -> list[str]:
 def server_env(settings: Settings) -> dict[str, str]:
     env = dict(os.environ)
     env["SUNLEDGER_DATA_DIR"] = str(settings.data_dir)
+    if settings.witnesses:
+        env["SUNLEDGER_WITNESSES"] = json.dumps([w.model_dump() for w in settings.witnesses])
+        env["SUNLEDGER_WITNESS_QUORUM"] = str(settings.witness_quorum)
     return env
 
 

@@ -6,6 +6,7 @@ import { api, el } from "./api.js";
 import { t } from "./i18n.js";
 import { jsonRpc } from "./chain.js";
 import { ed25519Supported, parseVerifierKey, verifyBundle } from "./verify.js";
+import { witnessedBy } from "./witness.js";
 
 const CONCURRENCY = 4;
 
@@ -25,6 +26,7 @@ export async function openVerifier() {
     keySource: params.get("key") ? "query" : "server",
     chain: jsonRpc(rpcUrl),
     ed25519: await ed25519Supported(),
+    witnesses: await api("/v1/log/witnesses", { auth: false }).catch(() => null),
   };
 }
 
@@ -44,7 +46,8 @@ export class ProofBoard {
     if (!ref || !ref.event_id) return;
     this.total += 1;
     const badge = el("span", { class: "badge pending", "data-state": "pending" }, t("verify.pending"));
-    slot.append(badge);
+    const proofUrl = `/v1/proofs/${encodeURIComponent(ref.event_id)}.tlog-proof`;
+    slot.append(badge, el("a", { class: "tlog-proof", href: proofUrl, download: "" }, t("witness.download")));
     this.queue.push({ badge, ref, onVerified });
     this.render();
     this.pump();
@@ -66,6 +69,7 @@ export class ProofBoard {
     try {
       const bundle = await api(`/v1/proofs/${encodeURIComponent(ref.event_id)}`, { auth: false });
       verdict = await verifyBundle(bundle, this.trust.verifier, this.trust.chain, ref.event_id);
+      if (this.trust.witnesses && this.trust.witnesses.keys.length) verdict.witness = await witnessedBy(bundle.checkpoint, this.trust.witnesses);
     } catch (err) {
       verdict = { ok: false, failed: { name: "bundle_format", detail: err.message }, checks: [] };
     }
@@ -96,6 +100,8 @@ export class ProofBoard {
     if (waiting.length) {
       this.banner.append(el("div", {}, t("verify.summary.waiting", { count: waiting.length })));
     }
+    const witnessed = this.results.find((v) => v.witness);
+    if (witnessed) this.banner.append(witnessLine(witnessed.witness));
     if (!this.trust.ed25519) this.banner.append(el("div", { class: "warn" }, t("verify.unsupported")));
   }
 }
@@ -106,6 +112,7 @@ export function paint(badge, verdict) {
     badge.className = "badge ok";
     badge.dataset.state = "ok";
     badge.textContent = "✓ " + t("verify.ok", { chain: verdict.chainId, block: verdict.block });
+    if (verdict.witness) badge.append(witnessLine(verdict.witness));
     return;
   }
   const name = verdict.failed ? verdict.failed.name : "bundle_format";
@@ -130,4 +137,12 @@ export function trustFooter(trust) {
     el("dt", {}, t("verify.key")),
     el("dd", {}, trust.verifier.text + (trust.keySource === "query" ? " (?key=)" : "")),
   );
+}
+
+// "witnessed by the City Market Supervision Bureau and 1 other", or the policy missed.
+function witnessLine(w) {
+  const met = w.met && !w.error;
+  const who = w.labels.length > 1 ? t("witness.and", { first: w.labels[0], count: w.labels.length - 1 }) : w.labels[0];
+  const text = met ? t("witness.by", { who }) : t("witness.missing", { count: w.labels.length, quorum: w.quorum }) + (w.error ? ` — ${w.error}` : "");
+  return el("div", { class: "witness " + (met ? "ok" : "missing"), "data-witnessed": String(met) }, (met ? "✓ " : "⚠ ") + text);
 }
