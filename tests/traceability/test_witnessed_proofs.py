@@ -60,6 +60,7 @@ def test_tlog_proofs_and_bundles_verify_against_pinned_witnesses(
         assert served.headers["content-disposition"].endswith(f'{event_id}.tlog-proof"')
         bundle = client.get(f"/v1/proofs/{event_id}").json()
         assert client.get("/v1/proofs/nope.tlog-proof").status_code == 404
+        published = client.get("/v1/trust").json()
     application.state.engine.dispose()
     proof = parse(served.text)
     assert proof.index == 7 and proof.checkpoint.startswith("test.sunledger/log\n40\n")
@@ -87,29 +88,23 @@ def test_tlog_proofs_and_bundles_verify_against_pinned_witnesses(
     assert done.exit_code == 0, done.output
     assert "witnessed by bureau.example/witness and 1 other (quorum 2 of 2)" in done.stdout
 
-    # A trust file's witnesses section pins the same keys.
+    # The platform's published trust file pins the same witnesses (quorum 2 of 2); a
+    # verifier may ask for fewer.
+    assert published["witnesses"] == {
+        "quorum": 2,
+        "keys": [
+            {"name": w.key.name, "vkey": w.key.verifier.vkey(), "label": w.label} for w in witnesses
+        ],
+    }
     trust = tmp_path / "trust.json"
     trust.write_text(
-        json.dumps(
-            {
-                "format": "sunledger-trust/1",
-                "witnesses": {
-                    "quorum": 1,
-                    "keys": [
-                        {"name": w.key.name, "vkey": w.key.verifier.vkey(), "label": w.label}
-                        for w in witnesses
-                    ],
-                },
-            }
-        )
+        json.dumps({**published, "witnesses": {**published["witnesses"], "quorum": 1}})
     )
-    done = runner.invoke(
-        app, ["verify", str(written), "--public-key", key, "--trust", str(trust)], env=env
-    )
+    done = runner.invoke(app, ["verify", str(written), "--trust", str(trust)], env=env)
     assert done.exit_code == 0, done.output
     assert "witnessed by City Market Supervision Bureau and 1 other (quorum 1 of 2)" in done.stdout
 
-    # A pinned key the proof was not cosigned with: the quorum is not met, exit 14.
+    # A pinned key the proof was not cosigned with: the quorum is not met, exit 15.
     stranger = CosignatureSigner.generate("bureau.example/witness").verifier.vkey()
     done = runner.invoke(
         app, ["verify", str(written), "--public-key", key, "--witness", stranger], env=env
@@ -117,7 +112,7 @@ def test_tlog_proofs_and_bundles_verify_against_pinned_witnesses(
     assert done.exit_code == 15, done.output
     assert "NOT met" in done.stdout
 
-    # A cosignature line altered under a pinned key's name and ID: rejected, exit 14.
+    # A cosignature line altered under a pinned key's name and ID: rejected, exit 15.
     lines = served.text.split("\n")
     at = next(i for i, line in enumerate(lines) if "bureau.example/witness" in line)
     raw = bytearray(base64.b64decode(lines[at].split(" ")[2]))
@@ -146,10 +141,14 @@ def test_tlog_proofs_and_bundles_verify_against_pinned_witnesses(
     assert done.exit_code == 7, done.output
 
     # The sunledger-proof/1 bundle of an event not anchored yet is bound to the newest
-    # checkpoint (50), which no witness has cosigned yet: shown as such, exit 14.
+    # checkpoint (50), which no witness has cosigned yet: shown as such, exit 15.
     assert bundle["witnessed"] is False and bundle["inclusion"]["tree_size"] == 50
     bundle_file = tmp_path / "bundle.json"
     bundle_file.write_text(json.dumps(bundle))
-    done = runner.invoke(app, ["verify", str(bundle_file), "--public-key", key, *pinned], env=env)
+    chain = ["--contract", published["chain"]["contract"]]
+    chain += ["--chain-id", str(published["chain"]["chain_id"])]
+    done = runner.invoke(
+        app, ["verify", str(bundle_file), "--public-key", key, *chain, *pinned], env=env
+    )
     assert done.exit_code == 15, done.output
     assert "witnessed by no pinned witness (quorum 2 of 2, NOT met)" in done.stdout
