@@ -114,10 +114,16 @@ class TamperDetector:
         self._streak = 0
         self._window = cv2.createHanningWindow(SIZE, cv2.CV_32F)
 
+    @property
+    def reference(self) -> FrameFeatures | None:
+        return self._reference
+
     def compare(self, current: FrameFeatures) -> Comparison:
         ref = self._reference
         assert ref is not None
-        (dx, dy), response = cv2.phaseCorrelate(ref.grey, current.grey, self._window)
+        # Copies: with a window, phaseCorrelate multiplies its inputs in place when the size
+        # is DFT-optimal (160x90 is), which would corrupt the reference (OpenCV 4.x).
+        (dx, dy), response = cv2.phaseCorrelate(ref.grey.copy(), current.grey.copy(), self._window)
         return Comparison(
             sharpness_ratio=current.sharpness / max(ref.sharpness, 1e-3),
             edge_ratio=current.edges / max(ref.edges, 1e-3),

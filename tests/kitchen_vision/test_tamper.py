@@ -7,11 +7,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, datetime
 
+import cv2
+import numpy as np
 import pytest
 import scenes
 
 from kitchen_vision.observations import Frame, FrameContext, Observation
-from kitchen_vision.tamper import COVERED, DEFOCUSED, MOVED, TamperDetector
+from kitchen_vision.tamper import COVERED, DEFOCUSED, MOVED, TamperDetector, features
 
 CONFIRM = 3
 
@@ -67,3 +69,31 @@ def test_each_kind_is_confirmed_after_several_frames(tampered: object, kind: str
 def test_a_brief_obstruction_is_not_confirmed() -> None:
     frames = normal() + [scenes.covered_black(1), scenes.covered_black(2)] + normal(6)
     assert all(found == [] for found in observe(frames))
+
+
+def test_phase_correlate_with_a_window_overwrites_its_inputs_on_this_opencv() -> None:
+    # The behaviour the tamper check guards against: at a DFT-optimal size (160x90) and with a
+    # window, cv2.phaseCorrelate multiplies its inputs by the window in place. If a future
+    # OpenCV stops doing so this test says so, and the copies in tamper.py become harmless.
+    rng = np.random.default_rng(0)
+    a = (rng.random((90, 160)) * 255).astype(np.float32)
+    before = a.copy()
+    window = cv2.createHanningWindow((160, 90), cv2.CV_32F)
+    cv2.phaseCorrelate(a, a.copy(), window)
+    assert not np.array_equal(a, before), f"OpenCV {cv2.__version__} no longer does this"
+
+
+def test_a_check_leaves_the_reference_unchanged() -> None:
+    detector = TamperDetector(confirm_frames=CONFIRM, warmup_frames=5)
+    now = datetime(2026, 11, 25, 10, tzinfo=UTC)
+    frames = normal(7)
+    for i, frame in enumerate(frames[:6]):
+        detector.observe(frame, FrameContext("cam-1", i, float(i), now))
+    reference = detector.reference
+    assert reference is not None
+    grey = reference.grey.copy()
+    current = features(frames[6])
+    current_grey = current.grey.copy()
+    detector.compare(current)
+    assert np.array_equal(reference.grey, grey)
+    assert np.array_equal(current.grey, current_grey)
