@@ -47,7 +47,7 @@ def test_the_lights_going_off_is_not_a_covered_camera() -> None:
         (lambda i: scenes.covered_black(i), COVERED),
         (lambda i: scenes.covered_by_hand(i), COVERED),
         (lambda i: scenes.with_sensor_noise(scenes.shifted(scenes.kitchen()), i), MOVED),
-        (lambda i: scenes.with_sensor_noise(scenes.shifted(scenes.kitchen(), 16, 6), i), MOVED),
+        (lambda i: scenes.with_sensor_noise(scenes.shifted(scenes.kitchen(), 28, 8), i), MOVED),
         (lambda i: scenes.with_sensor_noise(scenes.defocused(scenes.kitchen()), i), DEFOCUSED),
         (lambda i: scenes.with_sensor_noise(scenes.defocused(scenes.kitchen(), 3), i), DEFOCUSED),
     ],
