@@ -13,13 +13,15 @@ What is logged (the policy):
   not every frame. Faces and people are never logged as observations (they say
   nothing a violation does not, and are about persons); motion only while the
   kitchen is closed.
-- the camera's ``last_frame_at`` in the registry (what "online" is judged by).
+- the camera's ``last_frame_at`` in the registry (what "online" is judged by), and
+  its counters: frames analysed, alerts opened by rule, the detectors that ran.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -82,6 +84,8 @@ class LoggedBatch:
     events: int = 0
     observations_logged: int = 0
     alerts_opened: list[str] = field(default_factory=list)
+    alert_rules: list[str] = field(default_factory=list)
+    """The rule of each alert opened, in the same order."""
     already_open: list[str] = field(default_factory=list)
     evidence_sha256: list[str] = field(default_factory=list)
 
@@ -180,6 +184,14 @@ class VisionLedger:
         if results and self.live:
             newest = max(r.wall_clock for r in results)
             self.registry.frame_seen(session, camera_id, min(newest, now))
+        if results or batch.alerts_opened:
+            self.registry.analysed(
+                session,
+                camera_id,
+                frames=len(results),
+                alerts=Counter(batch.alert_rules),
+                detectors=results[-1].detectors if results else (),
+            )
         if events:
             Ingest(self.log).append(session, events)
         batch.events = len(events)
@@ -238,6 +250,7 @@ class VisionLedger:
             measurements=v.measurements,
         )
         batch.alerts_opened.append(opened.alert.alert_id)
+        batch.alert_rules.append(v.rule)
         batch.evidence_sha256 += hashes
         return [opened.event, *events]
 

@@ -45,6 +45,8 @@ class FrameResult:
     wall_clock: datetime
     observations: list[Observation]
     violations: list[VisionViolation] = field(default_factory=list)
+    detectors: tuple[str, ...] = ()
+    """The detectors that ran on the frame, then ``blur:<face detector>`` for the evidence."""
 
 
 def _part_b(module: str, names: Sequence[str], *args: object) -> Detector | None:
@@ -127,6 +129,11 @@ class Pipeline:
         self.evidence = EvidenceMaker(blurring)
         self._recent: deque[tuple[Frame, FrameContext]] = deque(maxlen=CLIP_FRAMES)
 
+    @property
+    def detector_names(self) -> tuple[str, ...]:
+        blur = self.face_detector.name if self.face_detector is not None else "none"
+        return (*(d.name for d in self.detectors), f"blur:{blur}")
+
     def context(self, sampled: SampledFrame) -> FrameContext:
         return FrameContext(
             camera_id=self.config.camera_id,
@@ -146,7 +153,12 @@ class Pipeline:
             for v in self.rules.judge(observations, context)
         ]
         return FrameResult(
-            sampled.index, sampled.time, sampled.wall_clock, observations, violations
+            sampled.index,
+            sampled.time,
+            sampled.wall_clock,
+            observations,
+            violations,
+            self.detector_names,
         )
 
     def _with_evidence(

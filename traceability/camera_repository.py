@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import datetime
 
@@ -59,6 +60,24 @@ def touch(session: Session, camera_id: str, at: datetime) -> None:
         )
         .values(last_frame_at=at)
     )
+
+
+def add_analysed(
+    session: Session, camera_id: str, frames: int, alerts: dict[str, int], detectors: list[str]
+) -> None:
+    """Add to a camera's counters (a no-op for a camera that is not registered)."""
+    row = session.get(CameraRow, camera_id, with_for_update=True)
+    if row is None:
+        return
+    row.frames_analysed = (row.frames_analysed or 0) + frames
+    if alerts:
+        counts: dict[str, int] = json.loads(row.alerts_by_kind or "{}")
+        for kind, n in alerts.items():
+            counts[kind] = counts.get(kind, 0) + n
+        row.alerts_by_kind = json.dumps(counts, sort_keys=True)
+    if detectors:
+        row.detectors = json.dumps(detectors)
+    session.flush()
 
 
 def unclosed_alert(session: Session, subject: str, rule: str) -> AlertRow | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -57,6 +57,9 @@ def camera_json(row: CameraRow, now: datetime) -> dict[str, Any]:
         "online": is_online(row, now),
         "last_frame_at": None if row.last_frame_at is None else rfc3339(row.last_frame_at),
         "registered_at": rfc3339(row.registered_at),
+        "frames_analysed": int(row.frames_analysed or 0),
+        "alerts_by_kind": json.loads(row.alerts_by_kind or "{}"),
+        "detectors": json.loads(row.detectors or "[]"),
         "config": _redacted(json.loads(row.config)),
     }
 
@@ -119,6 +122,19 @@ class CameraRegistry:
     def frame_seen(self, session: Session, camera_id: str, at: datetime) -> None:
         """Note a frame (a no-op for a camera that is not registered, e.g. ``analyze``)."""
         repo.touch(session, camera_id, at)
+
+    def analysed(
+        self,
+        session: Session,
+        camera_id: str,
+        *,
+        frames: int,
+        alerts: Mapping[str, int],
+        detectors: Sequence[str],
+    ) -> None:
+        """Count frames the checker analysed and alerts it opened, and name the detectors
+        that ran (a no-op for a camera that is not registered)."""
+        repo.add_analysed(session, camera_id, frames, dict(alerts), list(detectors))
 
     def counts(self, session: Session, premises_id: str, now: datetime) -> CameraCounts:
         registered, online = repo.counts(session, premises_id, now - ONLINE_WITHIN)
