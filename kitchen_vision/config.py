@@ -149,6 +149,18 @@ class ObservationRule:
 
 
 @dataclass(frozen=True)
+class SnapshotConfig:
+    """可视: a public kitchen snapshot every ``every_minutes`` while the kitchen is open,
+    faces blurred, at most ``width`` pixels wide and ``max_bytes`` long; the images are
+    kept ``keep_hours`` (their hashes stay in the log)."""
+
+    every_minutes: float
+    max_bytes: int = 60_000
+    width: int = 640
+    keep_hours: float = 48.0
+
+
+@dataclass(frozen=True)
 class CameraConfig:
     camera_id: str
     premises_id: str
@@ -168,6 +180,8 @@ class CameraConfig:
     observation_rules: tuple[ObservationRule, ...] = ()
     yolo_model: str | None = None
     yolo_classes: tuple[str, ...] = ()
+    snapshot: SnapshotConfig | None = None
+    """Off (None) unless the camera's configuration asks for public snapshots."""
 
     @property
     def zone_info(self) -> ZoneInfo:
@@ -197,6 +211,8 @@ class CameraConfig:
             "rules": sorted(self.rules),
             "thresholds": vars(self.thresholds),
         }
+        if self.snapshot is not None:
+            out["snapshot"] = vars(self.snapshot)
         if self.start_time is not None:
             out["start_time"] = self.start_time.isoformat()
         if self.work_clothes_colour is not None:
@@ -428,7 +444,31 @@ _KNOWN = {
     "thresholds",
     "observation_rules",
     "yolo",
+    "snapshot",
 }
+
+
+def _snapshot(raw: Any) -> SnapshotConfig | None:
+    if raw is None:
+        return None
+    _expect(raw, dict, "snapshot", "a mapping with every_minutes (and max_bytes, width)")
+    _unknown(raw, {"every_minutes", "max_bytes", "width", "keep_hours"}, "snapshot")
+    if "every_minutes" not in raw:
+        raise ConfigError("snapshot.every_minutes: missing")
+    max_bytes = raw.get("max_bytes", 60_000)
+    _expect(max_bytes, int, "snapshot.max_bytes", "a whole number of bytes")
+    if not 5_000 <= max_bytes <= 1_000_000:
+        raise ConfigError(f"snapshot.max_bytes: {max_bytes} is outside 5000..1000000")
+    width = raw.get("width", 640)
+    _expect(width, int, "snapshot.width", "a whole number of pixels")
+    if not 160 <= width <= 1920:
+        raise ConfigError(f"snapshot.width: {width} is outside 160..1920")
+    return SnapshotConfig(
+        every_minutes=_number(raw, "every_minutes", "snapshot", 15.0, low=1, high=1440),
+        max_bytes=max_bytes,
+        width=width,
+        keep_hours=_number(raw, "keep_hours", "snapshot", 48.0, low=1, high=24 * 90),
+    )
 
 
 def parse_config(raw: Any, *, base_dir: Path | None = None) -> CameraConfig:
@@ -503,6 +543,7 @@ def parse_config(raw: Any, *, base_dir: Path | None = None) -> CameraConfig:
         observation_rules=_observation_rules(raw.get("observation_rules"), zones),
         yolo_model=model,
         yolo_classes=classes,
+        snapshot=_snapshot(raw.get("snapshot")),
     )
 
 

@@ -23,6 +23,7 @@ from kitchen_vision.flame import FlameRegionDetector
 from kitchen_vision.motion import MotionDetector
 from kitchen_vision.observations import Detector, Frame, FrameContext, Observation
 from kitchen_vision.rules import RuleBook, StoveProbe, VisionViolation
+from kitchen_vision.snapshots import KitchenSnapshot, SnapshotPublisher, SnapshotWithheld
 from kitchen_vision.sources import SampledFrame, open_source
 from kitchen_vision.tamper import TamperDetector
 
@@ -47,6 +48,8 @@ class FrameResult:
     violations: list[VisionViolation] = field(default_factory=list)
     detectors: tuple[str, ...] = ()
     """The detectors that ran on the frame, then ``blur:<face detector>`` for the evidence."""
+    snapshot: KitchenSnapshot | SnapshotWithheld | None = None
+    """A public kitchen snapshot taken on this frame, or why it was withheld."""
 
 
 def _part_b(module: str, names: Sequence[str], *args: object) -> Detector | None:
@@ -128,6 +131,9 @@ class Pipeline:
         self.rules = RuleBook(config, stove_probe)
         self.evidence = EvidenceMaker(blurring)
         self._recent: deque[tuple[Frame, FrameContext]] = deque(maxlen=CLIP_FRAMES)
+        self.snapshots = (
+            SnapshotPublisher(config, blurring) if config.snapshot is not None else None
+        )
 
     @property
     def detector_names(self) -> tuple[str, ...]:
@@ -152,6 +158,9 @@ class Pipeline:
             self._with_evidence(v, sampled.image, context)
             for v in self.rules.judge(observations, context)
         ]
+        snapshot = None
+        if self.snapshots is not None and self.snapshots.due(context.wall_clock):
+            snapshot = self.snapshots.take(sampled.image, context)
         return FrameResult(
             sampled.index,
             sampled.time,
@@ -159,6 +168,7 @@ class Pipeline:
             observations,
             violations,
             self.detector_names,
+            snapshot,
         )
 
     def _with_evidence(

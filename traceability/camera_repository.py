@@ -6,10 +6,16 @@ import json
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from traceability.models import AlertRow, AttachmentHolderRow, AttachmentRow, CameraRow
+from traceability.models import (
+    AlertRow,
+    AttachmentHolderRow,
+    AttachmentRow,
+    CameraRow,
+    KitchenSnapshotRow,
+)
 
 
 def camera(session: Session, camera_id: str) -> CameraRow | None:
@@ -99,5 +105,33 @@ def vision_evidence(session: Session, sha256: bytes, uploader_prefix: str) -> At
             AttachmentRow.sha256 == sha256,
             AttachmentHolderRow.uploaded_by.startswith(uploader_prefix, autoescape=True),
         )
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def add_snapshot(session: Session, row: KitchenSnapshotRow) -> None:
+    if session.get(KitchenSnapshotRow, row.sha256) is None:  # the same bytes twice: one row
+        session.add(row)
+        session.flush()
+
+
+def delete_snapshots_before(session: Session, camera_id: str, before: datetime) -> int:
+    result = session.execute(
+        delete(KitchenSnapshotRow).where(
+            KitchenSnapshotRow.camera_id == camera_id, KitchenSnapshotRow.taken_at < before
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def snapshot(session: Session, sha256: str) -> KitchenSnapshotRow | None:
+    return session.get(KitchenSnapshotRow, sha256)
+
+
+def latest_snapshot(session: Session, camera_id: str) -> KitchenSnapshotRow | None:
+    return session.execute(
+        select(KitchenSnapshotRow)
+        .where(KitchenSnapshotRow.camera_id == camera_id)
+        .order_by(KitchenSnapshotRow.taken_at.desc())
         .limit(1)
     ).scalar_one_or_none()

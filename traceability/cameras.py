@@ -23,7 +23,7 @@ from traceability import org_repository
 from traceability.attachments.service import parse_digest
 from traceability.errors import Conflict, Invalid, NotFound
 from traceability.events import rfc3339
-from traceability.models import AttachmentRow, CameraRow
+from traceability.models import AttachmentRow, CameraRow, KitchenSnapshotRow
 
 ONLINE_WITHIN = timedelta(minutes=5)
 ACTIVE = "active"
@@ -152,3 +152,53 @@ def public_evidence(session: Session, sha256_hex: str) -> AttachmentRow:
     if row is None:
         raise NotFound(f"no vision evidence {sha256_hex}")
     return row
+
+
+def public_snapshot(session: Session, sha256_hex: str) -> KitchenSnapshotRow:
+    """A kitchen snapshot by its SHA-256 (lower-case hex); ``NotFound`` once retention
+    deleted it (its event stays in the log)."""
+    if not re.fullmatch(r"[0-9a-f]{64}", sha256_hex):
+        raise Invalid(f"{sha256_hex!r} is not a SHA-256 in lower-case hex")
+    row = repo.snapshot(session, sha256_hex)
+    if row is None:
+        raise NotFound(f"no kitchen snapshot {sha256_hex} (never published, or past retention)")
+    return row
+
+
+def snapshot_every(row: CameraRow) -> float | None:
+    """Minutes between a camera's public snapshots, or None when it publishes none."""
+    snapshot = json.loads(row.config).get("snapshot")
+    if not isinstance(snapshot, dict):
+        return None
+    every = snapshot.get("every_minutes")
+    return float(every) if isinstance(every, int | float) else None
+
+
+def latest_snapshots(session: Session, premises_id: str, now: datetime) -> list[dict[str, Any]]:
+    """Per active camera of the premises that publishes snapshots: its latest one (or
+    None), and whether that is recent (within two intervals; never when there is none)."""
+    out: list[dict[str, Any]] = []
+    for row in repo.cameras_of(session, premises_id, limit=500):
+        every = snapshot_every(row)
+        if row.status != ACTIVE or every is None:
+            continue
+        latest = repo.latest_snapshot(session, row.camera_id)
+        recent = latest is not None and now - latest.taken_at <= timedelta(minutes=2 * every)
+        out.append(
+            {
+                "camera_id": row.camera_id,
+                "name": row.name,
+                "every_minutes": every,
+                "recent": recent,
+                "latest": None
+                if latest is None
+                else {
+                    "sha256": latest.sha256,
+                    "taken_at": rfc3339(latest.taken_at),
+                    "bytes": latest.size,
+                    "url": f"/v1/public/snapshots/{latest.sha256}",
+                    "event_id": latest.event_id,
+                },
+            }
+        )
+    return out
