@@ -30,7 +30,7 @@ from kitchen_vision.snapshots import SnapshotPublisher, SnapshotWithheld
 from kitchen_vision.sources import SampledFrame
 from traceability.cameras import CameraRegistry, latest_snapshots
 from traceability.db import transaction
-from traceability.models import EventRow
+from traceability.models import EventRow, KitchenSnapshotRow
 
 SNAPSHOT = 'opening_hours: ["10:00-14:00"]\ntimezone: UTC\nsnapshot: {every_minutes: 15}\n'
 OPEN = datetime(2026, 11, 25, 10, 30, tzinfo=UTC)
@@ -175,3 +175,20 @@ def test_published_logged_served_and_deleted_after_retention(
         sha,
         batch2.snapshots_published[0],
     ]
+
+
+def test_a_withheld_snapshot_is_logged_with_its_reason_and_stores_nothing(city: City) -> None:
+    platform = city.app.state.platform
+    cfg = config()
+    pipeline = Pipeline(cfg, face_detector=None)
+    result = pipeline.process(SampledFrame(0, 0.0, kitchen_with_a_face(), OPEN))
+    assert result.snapshot == SnapshotWithheld(OPEN, "no_face_detector")
+    with transaction(platform.sessions) as session:
+        batch = VisionLedger(platform.log, cfg).record(session, [result], OPEN)
+    assert batch.snapshots_withheld == ["no_face_detector"] and batch.snapshots_published == []
+    with platform.sessions() as session:
+        rows = session.execute(select(EventRow).order_by(EventRow.leaf_index)).scalars()
+        observed = [json.loads(bytes(r.body))["payload"].get("observation") for r in rows]
+        assert session.execute(select(KitchenSnapshotRow)).first() is None
+    assert "kitchen_snapshot_withheld:no_face_detector" in observed
+    assert "kitchen_snapshot" not in observed

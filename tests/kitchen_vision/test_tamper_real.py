@@ -57,3 +57,12 @@ def test_the_same_tampers_at_thirty_frames_per_second(name: str) -> None:
 @pytest.mark.parametrize("clip", footage.CLIPS)
 def test_nothing_on_people_lights_steam_or_flicker(clip: str, name: str) -> None:
     assert alerts(clip, footage.NORMALS[name], 2, 20) == []
+
+
+def test_a_gradual_defocus_is_not_absorbed_at_thirty_frames_per_second() -> None:
+    # The reference is refreshed only from normal frames over ten minutes: a blur growing
+    # over 20 s is still seen against the sharp scene (the 30 fps miss).
+    model, kind = footage.TAMPERS["gradual_defocus"]
+    found = alerts("street", model, 30, 34)
+    assert found and found[0][0] >= ONSET and found[0][1] == kind, found[:3]
+    assert found[0][0] <= ONSET + 20
