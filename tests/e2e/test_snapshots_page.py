@@ -40,6 +40,7 @@ def test_the_snapshot_is_shown_with_a_tick_computed_in_the_browser(
     caption = figure.locator("figcaption").inner_text()
     assert "Hot kitchen" in caption and "local time" in caption
     assert figure.locator("[data-role=no-recent]").count() == 0
+    figure.scroll_into_view_if_needed()
     save_screenshot(page, "consumer-snapshot.png")
 
     # The same check against a hash the event does not name: not ticked.

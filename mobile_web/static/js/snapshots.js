@@ -100,7 +100,7 @@ function camera(cam, timeZone, board) {
   }
   if (!cam.latest) return figure;
   const latest = cam.latest;
-  const img = el("img", { alt: say("title"), style: "max-width:100%;display:block", "data-sha256": latest.sha256 });
+  const img = el("img", { alt: say("title"), "data-sha256": latest.sha256 });
   const tick = el("span", { class: "badge pending", "data-role": "image-hash", "data-state": "pending" }, say("checking"));
   const proof = el("span", { class: "slot" });
   caption.append(` · ${say("taken")} ${localTime(latest.taken_at, timeZone)} (${say("local")})`);
