@@ -302,14 +302,15 @@ class TamperDetector:
         )
 
     def _warming_up(self, now: float) -> bool:
-        if self._started is None:
-            self._started = now
-        return self._seen <= self.warmup_frames or now - self._started < self.warmup_s
+        started = self._started if self._started is not None else now
+        return self._seen <= self.warmup_frames or now - started < self.warmup_s
 
     def observe(self, frame: Frame, context: FrameContext) -> list[Observation]:
         current = features(frame)
         self._seen += 1
         now = context.time
+        if self._started is None:
+            self._started = now
         if self._reference is None or self._warming_up(now):
             # Learn quickly at first: the reference is the mean of the first frames.
             self._learn(current, 1 / self._seen)
