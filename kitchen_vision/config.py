@@ -123,6 +123,10 @@ class StoveConfig:
 class Thresholds:
     tamper_confirm_frames: int = 3
     tamper_warmup_frames: int = 5
+    tamper_confirm_seconds: float = 2.0
+    """A tamper is reported once it has lasted this long and ``tamper_confirm_frames`` samples."""
+    tamper_horizon_minutes: float = 10.0
+    """Time constant of the tamper reference, refreshed only from frames judged normal."""
     motion_min_blob_px: int = 12
     """At the motion detector's working size (320 px wide): about 50 px at 640×360."""
     motion_warmup_frames: int = 3

@@ -73,7 +73,10 @@ def build_detectors(config: CameraConfig, face_detector: Detector | None) -> lis
     if config.enabled("tamper"):
         detectors.append(
             TamperDetector(
-                confirm_frames=t.tamper_confirm_frames, warmup_frames=t.tamper_warmup_frames
+                confirm_frames=t.tamper_confirm_frames,
+                warmup_frames=t.tamper_warmup_frames,
+                confirm_s=t.tamper_confirm_seconds,
+                horizon_s=t.tamper_horizon_minutes * 60,
             )
         )
     wants_motion = any(config.enabled(r) for r in ("motion", "pest", "unattended_flame"))

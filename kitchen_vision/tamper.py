@@ -323,7 +323,7 @@ class TamperDetector:
             self._kinds.clear()
             last = self._last_learnt if self._last_learnt is not None else now
             # Time-based: the same horizon whatever the sampling rate.
-            self._learn(current, 1 - math.exp(-max(now - last, 0.0) / self.horizon_s))
+            self._learn(current, 1 - math.exp(-max(now - last, 0.0) / max(self.horizon_s, 1e-6)))
             self._last_learnt = now
             return []
         if self._since is None:
