@@ -124,6 +124,10 @@ class StoveConfig:
 class Thresholds:
     tamper_confirm_frames: int = 3
     tamper_warmup_frames: int = 5
+    tamper_confirm_seconds: float = 2.0
+    """A tamper is reported once it has lasted this long and ``tamper_confirm_frames`` samples."""
+    tamper_horizon_minutes: float = 10.0
+    """Time constant of the tamper reference, refreshed only from frames judged normal."""
     motion_min_blob_px: int = 12
     """At the motion detector's working size (320 px wide): about 50 px at 640×360."""
     motion_warmup_frames: int = 3
@@ -150,6 +154,18 @@ class ObservationRule:
 
 
 @dataclass(frozen=True)
+class SnapshotConfig:
+    """可视: a public kitchen snapshot every ``every_minutes`` while the kitchen is open,
+    faces blurred, at most ``width`` pixels wide and ``max_bytes`` long; the images are
+    kept ``keep_hours`` (their hashes stay in the log)."""
+
+    every_minutes: float
+    max_bytes: int = 60_000
+    width: int = 640
+    keep_hours: float = 48.0
+
+
+@dataclass(frozen=True)
 class CameraConfig:
     camera_id: str
     premises_id: str
@@ -172,6 +188,8 @@ class CameraConfig:
     face_model: str | None = None
     """Another CenterFace ONNX file (default: the one shipped in kitchen_vision/data). If it
     does not load, no evidence image is kept: the violations say why."""
+    snapshot: SnapshotConfig | None = None
+    """Off (None) unless the camera's configuration asks for public snapshots."""
 
     @property
     def zone_info(self) -> ZoneInfo:
@@ -201,6 +219,8 @@ class CameraConfig:
             "rules": sorted(self.rules),
             "thresholds": vars(self.thresholds),
         }
+        if self.snapshot is not None:
+            out["snapshot"] = vars(self.snapshot)
         if self.start_time is not None:
             out["start_time"] = self.start_time.isoformat()
         if self.work_clothes_colour is not None:
@@ -435,7 +455,31 @@ _KNOWN = {
     "thresholds",
     "observation_rules",
     "yolo",
+    "snapshot",
 }
+
+
+def _snapshot(raw: Any) -> SnapshotConfig | None:
+    if raw is None:
+        return None
+    _expect(raw, dict, "snapshot", "a mapping with every_minutes (and max_bytes, width)")
+    _unknown(raw, {"every_minutes", "max_bytes", "width", "keep_hours"}, "snapshot")
+    if "every_minutes" not in raw:
+        raise ConfigError("snapshot.every_minutes: missing")
+    max_bytes = raw.get("max_bytes", 60_000)
+    _expect(max_bytes, int, "snapshot.max_bytes", "a whole number of bytes")
+    if not 5_000 <= max_bytes <= 1_000_000:
+        raise ConfigError(f"snapshot.max_bytes: {max_bytes} is outside 5000..1000000")
+    width = raw.get("width", 640)
+    _expect(width, int, "snapshot.width", "a whole number of pixels")
+    if not 160 <= width <= 1920:
+        raise ConfigError(f"snapshot.width: {width} is outside 160..1920")
+    return SnapshotConfig(
+        every_minutes=_number(raw, "every_minutes", "snapshot", 15.0, low=1, high=1440),
+        max_bytes=max_bytes,
+        width=width,
+        keep_hours=_number(raw, "keep_hours", "snapshot", 48.0, low=1, high=24 * 90),
+    )
 
 
 def parse_config(raw: Any, *, base_dir: Path | None = None) -> CameraConfig:
@@ -516,6 +560,7 @@ def parse_config(raw: Any, *, base_dir: Path | None = None) -> CameraConfig:
         yolo_model=model,
         yolo_classes=classes,
         face_model=face_model,
+        snapshot=_snapshot(raw.get("snapshot")),
     )
 
 

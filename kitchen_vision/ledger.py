@@ -15,13 +15,15 @@ What is logged (the policy):
   not every frame. Faces and people are never logged as observations (they say
   nothing a violation does not, and are about persons); motion only while the
   kitchen is closed.
-- the camera's ``last_frame_at`` in the registry (what "online" is judged by).
+- the camera's ``last_frame_at`` in the registry (what "online" is judged by), and
+  its counters: frames analysed, alerts opened by rule, the detectors that ran.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -33,6 +35,9 @@ from kitchen_vision.config import CameraConfig
 from kitchen_vision.observations import Observation
 from kitchen_vision.pipeline import FrameResult
 from kitchen_vision.rules import VisionViolation
+from kitchen_vision.snapshots import PUBLISHED as SNAPSHOT_PUBLISHED
+from kitchen_vision.snapshots import WITHHELD as SNAPSHOT_WITHHELD
+from kitchen_vision.snapshots import KitchenSnapshot, SnapshotWithheld
 from traceability import camera_repository, org_repository
 from traceability.alerts.raising import open_alert
 from traceability.attachments import AttachmentStore
@@ -48,6 +53,7 @@ from traceability.events import (
 )
 from traceability.ingest import Ingest
 from traceability.log import TransparencyLog
+from traceability.models import KitchenSnapshotRow
 from traceability.public_record import repository as public_repo
 
 NEVER_LOGGED = frozenset({"face", "person"})
@@ -84,6 +90,10 @@ class LoggedBatch:
     events: int = 0
     observations_logged: int = 0
     alerts_opened: list[str] = field(default_factory=list)
+    alert_rules: list[str] = field(default_factory=list)
+    snapshots_published: list[str] = field(default_factory=list)
+    snapshots_withheld: list[str] = field(default_factory=list)
+    """The rule of each alert opened, in the same order."""
     already_open: list[str] = field(default_factory=list)
     evidence_sha256: list[str] = field(default_factory=list)
 
@@ -177,13 +187,74 @@ class VisionLedger:
                 events += self._violation(session, violation, now, batch)
         for violation in offline:
             events += self._violation(session, violation, now, batch)
+        if self.live:
+            for result in results:
+                if result.snapshot is not None:
+                    events.append(self._snapshot(session, result.snapshot, now, batch))
         if results and self.live:
             newest = max(r.wall_clock for r in results)
             self.registry.frame_seen(session, camera_id, min(newest, now))
+        if results or batch.alerts_opened:
+            self.registry.analysed(
+                session,
+                camera_id,
+                frames=len(results),
+                alerts=Counter(batch.alert_rules),
+                detectors=results[-1].detectors if results else (),
+            )
         if events:
             Ingest(self.log).append(session, events)
         batch.events = len(events)
         return batch
+
+    def _snapshot(
+        self,
+        session: Session,
+        snapshot: KitchenSnapshot | SnapshotWithheld,
+        now: datetime,
+        batch: LoggedBatch,
+    ) -> PreparedEvent:
+        """A published snapshot: its bytes kept by hash, its hash logged; older images of
+        the camera past retention deleted (their events stay). A withheld one: why."""
+        camera_id = self.config.camera_id
+        if isinstance(snapshot, SnapshotWithheld):
+            batch.snapshots_withheld.append(snapshot.reason)
+            return _observation_event(
+                camera_id,
+                detector=snapshot.detector,
+                observation=f"{SNAPSHOT_WITHHELD}:{snapshot.reason}",
+                zone=None,
+                confidence=None,
+                at=snapshot.taken_at,
+                now=now,
+            )
+        event = _observation_event(
+            camera_id,
+            detector=snapshot.face_detector,
+            observation=SNAPSHOT_PUBLISHED,
+            zone=None,
+            confidence=None,
+            at=snapshot.taken_at,
+            now=now,
+            evidence_sha256=snapshot.sha256,
+        )
+        camera_repository.add_snapshot(
+            session,
+            KitchenSnapshotRow(
+                sha256=snapshot.sha256,
+                camera_id=camera_id,
+                premises_id=self.config.premises_id,
+                taken_at=as_utc(snapshot.taken_at),
+                event_id=event.event_id,
+                media_type="image/jpeg",
+                size=len(snapshot.jpeg),
+                data=snapshot.jpeg,
+            ),
+        )
+        keep = self.config.snapshot.keep_hours if self.config.snapshot is not None else 48.0
+        camera_repository.delete_snapshots_before(session, camera_id, now - timedelta(hours=keep))
+        batch.snapshots_published.append(snapshot.sha256)
+        return event
 
     def _violation(
         self, session: Session, v: VisionViolation, now: datetime, batch: LoggedBatch
@@ -250,6 +321,7 @@ class VisionLedger:
             measurements=v.measurements,
         )
         batch.alerts_opened.append(opened.alert.alert_id)
+        batch.alert_rules.append(v.rule)
         batch.evidence_sha256 += hashes
         return [opened.event, *events]
 

@@ -23,6 +23,7 @@ from kitchen_vision.flame import FlameRegionDetector
 from kitchen_vision.motion import MotionDetector
 from kitchen_vision.observations import Detector, Frame, FrameContext, Observation
 from kitchen_vision.rules import RuleBook, StoveProbe, VisionViolation
+from kitchen_vision.snapshots import KitchenSnapshot, SnapshotPublisher, SnapshotWithheld
 from kitchen_vision.sources import SampledFrame, open_source
 from kitchen_vision.tamper import TamperDetector
 
@@ -45,6 +46,10 @@ class FrameResult:
     wall_clock: datetime
     observations: list[Observation]
     violations: list[VisionViolation] = field(default_factory=list)
+    detectors: tuple[str, ...] = ()
+    """The detectors that ran on the frame, then ``blur:<face detector>`` for the evidence."""
+    snapshot: KitchenSnapshot | SnapshotWithheld | None = None
+    """A public kitchen snapshot taken on this frame, or why it was withheld."""
 
 
 def _part_b(module: str, names: Sequence[str], *args: object) -> Detector | None:
@@ -68,7 +73,10 @@ def build_detectors(config: CameraConfig, face_detector: Detector | None) -> lis
     if config.enabled("tamper"):
         detectors.append(
             TamperDetector(
-                confirm_frames=t.tamper_confirm_frames, warmup_frames=t.tamper_warmup_frames
+                confirm_frames=t.tamper_confirm_frames,
+                warmup_frames=t.tamper_warmup_frames,
+                confirm_s=t.tamper_confirm_seconds,
+                horizon_s=t.tamper_horizon_minutes * 60,
             )
         )
     wants_motion = any(config.enabled(r) for r in ("motion", "pest", "unattended_flame"))
@@ -128,6 +136,14 @@ class Pipeline:
         self.rules = RuleBook(config, stove_probe)
         self.evidence = EvidenceMaker(blurring, unavailable=unavailable)
         self._recent: deque[tuple[Frame, FrameContext]] = deque(maxlen=CLIP_FRAMES)
+        self.snapshots = (
+            SnapshotPublisher(config, blurring) if config.snapshot is not None else None
+        )
+
+    @property
+    def detector_names(self) -> tuple[str, ...]:
+        blur = self.face_detector.name if self.face_detector is not None else "none"
+        return (*(d.name for d in self.detectors), f"blur:{blur}")
 
     def context(self, sampled: SampledFrame) -> FrameContext:
         return FrameContext(
@@ -147,8 +163,17 @@ class Pipeline:
             self._with_evidence(v, sampled.image, context)
             for v in self.rules.judge(observations, context)
         ]
+        snapshot = None
+        if self.snapshots is not None and self.snapshots.due(context.wall_clock):
+            snapshot = self.snapshots.take(sampled.image, context)
         return FrameResult(
-            sampled.index, sampled.time, sampled.wall_clock, observations, violations
+            sampled.index,
+            sampled.time,
+            sampled.wall_clock,
+            observations,
+            violations,
+            self.detector_names,
+            snapshot,
         )
 
     def _with_evidence(

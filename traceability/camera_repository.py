@@ -6,10 +6,17 @@ import json
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
-from traceability.models import AlertRow, AttachmentHolderRow, AttachmentRow, CameraRow, EventRow
+from traceability.models import (
+    AlertRow,
+    AttachmentHolderRow,
+    AttachmentRow,
+    CameraRow,
+    EventRow,
+    KitchenSnapshotRow,
+)
 
 
 def camera(session: Session, camera_id: str) -> CameraRow | None:
@@ -62,6 +69,24 @@ def touch(session: Session, camera_id: str, at: datetime) -> None:
     )
 
 
+def add_analysed(
+    session: Session, camera_id: str, frames: int, alerts: dict[str, int], detectors: list[str]
+) -> None:
+    """Add to a camera's counters (a no-op for a camera that is not registered)."""
+    row = session.get(CameraRow, camera_id, with_for_update=True)
+    if row is None:
+        return
+    row.frames_analysed = (row.frames_analysed or 0) + frames
+    if alerts:
+        counts: dict[str, int] = json.loads(row.alerts_by_kind or "{}")
+        for kind, n in alerts.items():
+            counts[kind] = counts.get(kind, 0) + n
+        row.alerts_by_kind = json.dumps(counts, sort_keys=True)
+    if detectors:
+        row.detectors = json.dumps(detectors)
+    session.flush()
+
+
 def unclosed_alert(session: Session, subject: str, rule: str) -> AlertRow | None:
     """An alert of this camera and rule that is not closed yet (to avoid a duplicate)."""
     return session.execute(
@@ -98,3 +123,31 @@ def unblurred_evidence(session: Session, note: str) -> set[str]:
         payload = json.loads(bytes(body)).get("payload", {})
         found.update(str(sha) for sha in payload.get("evidence_sha256", []))
     return found
+
+
+def add_snapshot(session: Session, row: KitchenSnapshotRow) -> None:
+    if session.get(KitchenSnapshotRow, row.sha256) is None:  # the same bytes twice: one row
+        session.add(row)
+        session.flush()
+
+
+def delete_snapshots_before(session: Session, camera_id: str, before: datetime) -> int:
+    result = session.execute(
+        delete(KitchenSnapshotRow).where(
+            KitchenSnapshotRow.camera_id == camera_id, KitchenSnapshotRow.taken_at < before
+        )
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def snapshot(session: Session, sha256: str) -> KitchenSnapshotRow | None:
+    return session.get(KitchenSnapshotRow, sha256)
+
+
+def latest_snapshot(session: Session, camera_id: str) -> KitchenSnapshotRow | None:
+    return session.execute(
+        select(KitchenSnapshotRow)
+        .where(KitchenSnapshotRow.camera_id == camera_id)
+        .order_by(KitchenSnapshotRow.taken_at.desc())
+        .limit(1)
+    ).scalar_one_or_none()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,7 +23,7 @@ from traceability import org_repository
 from traceability.attachments.service import parse_digest
 from traceability.errors import Conflict, Invalid, NotFound
 from traceability.events import rfc3339
-from traceability.models import AttachmentRow, CameraRow
+from traceability.models import AttachmentRow, CameraRow, KitchenSnapshotRow
 
 ONLINE_WITHIN = timedelta(minutes=5)
 ACTIVE = "active"
@@ -57,6 +57,9 @@ def camera_json(row: CameraRow, now: datetime) -> dict[str, Any]:
         "online": is_online(row, now),
         "last_frame_at": None if row.last_frame_at is None else rfc3339(row.last_frame_at),
         "registered_at": rfc3339(row.registered_at),
+        "frames_analysed": int(row.frames_analysed or 0),
+        "alerts_by_kind": json.loads(row.alerts_by_kind or "{}"),
+        "detectors": json.loads(row.detectors or "[]"),
         "config": _redacted(json.loads(row.config)),
     }
 
@@ -120,6 +123,19 @@ class CameraRegistry:
         """Note a frame (a no-op for a camera that is not registered, e.g. ``analyze``)."""
         repo.touch(session, camera_id, at)
 
+    def analysed(
+        self,
+        session: Session,
+        camera_id: str,
+        *,
+        frames: int,
+        alerts: Mapping[str, int],
+        detectors: Sequence[str],
+    ) -> None:
+        """Count frames the checker analysed and alerts it opened, and name the detectors
+        that ran (a no-op for a camera that is not registered)."""
+        repo.add_analysed(session, camera_id, frames, dict(alerts), list(detectors))
+
     def counts(self, session: Session, premises_id: str, now: datetime) -> CameraCounts:
         registered, online = repo.counts(session, premises_id, now - ONLINE_WITHIN)
         return CameraCounts(registered, online)
@@ -146,3 +162,53 @@ def public_evidence(session: Session, sha256_hex: str) -> AttachmentRow:
             "it is not published"
         )
     return row
+
+
+def public_snapshot(session: Session, sha256_hex: str) -> KitchenSnapshotRow:
+    """A kitchen snapshot by its SHA-256 (lower-case hex); ``NotFound`` once retention
+    deleted it (its event stays in the log)."""
+    if not re.fullmatch(r"[0-9a-f]{64}", sha256_hex):
+        raise Invalid(f"{sha256_hex!r} is not a SHA-256 in lower-case hex")
+    row = repo.snapshot(session, sha256_hex)
+    if row is None:
+        raise NotFound(f"no kitchen snapshot {sha256_hex} (never published, or past retention)")
+    return row
+
+
+def snapshot_every(row: CameraRow) -> float | None:
+    """Minutes between a camera's public snapshots, or None when it publishes none."""
+    snapshot = json.loads(row.config).get("snapshot")
+    if not isinstance(snapshot, dict):
+        return None
+    every = snapshot.get("every_minutes")
+    return float(every) if isinstance(every, int | float) else None
+
+
+def latest_snapshots(session: Session, premises_id: str, now: datetime) -> list[dict[str, Any]]:
+    """Per active camera of the premises that publishes snapshots: its latest one (or
+    None), and whether that is recent (within two intervals; never when there is none)."""
+    out: list[dict[str, Any]] = []
+    for row in repo.cameras_of(session, premises_id, limit=500):
+        every = snapshot_every(row)
+        if row.status != ACTIVE or every is None:
+            continue
+        latest = repo.latest_snapshot(session, row.camera_id)
+        recent = latest is not None and now - latest.taken_at <= timedelta(minutes=2 * every)
+        out.append(
+            {
+                "camera_id": row.camera_id,
+                "name": row.name,
+                "every_minutes": every,
+                "recent": recent,
+                "latest": None
+                if latest is None
+                else {
+                    "sha256": latest.sha256,
+                    "taken_at": rfc3339(latest.taken_at),
+                    "bytes": latest.size,
+                    "url": f"/v1/public/snapshots/{latest.sha256}",
+                    "event_id": latest.event_id,
+                },
+            }
+        )
+    return out

@@ -508,3 +508,29 @@ class CameraRow(Base):
     """``active`` or ``retired``; being online is judged from ``last_frame_at``."""
     last_frame_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     registered_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    frames_analysed: Mapped[int] = mapped_column(
+        BigInteger, nullable=False, default=0, server_default="0"
+    )
+    alerts_by_kind: Mapped[str] = mapped_column(
+        Text, nullable=False, default="{}", server_default="{}"
+    )
+    """JSON: alerts the checker opened for this camera, by rule."""
+    detectors: Mapped[str] = mapped_column(Text, nullable=False, default="[]", server_default="[]")
+    """JSON: the detectors that ran on its latest frames (the face detector by its backend)."""
+
+
+class KitchenSnapshotRow(Base):
+    """A public kitchen snapshot (faces blurred), kept by its SHA-256 until retention ends;
+    the ``vision_observation`` event that logged its hash stays in the log for ever."""
+
+    __tablename__ = "kitchen_snapshots"
+    __table_args__ = (Index("ix_kitchen_snapshots_camera_id", "camera_id", "taken_at"),)
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    camera_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    premises_id: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    taken_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    event_id: Mapped[str] = mapped_column(String(36), nullable=False)
+    media_type: Mapped[str] = mapped_column(String(32), nullable=False)
+    size: Mapped[int] = mapped_column(Integer, nullable=False)
+    data: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)

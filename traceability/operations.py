@@ -21,6 +21,7 @@ from traceability.events import as_utc
 from traceability.models import (
     AlertRow,
     AnchorRow,
+    CameraRow,
     DeviceRow,
     EventRow,
     LogState,
@@ -171,11 +172,56 @@ def metric_samples(session: Session, settings: Settings, now: datetime) -> list[
                 (("class", str(alert_class)), ("status", status), ("escalation", escalation)),
             )
         )
+    samples += _camera_samples(session)
     depth = _broker_queue_depth(settings)
     if depth is not None:
         samples.append(
             Sample("sunledger_task_queue_depth", "Celery tasks waiting on the broker.", depth)
         )
+    return samples
+
+
+def _camera_samples(session: Session) -> list[Sample]:
+    """Per camera: frames analysed, last frame time, alerts by kind, detectors that ran."""
+    samples: list[Sample] = []
+    for row in session.execute(select(CameraRow).order_by(CameraRow.camera_id)).scalars():
+        camera = (("camera", row.camera_id),)
+        samples.append(
+            Sample(
+                "sunledger_camera_frames_analysed",
+                "Frames the vision checker analysed, by camera.",
+                int(row.frames_analysed or 0),
+                camera,
+            )
+        )
+        if row.last_frame_at is not None:
+            samples.append(
+                Sample(
+                    "sunledger_camera_last_frame_timestamp_seconds",
+                    "Unix time of the camera's latest frame.",
+                    as_utc(row.last_frame_at).timestamp(),
+                    camera,
+                )
+            )
+        for kind, count in sorted(json.loads(row.alerts_by_kind or "{}").items()):
+            samples.append(
+                Sample(
+                    "sunledger_camera_alerts",
+                    "Alerts the vision checker opened, by camera and kind.",
+                    int(count),
+                    (*camera, ("kind", str(kind))),
+                )
+            )
+        for detector in json.loads(row.detectors or "[]"):
+            samples.append(
+                Sample(
+                    "sunledger_camera_detector",
+                    "Detectors that ran on the camera's latest frames (1 each); the face "
+                    "detector blurring evidence is blur:centerface or its fallback.",
+                    1,
+                    (*camera, ("detector", str(detector))),
+                )
+            )
     return samples
 
 

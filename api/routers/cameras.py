@@ -13,7 +13,7 @@ from api.auth import PrincipalDep, directory, get_admin
 from api.deps import SessionDep
 from api.pagination import PageDep, paged
 from kitchen_vision.config import parse_config
-from traceability.cameras import CameraRegistry, camera_json, public_evidence
+from traceability.cameras import CameraRegistry, camera_json, public_evidence, public_snapshot
 
 router = APIRouter(tags=["cameras"])
 registry = CameraRegistry()
@@ -73,6 +73,22 @@ def evidence(sha256: str, session: SessionDep) -> Response:
     """A vision evidence snapshot, faces blurred (the only kind of image stored for it).
     Other attachments are not public here: 404."""
     row = public_evidence(session, sha256)
+    return Response(
+        bytes(row.data),
+        media_type=row.media_type,
+        headers={"Cache-Control": "public, max-age=86400, immutable"},
+    )
+
+
+@router.get(
+    "/v1/public/snapshots/{sha256}",
+    response_class=Response,
+    responses={200: {"content": {"image/jpeg": {}}}},
+)
+def snapshot(sha256: str, session: SessionDep) -> Response:
+    """A public kitchen snapshot (faces blurred) by the SHA-256 of its bytes, as logged in
+    its ``kitchen_snapshot`` observation. 404 once retention deleted it; 422 for a bad hash."""
+    row = public_snapshot(session, sha256)
     return Response(
         bytes(row.data),
         media_type=row.media_type,

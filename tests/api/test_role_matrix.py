@@ -182,6 +182,8 @@ MATRIX: list[Call] = [
     Call("GET", "/static/{asset}", EVERYONE),
     # 404 for everyone here (the fixture attachment is not vision evidence), never 401/403.
     Call("GET", "/v1/public/evidence/{sha256}", EVERYONE),
+    # 404 for everyone here too (the fixture attachment is not a kitchen snapshot).
+    Call("GET", "/v1/public/snapshots/{sha256}", EVERYONE),
     # Any key.
     Call("GET", "/v1/me", ANY_KEY),
     Call("GET", "/v1/alerts", ANY_KEY),

@@ -48,6 +48,8 @@ class Seeded:
     """An alert whose rectification the restaurant has submitted, for the regulator."""
     vision_alert: str
     """An alert whose breach names evidence the public endpoint may not have."""
+    snapshot_sha256: str = ""
+    """The public kitchen snapshot of camera cam-sun-2 (可视)."""
 
 
 def _png(seed: int) -> bytes:
@@ -246,8 +248,47 @@ def seed_over_http(
         )
         Ingest(log).append(session, [opened.event])
         vision_alert = opened.alert.alert_id
+    snapshot = seed_snapshot(sessions, log, now)
     engine.dispose()
-    return Seeded(keys, morning["event_id"], alert_id, vision_alert)
+    return Seeded(keys, morning["event_id"], alert_id, vision_alert, snapshot)
+
+
+def seed_snapshot(sessions: Any, log: Any, now: datetime) -> str:
+    """A camera publishing 可视 snapshots, and one snapshot through the real pipeline
+    (CenterFace blurring) and ledger."""
+    from kitchen_vision.config import parse_config
+    from kitchen_vision.ledger import VisionLedger
+    from kitchen_vision.pipeline import Pipeline
+    from kitchen_vision.sources import SampledFrame
+    from traceability.cameras import CameraRegistry
+
+    config = parse_config(
+        {
+            "camera_id": "cam-sun-2",
+            "premises_id": PREMISES,
+            "name": "Hot kitchen",
+            "timezone": "Asia/Shanghai",
+            "rules": ["tamper"],
+            "snapshot": {"every_minutes": 60},
+        }
+    )
+    rng = np.random.default_rng(5)
+    frame = np.clip(rng.normal(150, 40, (360, 640, 3)), 0, 255).astype(np.uint8)
+    frame = cv2.GaussianBlur(frame, (0, 0), 3)
+    with transaction(sessions) as session:
+        CameraRegistry().register(
+            session,
+            camera_id=config.camera_id,
+            premises_id=PREMISES,
+            name=config.name,
+            config=config.to_json(),
+            now=now,
+        )
+    result = Pipeline(config).process(SampledFrame(0, 0.0, frame, now - timedelta(minutes=1)))
+    with transaction(sessions) as session:
+        batch = VisionLedger(log, config).record(session, [result], now)
+    assert len(batch.snapshots_published) == 1, batch.snapshots_withheld
+    return batch.snapshots_published[0]
 
 
 def anchor(data_dir: Path, env: dict[str, str]) -> str:

@@ -21,7 +21,7 @@ from kitchen_vision.faces import privacy_detector
 from kitchen_vision.ledger import LoggedStoveProbe, VisionLedger
 from kitchen_vision.pipeline import FrameResult, Pipeline
 from kitchen_vision.sources import SampledFrame
-from traceability.cameras import CameraRegistry
+from traceability.cameras import CameraRegistry, camera_json
 from traceability.db import transaction
 from traceability.events import EventKind, prepared, rfc3339
 from traceability.ingest import Ingest
@@ -241,3 +241,32 @@ def test_evidence_an_older_version_stored_unblurred_is_not_published(city: City)
     answer = city.client.get(f"/v1/public/evidence/{sha}")
     assert answer.status_code == 404
     assert "stored when no face detector could blur it" in answer.json()["detail"]
+
+
+def test_the_registry_and_metrics_count_frames_alerts_and_detectors(city: City) -> None:
+    platform = city.app.state.platform
+    now = datetime(2026, 11, 25, 12, tzinfo=UTC)
+    start = datetime(2026, 11, 25, 3, tzinfo=UTC)  # the kitchen is closed
+    with transaction(platform.sessions) as session:
+        CameraRegistry().register(
+            session, camera_id="cam-1", premises_id="p-1", name="Kitchen", config={}, now=now
+        )
+    results = night_results(start)
+    ledger = VisionLedger(platform.log, CONFIG)
+    with transaction(platform.sessions) as session:
+        ledger.record(session, results[:7], now)
+    with transaction(platform.sessions) as session:
+        ledger.record(session, results[7:], now)
+    with platform.sessions() as session:
+        row = CameraRegistry().get(session, "cam-1")
+        shown = camera_json(row, now)
+    assert shown["frames_analysed"] == len(results) == 14
+    assert shown["alerts_by_kind"] == {"pest_suspected": 1}
+    assert shown["detectors"] == ["tamper", "mog2", "centerface", "blur:centerface"]
+    assert shown["last_frame_at"] == rfc3339(start + timedelta(seconds=13))
+    text = city.client.get("/metrics").text
+    assert 'sunledger_camera_frames_analysed{camera="cam-1"} 14' in text
+    assert 'sunledger_camera_alerts{camera="cam-1",kind="pest_suspected"} 1' in text
+    assert 'sunledger_camera_detector{camera="cam-1",detector="blur:centerface"} 1' in text
+    stamp = (start + timedelta(seconds=13)).timestamp()
+    assert f'sunledger_camera_last_frame_timestamp_seconds{{camera="cam-1"}} {int(stamp)}' in text

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from traceability import org_repository
-from traceability.cameras import CameraRegistry
+from traceability.cameras import CameraRegistry, latest_snapshots
 from traceability.errors import NotFound
 from traceability.events import rfc3339
 from traceability.gs1 import digital_link_path
@@ -148,12 +148,17 @@ def sunshine_record(session: Session, premises_id: str, now: datetime) -> dict[s
     lots = repo.latest_lots(session, premises_id, limit=MAX_LOTS)
     compliance, temperatures = probe_sections(session, premises_id, premises.timezone, now)
     cameras = CameraRegistry().counts(session, premises_id, now)
+    snapshots = latest_snapshots(session, premises_id, now)
 
     event_ids = [r.event_id for r in records] + [lot.event_id for lot in lots]
     event_ids += [a.breach_event_id for a in alerts]
     event_ids += [s.event_id for group in steps.values() for s in group]
     event_ids += [row.event_id for row in (grade, inspection) if row is not None]
+    event_ids += [s["latest"]["event_id"] for s in snapshots if s["latest"] is not None]
     coverage = AnchorCoverage.of(session, event_ids)
+    for snap in snapshots:
+        if snap["latest"] is not None:
+            snap["latest"]["event"] = coverage.proof(snap["latest"].pop("event_id"))
 
     return {
         "premises": {
@@ -188,6 +193,8 @@ def sunshine_record(session: Session, premises_id: str, now: datetime) -> dict[s
             # Online: a frame within CameraRegistry's ONLINE_WITHIN (five minutes).
             "cameras": {"registered": cameras.registered, "online": cameras.online},
         },
+        # 可视: each publishing camera's latest kitchen snapshot (faces blurred).
+        "snapshots": {"timezone": premises.timezone, "cameras": snapshots},
         "temperatures": {"days": SUMMARY_DAYS, "probes": temperatures},
         "alerts": {
             "days": ALERT_DAYS,

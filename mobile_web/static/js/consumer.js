@@ -5,6 +5,7 @@ import { api, day, el, moment } from "./api.js";
 import { gradeFace, temperatureChart } from "./charts.js";
 import { installSwitch, t } from "./i18n.js";
 import { ProofBoard, openVerifier, trustFooter } from "./proofcheck.js";
+import { renderSnapshots } from "./snapshots.js";
 
 const premisesId = decodeURIComponent(location.pathname.split("/").filter(Boolean)[1] || "");
 
@@ -248,6 +249,7 @@ async function render() {
     banner,
     grade,
     rightNow(record),
+    renderSnapshots(record.snapshots, board),
     temperatures(record) || "",
     alerts(record, board),
     selfChecks(record, board),

@@ -1,0 +1,131 @@
+// 可视, the kitchen the public can see: each camera's latest public snapshot (faces
+// blurred), its time in the kitchen's local time, and a tick computed here: this browser
+// verifies the snapshot's log event (proof, signed checkpoint, anchor on chain: verify.js)
+// and hashes the image's bytes with WebCrypto; the tick is shown only when the event
+// verified and names exactly that hash. The picture shown is made from the very bytes that
+// were hashed. A camera that published nothing recently says so.
+
+import { api, el } from "./api.js";
+import { bytesToHex, verifyBundle } from "./verify.js";
+
+const TEXT = {
+  zh: {
+    title: "可视厨房",
+    none: "此摄像头最近 {minutes} 分钟没有发布画面",
+    never: "此摄像头尚未发布画面",
+    matches: "✓ 图片与日志中的哈希一致",
+    differs: "✗ 图片与日志中的哈希不一致",
+    missing: "✗ 图片无法取得",
+    unverified: "✗ 日志事件未通过验证",
+    waiting: "⏳ 图片哈希一致，等待上链",
+    checking: "核对图片…",
+    taken: "拍摄于",
+    local: "当地时间",
+  },
+  en: {
+    title: "The kitchen, live",
+    none: "This camera published nothing in the last {minutes} minutes",
+    never: "This camera has not published a snapshot yet",
+    matches: "✓ image matches the logged hash",
+    differs: "✗ image does not match the logged hash",
+    missing: "✗ image could not be fetched",
+    unverified: "✗ the log event did not verify",
+    waiting: "⏳ image matches, waiting for the anchor",
+    checking: "checking the image…",
+    taken: "taken",
+    local: "local time",
+  },
+};
+
+function say(key, values = {}) {
+  const lang = (document.documentElement.lang || "zh").startsWith("en") ? "en" : "zh";
+  return TEXT[lang][key].replace(/\{(\w+)\}/g, (_, k) => String(values[k] ?? ""));
+}
+
+export function localTime(iso, timeZone) {
+  const when = new Date(iso);
+  try {
+    return new Intl.DateTimeFormat(undefined, {
+      timeZone,
+      year: "numeric",
+      month: "2-digit",
+      day: "2-digit",
+      hour: "2-digit",
+      minute: "2-digit",
+    }).format(when);
+  } catch {
+    return when.toISOString().slice(0, 16).replace("T", " ") + " UTC";
+  }
+}
+
+// The image's bytes and their SHA-256 (lower-case hex), or null when it cannot be fetched.
+export async function fetchHashed(url) {
+  const answer = await fetch(url);
+  if (!answer.ok) return null;
+  const bytes = new Uint8Array(await answer.arrayBuffer());
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", bytes));
+  return { bytes, sha256: bytesToHex(digest), type: answer.headers.get("content-type") || "image/jpeg" };
+}
+
+function mark(tick, state, key) {
+  tick.dataset.state = state;
+  tick.className = `badge ${state}`;
+  tick.textContent = say(key);
+}
+
+// The tick's state: "ok" only when the event verified in full and names the image's hash.
+export async function judgeSnapshot(latest, got, trust) {
+  if (!got) return ["fail", "missing"];
+  let verdict;
+  try {
+    const bundle = await api(`/v1/proofs/${encodeURIComponent(latest.event.event_id)}`, { auth: false });
+    verdict = await verifyBundle(bundle, trust.verifier, trust.chain, latest.event.event_id);
+  } catch {
+    return ["fail", "unverified"];
+  }
+  const logged = verdict.event && verdict.event.payload ? verdict.event.payload.evidence_sha256 : null;
+  if (!logged || got.sha256 !== logged) return ["fail", verdict.event ? "differs" : "unverified"];
+  if (verdict.ok) return ["ok", "matches"];
+  const waiting = verdict.failed && verdict.failed.name === "anchor_present";
+  return waiting ? ["waiting", "waiting"] : ["fail", "unverified"];
+}
+
+function camera(cam, timeZone, board) {
+  const figure = el("figure", { class: "snapshot", "data-camera-id": cam.camera_id });
+  const caption = el("figcaption", { class: "muted small" }, el("strong", {}, cam.name || cam.camera_id));
+  figure.append(caption);
+  if (!cam.recent) {
+    const key = cam.latest ? "none" : "never";
+    figure.append(el("p", { class: "warn", "data-role": "no-recent" }, say(key, { minutes: 2 * cam.every_minutes })));
+  }
+  if (!cam.latest) return figure;
+  const latest = cam.latest;
+  const img = el("img", { alt: say("title"), "data-sha256": latest.sha256 });
+  const tick = el("span", { class: "badge pending", "data-role": "image-hash", "data-state": "pending" }, say("checking"));
+  const proof = el("span", { class: "slot" });
+  caption.append(` · ${say("taken")} ${localTime(latest.taken_at, timeZone)} (${say("local")})`);
+  figure.prepend(img);
+  figure.append(el("div", {}, proof, " ", tick));
+  const fetched = fetchHashed(latest.url).catch(() => null);
+  fetched.then((got) => {
+    if (got) img.src = URL.createObjectURL(new Blob([got.bytes], { type: got.type }));
+  });
+  // The proof badge (ProofBoard, counted in the page's banner), and the tick judged here.
+  board.add(proof, latest.event);
+  fetched
+    .then((got) => judgeSnapshot(latest, got, board.trust))
+    .then(([state, key]) => mark(tick, state, key));
+  return figure;
+}
+
+// The 可视 section for a sunshine record's `snapshots` ({timezone, cameras}); "" when no
+// camera of the premises publishes snapshots.
+export function renderSnapshots(snapshots, board) {
+  if (!snapshots || !Array.isArray(snapshots.cameras) || !snapshots.cameras.length) return "";
+  return el(
+    "section",
+    { class: "card", "data-section": "snapshots" },
+    el("h2", {}, say("title")),
+    snapshots.cameras.map((cam) => camera(cam, snapshots.timezone, board)),
+  );
+}
