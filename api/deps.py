@@ -20,7 +20,11 @@ from traceability.errors import SunledgerError
 from traceability.log import TransparencyLog
 from traceability.probe_intake import IntakePolicy, ProbeIntake
 from traceability.settings import Settings
-from traceability.worker import request_anchor_tick, request_webhook_delivery
+from traceability.worker import (
+    request_anchor_tick,
+    request_day_summaries,
+    request_webhook_delivery,
+)
 
 logger = logging.getLogger("sunledger.api")
 
@@ -43,10 +47,16 @@ class Platform:
         )
         return ProbeIntake(self.log, self.signer, policy)
 
-    def after_commit(self, *, alerts: bool = False) -> None:
+    def after_commit(self, *, alerts: bool = False, readings: bool = False) -> None:
         """Work that must follow a commit: ask for an anchoring tick (queued, or eager), and
         when the transaction opened or moved alerts, for webhook delivery (class 1 alerts
-        are "immediate notice"; the beat would otherwise send them within 15 s)."""
+        are "immediate notice"; the beat would otherwise send them within 15 s). After probe
+        readings, the embedded mode logs the probe day summaries that are due (eagerly)."""
+        if readings:
+            try:
+                request_day_summaries(self.settings)
+            except (SunledgerError, SQLAlchemyError) as exc:
+                logger.warning("probe day summaries postponed: %s", exc)
         try:
             request_anchor_tick(self.settings)
         except SunledgerError as exc:

@@ -26,6 +26,7 @@ RECORD_CHECKS = "sunledger.record_checks"
 ALERT_ESCALATION = "sunledger.alert_escalation"
 WEBHOOK_DELIVERY = "sunledger.webhook_delivery"
 VISION_CLIP = "sunledger.vision_clip"
+DAY_SUMMARIES = "sunledger.day_summaries"
 _LOCK = threading.RLock()
 _ANCHORING: dict[str, tuple[Anchoring, Any]] = {}
 
@@ -89,6 +90,7 @@ def make_celery(settings: Settings) -> Celery:
                 "alert-escalation": {"task": ALERT_ESCALATION, "schedule": 300.0},
                 "webhook-delivery": {"task": WEBHOOK_DELIVERY, "schedule": 15.0},
                 "record-checks": {"task": RECORD_CHECKS, "schedule": 300.0},
+                "day-summaries": {"task": DAY_SUMMARIES, "schedule": 300.0},
             },
             beat_schedule_filename=str(settings.data_dir / "celerybeat-schedule"),
         )
@@ -112,6 +114,10 @@ def make_celery(settings: Settings) -> Celery:
     @app.task(name=RECORD_CHECKS, shared=False)  # type: ignore[untyped-decorator]
     def record_checks(now: str | None = None) -> dict[str, Any]:
         return run_record_checks(settings, _instant(now))
+
+    @app.task(name=DAY_SUMMARIES, shared=False)  # type: ignore[untyped-decorator]
+    def day_summaries(now: str | None = None) -> dict[str, Any]:
+        return run_day_summaries(settings, _instant(now))
 
     @app.task(name=VISION_CLIP, shared=False)  # type: ignore[untyped-decorator]
     def vision_clip(camera_id: str, path: str, start: str | None = None) -> dict[str, Any]:
@@ -171,6 +177,17 @@ def run_probe_watch(settings: Settings) -> dict[str, Any]:
     return {"opened": judgement.opened, "recovered": judgement.recovered}
 
 
+def run_day_summaries(settings: Settings, now: datetime | None = None) -> dict[str, Any]:
+    """Log the probe day summaries that are due: closed days, and today's running one."""
+    from traceability.db import transaction
+    from traceability.public_record.day_summaries import DaySummaries
+
+    _engine, sessions, log, _signer = platform_for(settings)
+    with transaction(sessions) as session:
+        report = DaySummaries(log).tick(session, now or datetime.now(UTC))
+    return {"closed": report.closed, "running": report.running}
+
+
 def run_vision_clip(
     settings: Settings, camera_id: str, path: str, start: datetime | None = None
 ) -> dict[str, Any]:
@@ -198,6 +215,13 @@ def celery_for(settings: Settings) -> Celery:
 def request_anchor_tick(settings: Settings, *, force: bool = False) -> None:
     """Ask for a tick: runs now in eager mode, is queued on the broker otherwise."""
     celery_for(settings).tasks[ANCHOR_TICK].delay(force=force)
+
+
+def request_day_summaries(settings: Settings) -> None:
+    """The embedded mode's eager path: log the due summaries now. With a broker the beat
+    does it (every five minutes), so a commit asks for nothing."""
+    if settings.broker_url is None:
+        celery_for(settings).tasks[DAY_SUMMARIES].delay()
 
 
 def request_webhook_delivery(settings: Settings) -> None:
