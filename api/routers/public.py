@@ -7,10 +7,12 @@ may later be negotiated on the same paths.
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import UTC, datetime
 from typing import Any
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Request, Response
 
 from api.auth import directory
 from api.deps import PlatformDep, SessionDep
@@ -23,21 +25,46 @@ router = APIRouter(tags=["public"])
 SVG = "image/svg+xml"
 PNG = "image/png"
 CACHE = {"Cache-Control": "public, max-age=300"}
+# A CDN may serve a record for 30 s and, while it asks again, a stale one for a minute more.
+RECORD_CACHE = "public, max-age=30, stale-while-revalidate=60"
 
 
-@router.get("/v1/public/restaurants/{premises_id}")
-def restaurant(premises_id: str, session: SessionDep, platform: PlatformDep) -> dict[str, Any]:
+def _matches(header: str | None, etag: str) -> bool:
+    if header is None:
+        return False
+    return header.strip() == "*" or etag in (t.strip() for t in header.split(","))
+
+
+@router.get(
+    "/v1/public/restaurants/{premises_id}",
+    response_class=Response,
+    responses={200: {"content": {"application/json": {}}}, 304: {"description": "unchanged"}},
+)
+def restaurant(
+    premises_id: str, request: Request, session: SessionDep, platform: PlatformDep
+) -> Response:
     """The sunshine record of a premises: licence, grade, latest inspection, live probes,
     seven days of temperatures, alerts of 90 days with their rectification, latest
-    self-checks, ingredient lots, and each item's anchoring status and proof link."""
-    record = sunshine_record(session, premises_id, datetime.now(UTC))
+    self-checks, ingredient lots, and each item's anchoring status and proof link.
+
+    Built from logged summaries and state, never a rescan of readings. The record is that
+    of the current minute; its strong ETag names the newest logged event it shows and
+    the digest of its bytes, so ``If-None-Match`` answers 304 until either changes."""
+    now = datetime.now(UTC).replace(second=0, microsecond=0)
+    record = sunshine_record(session, premises_id, now)
     base = platform.settings.public_base_url
     record["links"] = {
         "page": premises_url(base, premises_id),
         "qr_svg": f"/v1/public/restaurants/{premises_id}/qr.svg",
         "qr_png": f"/v1/public/restaurants/{premises_id}/qr.png",
     }
-    return record
+    data = json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode()
+    newest = record["anchoring"]["newest_leaf_index"]
+    etag = f'"r{newest if newest is not None else "-"}-{hashlib.sha256(data).hexdigest()[:24]}"'
+    headers = {"ETag": etag, "Cache-Control": RECORD_CACHE}
+    if _matches(request.headers.get("if-none-match"), etag):
+        return Response(status_code=304, headers=headers)
+    return Response(data, media_type="application/json", headers=headers)
 
 
 @router.get(

@@ -133,7 +133,7 @@ def _day_json(
 
 def probe_sections(
     session: Session, premises_id: str, timezone: str, now: datetime
-) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+) -> tuple[dict[str, Any], list[dict[str, Any]], AnchorCoverage]:
     """(live probe compliance now, last seven days of temperature summaries per probe).
 
     The days are the probes' logged ``probe_day_summary`` events (their cache rows): no
@@ -204,4 +204,4 @@ def probe_sections(
         "in_range": sum(1 for p in live if p["in_range"]),
         "probes": live,
     }
-    return compliance, summaries
+    return compliance, summaries, coverage

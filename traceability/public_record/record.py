@@ -146,7 +146,9 @@ def sunshine_record(session: Session, premises_id: str, now: datetime) -> dict[s
         steps[step.alert_id].append(step)
     records = repo.latest_records(session, premises_id, limit=MAX_RECORDS)
     lots = repo.latest_lots(session, premises_id, limit=MAX_LOTS)
-    compliance, temperatures = probe_sections(session, premises_id, premises.timezone, now)
+    compliance, temperatures, summary_coverage = probe_sections(
+        session, premises_id, premises.timezone, now
+    )
     cameras = CameraRegistry().counts(session, premises_id, now)
 
     event_ids = [r.event_id for r in records] + [lot.event_id for lot in lots]
@@ -207,5 +209,13 @@ def sunshine_record(session: Session, premises_id: str, now: datetime) -> dict[s
         "anchoring": {
             "anchored_tree_size": coverage.final_size,
             "statuses": ["pending", "confirmed", "anchored"],
+            "newest_leaf_index": max(
+                [*coverage.leaves.values(), *summary_coverage.leaves.values()], default=None
+            ),
+        },
+        # What no logged event states: a page shows these as "not proven", never ticked.
+        "not_proven": {
+            "premises": "from the registry, not proven",
+            "live": "the platform's view at as_of, not proven",
         },
     }
