@@ -21,6 +21,7 @@ from api.routers import (
     public,
     regulator,
     restaurants,
+    trust,
 )
 from traceability.platform import open_platform
 from traceability.settings import Settings
@@ -51,6 +52,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(regulator.router)
     app.include_router(pages.router)  # before public: its lot page answers HTML requests
     app.include_router(public.router)
+    app.include_router(trust.router)
     app.include_router(exports.router)
     app.include_router(cameras.router)
     return app
