@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -22,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from traceability.errors import Invalid
 from traceability.events import rfc3339
-from traceability.models import AlertRow, DeviceRow, ProbeDaySummaryRow
+from traceability.models import AlertRow, DeviceRow
 from traceability.public_record import repository as repo
 from traceability.public_record import summary_repository as summary_repo
 from traceability.public_record.coverage import AnchorCoverage
@@ -100,9 +101,7 @@ def _band_json(band: Band | None) -> dict[str, float | None] | None:
     return None if band is None else {"min": band.low, "max": band.high}
 
 
-def _day_json(
-    day: date, row: ProbeDaySummaryRow | None, coverage: AnchorCoverage
-) -> dict[str, Any]:
+def _day_json(day: date, row: Any, coverage: AnchorCoverage) -> dict[str, Any]:
     """One day of a probe as its logged summary says (all null before one is logged)."""
     if row is None:
         return {
@@ -132,7 +131,11 @@ def _day_json(
 
 
 def probe_sections(
-    session: Session, premises_id: str, timezone: str, now: datetime
+    session: Session,
+    premises_id: str,
+    timezone: str,
+    now: datetime,
+    also: Iterable[str] = (),
 ) -> tuple[dict[str, Any], list[dict[str, Any]], AnchorCoverage]:
     """(live probe compliance now, last seven days of temperature summaries per probe).
 
@@ -142,11 +145,12 @@ def probe_sections(
     today = now.astimezone(zone).date()
     days = [today - timedelta(days=n) for n in range(SUMMARY_DAYS - 1, -1, -1)]
     devices = repo.active_devices(session, premises_id, limit=MAX_PROBES)
+    lasts = repo.last_readings(session, [d.device_id for d in devices])
     logged = {
         (row.device_id, row.day): row
-        for row in summary_repo.summaries_since(session, [d.device_id for d in devices], days[0])
+        for row in summary_repo.day_summaries(session, [d.device_id for d in devices], days[0])
     }
-    coverage = AnchorCoverage.of(session, (row.event_id for row in logged.values()))
+    coverage = AnchorCoverage.of(session, [*also, *(row.event_id for row in logged.values())])
     alerts_by_subject: dict[str, list[AlertRow]] = defaultdict(list)
     for alert in repo.unrecovered_probe_alerts(session, premises_id, limit=MAX_PROBE_ALERTS):
         alerts_by_subject[alert.subject].append(alert)
@@ -158,9 +162,9 @@ def probe_sections(
         silence = (
             timedelta(minutes=30) if profile is None else silence_threshold(profile, device.kind)
         )
-        last = repo.last_reading(session, device.device_id)
-        last_at = None if last is None else last.occurred_at
-        last_value = None if last is None else temperature_of(last.body)
+        last = lasts.get(device.device_id)
+        last_at = None if last is None else last[0]
+        last_value = None if last is None else temperature_of(last[1])
         reporting = last_at is not None and now - last_at <= silence
         value_in_range = None if band is None or last_value is None else band.holds(last_value)
         open_alerts = alerts_by_subject.get(f"device:{device.device_id}", [])

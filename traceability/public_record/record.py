@@ -146,16 +146,15 @@ def sunshine_record(session: Session, premises_id: str, now: datetime) -> dict[s
         steps[step.alert_id].append(step)
     records = repo.latest_records(session, premises_id, limit=MAX_RECORDS)
     lots = repo.latest_lots(session, premises_id, limit=MAX_LOTS)
-    compliance, temperatures, summary_coverage = probe_sections(
-        session, premises_id, premises.timezone, now
-    )
     cameras = CameraRegistry().counts(session, premises_id, now)
 
     event_ids = [r.event_id for r in records] + [lot.event_id for lot in lots]
     event_ids += [a.breach_event_id for a in alerts]
     event_ids += [s.event_id for group in steps.values() for s in group]
     event_ids += [row.event_id for row in (grade, inspection) if row is not None]
-    coverage = AnchorCoverage.of(session, event_ids)
+    compliance, temperatures, coverage = probe_sections(
+        session, premises_id, premises.timezone, now, also=event_ids
+    )
 
     return {
         "premises": {
@@ -209,9 +208,7 @@ def sunshine_record(session: Session, premises_id: str, now: datetime) -> dict[s
         "anchoring": {
             "anchored_tree_size": coverage.final_size,
             "statuses": ["pending", "confirmed", "anchored"],
-            "newest_leaf_index": max(
-                [*coverage.leaves.values(), *summary_coverage.leaves.values()], default=None
-            ),
+            "newest_leaf_index": max(coverage.leaves.values(), default=None),
         },
         # What no logged event states: a page shows these as "not proven", never ticked.
         "not_proven": {

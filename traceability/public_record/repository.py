@@ -5,10 +5,12 @@ Every query is bounded: by a time window, a row limit, or both.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, case, func, select, union_all
 from sqlalchemy.orm import Session
 
 from traceability.anchor_repository import ON_CHAIN
@@ -46,6 +48,37 @@ def last_reading(session: Session, device_id: str) -> EventRow | None:
         .order_by(EventRow.occurred_at.desc(), EventRow.leaf_index.desc())
         .limit(1)
     ).scalar_one_or_none()
+
+
+@functools.lru_cache(maxsize=64)
+def _last_readings_statement(count: int) -> Any:
+    """The statement for ``count`` devices (bound as d0, d1, ...), built once per count:
+    building seven subqueries costs more than running them."""
+    newest = [
+        select(EventRow.leaf_index)
+        .where(
+            EventRow.subject == bindparam(f"d{i}"),
+            EventRow.kind == EventKind.PROBE_READING.value,
+        )
+        .order_by(EventRow.occurred_at.desc(), EventRow.leaf_index.desc())
+        .limit(1)
+        .subquery()
+        for i in range(count)
+    ]
+    leaves = union_all(*[select(q.c.leaf_index) for q in newest]).subquery()
+    return select(EventRow.subject, EventRow.occurred_at, EventRow.body).where(
+        EventRow.leaf_index.in_(select(leaves.c.leaf_index))
+    )
+
+
+def last_readings(session: Session, device_ids: Sequence[str]) -> dict[str, tuple[datetime, bytes]]:
+    """Each device's newest reading (occurred_at, body), in one round trip (one index probe
+    per device)."""
+    if not device_ids:
+        return {}
+    params = {f"d{i}": f"device:{device_id}" for i, device_id in enumerate(device_ids)}
+    rows = session.execute(_last_readings_statement(len(device_ids)), params).all()
+    return {subject.removeprefix("device:"): (at, bytes(body)) for subject, at, body in rows}
 
 
 def readings_since(
@@ -166,12 +199,12 @@ def anchored_sizes(session: Session) -> tuple[int, int]:
 
     Anchored sizes only grow, so a leaf is covered exactly when its index is below one.
     """
-    final = session.execute(
-        select(func.max(AnchorRow.tree_size)).where(AnchorRow.status == "final")
-    ).scalar_one_or_none()
-    on_chain = session.execute(
-        select(func.max(AnchorRow.tree_size)).where(AnchorRow.status.in_(ON_CHAIN))
-    ).scalar_one_or_none()
+    final, on_chain = session.execute(
+        select(
+            func.max(case((AnchorRow.status == "final", AnchorRow.tree_size))),
+            func.max(case((AnchorRow.status.in_(ON_CHAIN), AnchorRow.tree_size))),
+        )
+    ).one()
     return int(final or 0), int(on_chain or 0)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -71,6 +72,18 @@ def summaries_since(
             )
             .order_by(ProbeDaySummaryRow.device_id, ProbeDaySummaryRow.day)
         ).scalars()
+    )
+
+
+def day_summaries(session: Session, device_ids: Sequence[str], since: date) -> list[Any]:
+    """The cached summaries of these devices since ``since``, as plain rows (read-only)."""
+    if not device_ids:
+        return []
+    table = ProbeDaySummaryRow.__table__
+    return list(
+        session.execute(
+            select(table).where(table.c.device_id.in_(list(device_ids)), table.c.day >= since)
+        ).all()
     )
 
 
