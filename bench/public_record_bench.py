@@ -38,6 +38,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from sqlalchemy import delete
 
+from traceability.checkpoints import NoteSigner, write_signer_key_file
 from traceability.db import transaction
 from traceability.devices import DeviceRegistry
 from traceability.events import EventKind, prepared, rfc3339
@@ -293,9 +294,16 @@ def main() -> None:
     try:
         work = Path(tempfile.mkdtemp(prefix="sunledger-record-bench-pg-"))
         url = f"{POSTGRES}?options=-csearch_path%3D{schema}"
-        settings = Settings(data_dir=work, database_url=url)
+        key_file = work / "log.key"
+        write_signer_key_file(key_file, NoteSigner.generate("bench"))
+        settings = Settings(data_dir=work, database_url=url, signing_key_file=key_file)
         report["postgresql"] = stage_report(settings, args.requests)
-        env = {**base_env, "SUNLEDGER_DATA_DIR": str(work), "SUNLEDGER_DATABASE_URL": url}
+        env = {
+            **base_env,
+            "SUNLEDGER_DATA_DIR": str(work),
+            "SUNLEDGER_DATABASE_URL": url,
+            "SUNLEDGER_SIGNING_KEY_FILE": str(key_file),
+        }
         report["postgresql_serve_workers_2"] = throughput(env, args.seconds, args.clients, work)
     finally:
         with psycopg.connect(dsn, autocommit=True) as conn:
