@@ -36,14 +36,14 @@ import httpx
 import psycopg
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 
 from traceability.checkpoints import NoteSigner, write_signer_key_file
 from traceability.db import transaction
 from traceability.devices import DeviceRegistry
 from traceability.events import EventKind, prepared, rfc3339
 from traceability.ingest import Ingest
-from traceability.models import ProbeDaySummaryRow
+from traceability.models import DeviceRow, ProbeDaySummaryRow
 from traceability.orgs import Directory
 from traceability.public_record.day_summaries import DaySummaries
 from traceability.settings import Settings
@@ -139,10 +139,14 @@ def seed_minutes(
                     ingest.append(session, batch)
                 count += len(batch)
                 batch = []
-    if batch:
-        with transaction(sessions) as session:
+    with transaction(sessions) as session:
+        if batch:
             ingest.append(session, batch)
-        count += len(batch)
+            count += len(batch)
+        if first == 0:  # as the intake keeps it: each probe's newest reading time
+            session.execute(update(DeviceRow).values(last_reading_at=now))
+        if session.get_bind().dialect.name == "postgresql":
+            session.execute(text("ANALYZE"))  # what autovacuum does after a bulk load
     return count
 
 

@@ -145,7 +145,7 @@ def probe_sections(
     today = now.astimezone(zone).date()
     days = [today - timedelta(days=n) for n in range(SUMMARY_DAYS - 1, -1, -1)]
     devices = repo.active_devices(session, premises_id, limit=MAX_PROBES)
-    lasts = repo.last_readings(session, [d.device_id for d in devices])
+    lasts = repo.last_readings(session, devices)
     logged = {
         (row.device_id, row.day): row
         for row in summary_repo.day_summaries(session, [d.device_id for d in devices], days[0])

@@ -52,15 +52,16 @@ def last_reading(session: Session, device_id: str) -> EventRow | None:
 
 @functools.lru_cache(maxsize=64)
 def _last_readings_statement(count: int) -> Any:
-    """The statement for ``count`` devices (bound as d0, d1, ...), built once per count:
-    building seven subqueries costs more than running them."""
+    """The statement for ``count`` devices (bound as s0, t0, s1, t1, ...), built once per
+    count: building the subqueries costs more than running them."""
     newest = [
         select(EventRow.leaf_index)
         .where(
-            EventRow.subject == bindparam(f"d{i}"),
+            EventRow.subject == bindparam(f"s{i}"),
+            EventRow.occurred_at == bindparam(f"t{i}", type_=EventRow.occurred_at.type),
             EventRow.kind == EventKind.PROBE_READING.value,
         )
-        .order_by(EventRow.occurred_at.desc(), EventRow.leaf_index.desc())
+        .order_by(EventRow.leaf_index.desc())
         .limit(1)
         .subquery()
         for i in range(count)
@@ -71,13 +72,20 @@ def _last_readings_statement(count: int) -> Any:
     )
 
 
-def last_readings(session: Session, device_ids: Sequence[str]) -> dict[str, tuple[datetime, bytes]]:
-    """Each device's newest reading (occurred_at, body), in one round trip (one index probe
-    per device)."""
-    if not device_ids:
+def last_readings(
+    session: Session, devices: Sequence[DeviceRow]
+) -> dict[str, tuple[datetime, bytes]]:
+    """Each device's newest reading (occurred_at, body), in one round trip: the reading at
+    the device's ``last_reading_at`` (kept by the intake), found by the (subject,
+    occurred_at) index whatever the history."""
+    known = [d for d in devices if d.last_reading_at is not None]
+    if not known:
         return {}
-    params = {f"d{i}": f"device:{device_id}" for i, device_id in enumerate(device_ids)}
-    rows = session.execute(_last_readings_statement(len(device_ids)), params).all()
+    params: dict[str, Any] = {}
+    for i, device in enumerate(known):
+        params[f"s{i}"] = f"device:{device.device_id}"
+        params[f"t{i}"] = device.last_reading_at
+    rows = session.execute(_last_readings_statement(len(known)), params).all()
     return {subject.removeprefix("device:"): (at, bytes(body)) for subject, at, body in rows}
 
 
