@@ -10,7 +10,9 @@ by the real ``DaySummaries.tick`` (its cache emptied first, so each closed day c
 of its readings). Latency is measured in-process through the ASGI app (``TestClient``):
 the request's whole handling, no network. Throughput is measured over 127.0.0.1 with
 ``sunledger serve --workers 2`` against the 30-day PostgreSQL database, from client
-processes, once for full responses and once for ``If-None-Match`` revalidations (304).
+processes, once for full responses and once for ``If-None-Match`` revalidations (304);
+then again with ``SUNLEDGER_PUBLIC_RECORD_REUSE_SECONDS=5`` (nothing is written during the
+run, so each worker rebuilds the record once per minute and 5 seconds).
 Every process started here is stopped by its PID.
 """
 
@@ -37,6 +39,7 @@ import psycopg
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from sqlalchemy import delete, update
+from sqlalchemy import text as sql_text
 
 from traceability.checkpoints import NoteSigner, write_signer_key_file
 from traceability.db import transaction
@@ -146,7 +149,7 @@ def seed_minutes(
         if first == 0:  # as the intake keeps it: each probe's newest reading time
             session.execute(update(DeviceRow).values(last_reading_at=now))
         if session.get_bind().dialect.name == "postgresql":
-            session.execute(text("ANALYZE"))  # what autovacuum does after a bulk load
+            session.execute(sql_text("ANALYZE"))  # what autovacuum does after a bulk load
     return count
 
 
@@ -309,6 +312,10 @@ def main() -> None:
             "SUNLEDGER_SIGNING_KEY_FILE": str(key_file),
         }
         report["postgresql_serve_workers_2"] = throughput(env, args.seconds, args.clients, work)
+        reuse = {**env, "SUNLEDGER_PUBLIC_RECORD_REUSE_SECONDS": "5"}
+        report["postgresql_serve_workers_2_reuse_5s"] = throughput(
+            reuse, args.seconds, args.clients, work
+        )
     finally:
         with psycopg.connect(dsn, autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA "{schema}" CASCADE')

@@ -431,3 +431,18 @@ def test_the_record_has_a_strong_etag_and_cdn_caching(kitchen: City) -> None:
     changed = _conditional(city, etag)
     assert changed.status_code == 200 and changed.headers["etag"] != etag
     assert changed.json()["not_proven"]["premises"] == "from the registry, not proven"
+
+
+def test_a_worker_reuses_a_record_only_while_the_log_stands_still(kitchen: City) -> None:
+    city = kitchen
+    city.app.state.platform.settings.public_record_reuse_seconds = 60.0
+    first = city.client.get("/v1/public/restaurants/p-1")
+    again = city.client.get("/v1/public/restaurants/p-1")
+    if again.headers["etag"] != first.headers["etag"]:  # a minute turned in between
+        first, again = again, city.client.get("/v1/public/restaurants/p-1")
+    assert again.content == first.content and again.headers["etag"] == first.headers["etag"]
+    # A logged event (a new tree size) ends the reuse at once.
+    seed_without_anchoring(city)
+    after = city.client.get("/v1/public/restaurants/p-1")
+    assert after.headers["etag"] != first.headers["etag"]
+    assert any(r["record_type"] == "morning_check" for r in after.json()["self_checks"])

@@ -89,23 +89,6 @@ def last_readings(
     return {subject.removeprefix("device:"): (at, bytes(body)) for subject, at, body in rows}
 
 
-def readings_since(
-    session: Session, device_id: str, since: datetime, *, limit: int
-) -> list[tuple[datetime, bytes]]:
-    """(occurred_at, body) of the device's newest readings since ``since``, oldest first."""
-    rows = session.execute(
-        select(EventRow.occurred_at, EventRow.body)
-        .where(
-            EventRow.subject == f"device:{device_id}",
-            EventRow.kind == EventKind.PROBE_READING.value,
-            EventRow.occurred_at >= since,
-        )
-        .order_by(EventRow.occurred_at.desc(), EventRow.leaf_index.desc())
-        .limit(limit)
-    ).all()
-    return [(at, bytes(body)) for at, body in reversed(rows)]
-
-
 def unrecovered_probe_alerts(
     session: Session, premises_id: str, *, limit: int
 ) -> Sequence[AlertRow]:
