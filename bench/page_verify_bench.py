@@ -80,7 +80,7 @@ def time_page(browser: Any, url: str, profile: dict[str, float] | None) -> dict[
     page.goto(url, timeout=300_000)
     page.wait_for_selector(".badge", timeout=300_000)
     page.wait_for_function(
-        "document.querySelectorAll('.badge[data-state=pending]').length === 0"
+        "() => document.querySelectorAll('.badge[data-state=pending]').length === 0"
         " && document.getElementById('verify-summary').dataset.done"
         " === document.getElementById('verify-summary').dataset.total",
         timeout=300_000,
@@ -88,7 +88,7 @@ def time_page(browser: Any, url: str, profile: dict[str, float] | None) -> dict[
     elapsed = time.perf_counter() - start
     states = page.eval_on_selector_all(".badge", "els => els.map(e => e.dataset.state)")
     bundles = page.evaluate(
-        "performance.getEntriesByType('resource')"
+        "() => performance.getEntriesByType('resource')"
         ".filter(e => e.name.includes('/v1/proofs/')).length"
     )
     context.close()
