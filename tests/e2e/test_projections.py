@@ -73,7 +73,11 @@ def _one(server: Server, sql: str) -> Any:
 def test_the_untouched_page_is_all_green(server: Server, page: Any) -> None:
     _load_verified(server, page)
     states = page.eval_on_selector_all(".badge", "els => els.map(e => e.dataset.state)")
-    assert states and set(states) == {"ok"}, page.inner_text("#verify-summary")
+    # "waiting": logged and proven in the log, its anchor not on chain yet (the regulator's
+    # closing step of tests/e2e/test_pages.py, when it ran first). Nothing fails.
+    assert states and set(states) <= {"ok", "waiting"}, page.inner_text("#verify-summary")
+    assert states.count("ok") >= 8
+    assert "bad" not in (page.locator("#verify-summary").get_attribute("class") or "")
     assert page.locator(".failed-items li").count() == 0
     # Rendered from the verified events: the grade, the inspection, a week of summaries.
     assert page.inner_text(".grade .letter") in ("A", "B", "C")
