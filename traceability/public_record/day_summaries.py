@@ -72,11 +72,21 @@ class DaySummaries:
         now = now.astimezone(UTC)
         self._log.lock(session)  # one ticker at a time; decide on what is logged as of now
         report = SummaryReport()
-        for device, zone in repo.active_probes(session):
+        probes = repo.active_probes(session)
+        # Every probe's cached summaries of the window, 500 probes a query.
+        earliest = now.date() - timedelta(days=days + 1)
+        cached: dict[tuple[str, date], ProbeDaySummaryRow] = {}
+        for start in range(0, len(probes), 500):
+            ids = [device.device_id for device, _zone in probes[start : start + 500]]
+            for summary in repo.summaries_since(session, ids, earliest):
+                cached[(summary.device_id, summary.day)] = summary
+        for device, zone in probes:
             today = now.astimezone(ZoneInfo(zone)).date()
-            since = today - timedelta(days=days)
-            logged = repo.summaries_since(session, [device.device_id], since)
-            have = {row.day: row for row in logged}
+            have: dict[date, ProbeDaySummaryRow] = {}
+            for offset in range(days + 1):
+                found = cached.get((device.device_id, today - timedelta(days=offset)))
+                if found is not None:
+                    have[found.day] = found
             band, silence = _rules_of(device)
             for offset in range(days, 0, -1):
                 day = today - timedelta(days=offset)
