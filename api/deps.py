@@ -21,7 +21,11 @@ from traceability.log import TransparencyLog
 from traceability.probe_intake import IntakePolicy, ProbeIntake
 from traceability.settings import Settings
 from traceability.witness_collection import Witnessing
-from traceability.worker import request_anchor_tick, request_webhook_delivery
+from traceability.worker import (
+    request_anchor_tick,
+    request_day_summaries,
+    request_webhook_delivery,
+)
 
 logger = logging.getLogger("sunledger.api")
 
@@ -44,15 +48,23 @@ class Platform:
         )
         return ProbeIntake(self.log, self.signer, policy)
 
-    def after_commit(self, background: BackgroundTasks, *, alerts: bool = False) -> None:
+    def after_commit(
+        self, background: BackgroundTasks, *, alerts: bool = False, readings: bool = False
+    ) -> None:
         """Work that must follow a commit, done after the answer has been sent (ingest never
-        waits on the chain or on webhook receivers): ask for an anchoring tick (queued, or
-        eager: one at a time, so a stalled chain holds at most one thread), and when the
-        transaction opened or moved alerts, for webhook delivery (class 1 alerts are
-        "immediate notice"; the beat would otherwise send them within 15 s)."""
-        background.add_task(self.run_after_commit, alerts=alerts)
+        waits on the chain or on webhook receivers): after probe readings, the embedded
+        mode logs the probe day summaries that are due; then ask for an anchoring tick
+        (queued, or eager: one at a time, so a stalled chain holds at most one thread), and
+        when the transaction opened or moved alerts, for webhook delivery (class 1 alerts
+        are "immediate notice"; the beat would otherwise send them within 15 s)."""
+        background.add_task(self.run_after_commit, alerts=alerts, readings=readings)
 
-    def run_after_commit(self, *, alerts: bool = False) -> None:
+    def run_after_commit(self, *, alerts: bool = False, readings: bool = False) -> None:
+        if readings:
+            try:
+                request_day_summaries(self.settings)
+            except (SunledgerError, SQLAlchemyError) as exc:
+                logger.warning("probe day summaries postponed: %s", exc)
         try:
             request_anchor_tick(self.settings)
         except Exception as exc:  # committed already: the next tick (or the beat) anchors it

@@ -6,7 +6,7 @@ import json
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from traceability.models import (
@@ -50,10 +50,12 @@ def cameras(session: Session, *, offset: int, limit: int) -> Sequence[CameraRow]
 def counts(session: Session, premises_id: str, online_since: datetime) -> tuple[int, int]:
     """(active cameras, of which delivered a frame since ``online_since``) of a premises."""
     active = (CameraRow.premises_id == premises_id) & (CameraRow.status == "active")
-    registered = session.execute(select(func.count()).where(active)).scalar_one()
-    online = session.execute(
-        select(func.count()).where(active, CameraRow.last_frame_at >= online_since)
-    ).scalar_one()
+    registered, online = session.execute(
+        select(
+            func.count(),
+            func.count(case((CameraRow.last_frame_at >= online_since, 1))),
+        ).where(active)
+    ).one()
     return int(registered), int(online)
 
 

@@ -45,6 +45,7 @@ class EventKind(StrEnum):
     INSPECTION = "inspection"
     INGREDIENT_RECEIPT = "ingredient_receipt"
     GRADE = "grade"
+    PROBE_DAY_SUMMARY = "probe_day_summary"
 
 
 class _Payload(BaseModel):
@@ -194,6 +195,36 @@ class Grade(_Payload):
     inspections: list[str] = Field(default_factory=list, max_length=500)
 
 
+class SummaryRange(_Payload):
+    """The steady range (°C) a probe is held to; either end may be open."""
+
+    min: float | None = None
+    max: float | None = None
+
+
+class ProbeDaySummary(_Payload):
+    """A probe's local day summarised from its logged readings: ``closed`` once the day
+    ended, ``running`` ("today so far") up to ``through``. How each figure is derived, and
+    which readings a summary names, is in docs/public-record.md; anyone can recompute it
+    with ``traceability.public_record.summaries.summarise_day``."""
+
+    device_id: str = Field(min_length=1, max_length=64)
+    date: date
+    timezone: str = Field(min_length=1, max_length=64)
+    status: Literal["closed", "running"]
+    through: AwareDatetime
+    range_celsius: SummaryRange | None = None
+    silent_after_minutes: float = Field(gt=0)
+    count: int = Field(ge=0)
+    min: float | None = None
+    mean: float | None = None
+    max: float | None = None
+    minutes_out_of_range: float | None = Field(default=None, ge=0)
+    first_leaf_index: int | None = Field(default=None, ge=0)
+    last_leaf_index: int | None = Field(default=None, ge=0)
+    readings_sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+
 PAYLOAD_SCHEMAS: dict[EventKind, type[_Payload]] = {
     EventKind.PROBE_READING: ProbeReading,
     EventKind.VISION_OBSERVATION: VisionObservation,
@@ -203,6 +234,7 @@ PAYLOAD_SCHEMAS: dict[EventKind, type[_Payload]] = {
     EventKind.INSPECTION: Inspection,
     EventKind.INGREDIENT_RECEIPT: IngredientReceipt,
     EventKind.GRADE: Grade,
+    EventKind.PROBE_DAY_SUMMARY: ProbeDaySummary,
 }
 
 SUBJECT_PATTERN = (

@@ -534,3 +534,25 @@ class KitchenSnapshotRow(Base):
     media_type: Mapped[str] = mapped_column(String(32), nullable=False)
     size: Mapped[int] = mapped_column(Integer, nullable=False)
     data: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+
+
+class ProbeDaySummaryRow(Base):
+    """A cache of the newest ``probe_day_summary`` event of a probe's local day (the
+    closed one once the day ended, else the latest running one); the event is the fact."""
+
+    __tablename__ = "probe_day_summaries"
+
+    device_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    premises_id: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
+    status: Mapped[str] = mapped_column(String(8), nullable=False)
+    through: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    count: Mapped[int] = mapped_column(Integer, nullable=False)
+    min: Mapped[float | None] = mapped_column(Float, nullable=True)
+    mean: Mapped[float | None] = mapped_column(Float, nullable=True)
+    max: Mapped[float | None] = mapped_column(Float, nullable=True)
+    minutes_out_of_range: Mapped[float | None] = mapped_column(Float, nullable=True)
+    first_leaf_index: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    last_leaf_index: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    readings_sha256: Mapped[str] = mapped_column(String(64), nullable=False)
+    event_id: Mapped[str] = mapped_column(String(36), nullable=False)

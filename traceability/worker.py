@@ -29,6 +29,7 @@ ALERT_ESCALATION = "sunledger.alert_escalation"
 WEBHOOK_DELIVERY = "sunledger.webhook_delivery"
 VISION_CLIP = "sunledger.vision_clip"
 WITNESS_TICK = "sunledger.witness_tick"
+DAY_SUMMARIES = "sunledger.day_summaries"
 _LOCK = threading.RLock()
 _ANCHORING: dict[str, tuple[Anchoring, Any]] = {}
 
@@ -147,6 +148,7 @@ def make_celery(settings: Settings) -> Celery:
                 "webhook-delivery": {"task": WEBHOOK_DELIVERY, "schedule": 15.0},
                 "record-checks": {"task": RECORD_CHECKS, "schedule": 300.0},
                 "witness": {"task": WITNESS_TICK, "schedule": settings.witness_interval_seconds},
+                "day-summaries": {"task": DAY_SUMMARIES, "schedule": 300.0},
             },
             beat_schedule_filename=str(settings.data_dir / "celerybeat-schedule"),
         )
@@ -176,6 +178,10 @@ def make_celery(settings: Settings) -> Celery:
     @app.task(name=WITNESS_TICK, shared=False)  # type: ignore[untyped-decorator]
     def witness_tick() -> dict[str, Any]:
         return run_witness_tick(settings)
+
+    @app.task(name=DAY_SUMMARIES, shared=False)  # type: ignore[untyped-decorator]
+    def day_summaries(now: str | None = None) -> dict[str, Any]:
+        return run_day_summaries(settings, _instant(now))
 
     @app.task(name=VISION_CLIP, shared=False)  # type: ignore[untyped-decorator]
     def vision_clip(camera_id: str, path: str, start: str | None = None) -> dict[str, Any]:
@@ -233,6 +239,17 @@ def run_probe_watch(settings: Settings) -> dict[str, Any]:
     with transaction(sessions) as session:
         judgement = watch(ProbeIntake(log, signer), session, datetime.now(UTC))
     return {"opened": judgement.opened, "recovered": judgement.recovered}
+
+
+def run_day_summaries(settings: Settings, now: datetime | None = None) -> dict[str, Any]:
+    """Log the probe day summaries that are due: closed days, and today's running one."""
+    from traceability.db import transaction
+    from traceability.public_record.day_summaries import DaySummaries
+
+    _engine, sessions, log, _signer = platform_for(settings)
+    with transaction(sessions) as session:
+        report = DaySummaries(log).tick(session, now or datetime.now(UTC))
+    return {"closed": report.closed, "running": report.running}
 
 
 def run_vision_clip(
@@ -342,6 +359,13 @@ def request_anchor_tick(settings: Settings, *, force: bool = False) -> None:
         if not client.set(_tick_queued_key(settings), "1", nx=True, ex=ttl):
             return  # one is already waiting: it will see these events too
     tick.delay(force=force)
+
+
+def request_day_summaries(settings: Settings) -> None:
+    """The embedded mode's eager path: log the due summaries now. With a broker the beat
+    does it (every five minutes), so a commit asks for nothing."""
+    if settings.broker_url is None:
+        celery_for(settings).tasks[DAY_SUMMARIES].delay()
 
 
 def request_webhook_delivery(settings: Settings) -> None:

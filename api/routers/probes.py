@@ -48,7 +48,9 @@ def post_readings(
     submission = parse_submission(parsed)
     result = platform.probe_intake.accept(session, submission, datetime.now(UTC))
     session.commit()  # logged before we answer, and before anchoring is asked for
-    platform.after_commit(background, alerts=bool(result.alerts_opened or result.alerts_recovered))
+    platform.after_commit(
+        background, alerts=bool(result.alerts_opened or result.alerts_recovered), readings=True
+    )
     return {
         "accepted": result.accepted,
         "receipt": sign_batch_receipt(

@@ -406,3 +406,45 @@ def test_the_record_day_boundaries_follow_the_premises_zone(kitchen: City) -> No
     assert days == sorted(days) and len(set(days)) == 7
     first, last = date.fromisoformat(days[0]), date.fromisoformat(days[-1])
     assert last - first == timedelta(days=6)
+
+
+def _conditional(city: City, etag: str) -> Any:
+    return city.client.get("/v1/public/restaurants/p-1", headers={"If-None-Match": etag})
+
+
+def test_the_record_has_a_strong_etag_and_cdn_caching(kitchen: City) -> None:
+    city = kitchen
+    first = city.client.get("/v1/public/restaurants/p-1")
+    etag = first.headers["etag"]
+    assert etag.startswith('"r') and not etag.startswith("W/")
+    cache = first.headers["cache-control"]
+    assert "public" in cache and "max-age=" in cache and "stale-while-revalidate=" in cache
+    newest = first.json()["anchoring"]["newest_leaf_index"]
+    assert etag.startswith(f'"r{newest}-')
+    again = _conditional(city, etag)
+    if again.status_code == 200:
+        # The record is that of the current minute; a minute turned between the two calls.
+        etag = again.headers["etag"]
+        again = _conditional(city, etag)
+    assert again.status_code == 304 and again.content == b""
+    assert again.headers["etag"] == etag
+    # A new logged fact about the premises changes the tag: the old one gets the record.
+    seed_without_anchoring(city)
+    changed = _conditional(city, etag)
+    assert changed.status_code == 200 and changed.headers["etag"] != etag
+    assert changed.json()["not_proven"]["premises"] == "from the registry, not proven"
+
+
+def test_a_worker_reuses_a_record_only_while_the_log_stands_still(kitchen: City) -> None:
+    city = kitchen
+    city.app.state.platform.settings.public_record_reuse_seconds = 60.0
+    first = city.client.get("/v1/public/restaurants/p-1")
+    again = city.client.get("/v1/public/restaurants/p-1")
+    if again.headers["etag"] != first.headers["etag"]:  # a minute turned in between
+        first, again = again, city.client.get("/v1/public/restaurants/p-1")
+    assert again.content == first.content and again.headers["etag"] == first.headers["etag"]
+    # A logged event (a new tree size) ends the reuse at once.
+    seed_without_anchoring(city)
+    after = city.client.get("/v1/public/restaurants/p-1")
+    assert after.headers["etag"] != first.headers["etag"]
+    assert any(r["record_type"] == "morning_check" for r in after.json()["self_checks"])

@@ -56,6 +56,7 @@ from traceability.inspections.service import Inspections
 from traceability.orgs import Directory, Principal
 from traceability.platform import open_platform
 from traceability.probe_intake import ProbeIntake, parse_submission
+from traceability.public_record.day_summaries import DaySummaries
 from traceability.records.service import RecordBook
 from traceability.settings import Settings
 from traceability.simulator.curves import (
@@ -291,6 +292,7 @@ class CitySeeder:
         self._engine, self.sessions, self.log, self.signer = open_platform(settings)
         self.directory = Directory()
         self.intake = ProbeIntake(self.log, self.signer)
+        self.day_summaries = DaySummaries(self.log)
         self.records = RecordBook(self.log)
         self.desk = AlertDesk(self.log)
         self.attachments = AttachmentStore()
@@ -534,6 +536,9 @@ class CitySeeder:
                     result = self.intake.accept(session, parse_submission(batch), when)
                     self.summary.readings += result.accepted
                     opened += result.alerts_opened
+        with transaction(self.sessions) as session:
+            # What the worker's beat does: close ended days, refresh today's running summary.
+            self.day_summaries.tick(session, when)
         for alert_id in opened:
             self._answer_probe_alert(alert_id, when)
 

@@ -1,20 +1,19 @@
-"""Live probe compliance and daily temperature summaries, read from the log's readings.
+"""Live probe compliance, and the daily temperature summaries as logged.
 
 A probe's acceptable range is what its jurisdiction profile judges for its
 kind: the upper limit of a cold-holding rule (fridge, freezer, sample fridge),
 the lower limit of hot holding. Kinds judged per cycle (core probe,
 dishwasher, disinfection cabinet) or not at all (room) have no steady range;
-their ``value_in_range`` is null. As in the rule engine, a reading stands for
-the time until the next one, for at most the probe's silence threshold; the
-minutes out of range of a day are those intervals that start on that day
-with an out-of-range reading.
+their ``value_in_range`` is null. The live figures (last reading, reporting, in
+range) are the platform's view now, not a logged fact: the page labels them so.
+The daily summaries are ``probe_day_summary`` events (see ``summaries``).
 """
 
 from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -26,6 +25,8 @@ from traceability.errors import Invalid
 from traceability.events import rfc3339
 from traceability.models import AlertRow, DeviceRow
 from traceability.public_record import repository as repo
+from traceability.public_record import summary_repository as summary_repo
+from traceability.public_record.coverage import AnchorCoverage
 from traceability.rules.profiles import (
     ColdLimitRule,
     HotHoldingRule,
@@ -36,11 +37,8 @@ from traceability.rules.profiles import (
 TEMPERATURE = "Temperature"
 CELSIUS = "CEL"
 SUMMARY_DAYS = 7
-# The page is public and unauthenticated: bound the work one request can cause. A
-# probe reporting once a minute fits; a chattier one is summarised from its newest
-# readings and marked "truncated".
+# The page is public and unauthenticated: bound the work one request can cause.
 MAX_PROBES = 30
-MAX_READINGS_PER_PROBE = 10_080
 MAX_PROBE_ALERTS = 200
 
 
@@ -103,49 +101,56 @@ def _band_json(band: Band | None) -> dict[str, float | None] | None:
     return None if band is None else {"min": band.low, "max": band.high}
 
 
-def _daily(
-    readings: Sequence[tuple[datetime, float]],
-    band: Band | None,
-    silence: timedelta,
-    zone: ZoneInfo,
-    days: list[date],
-    now: datetime,
-) -> list[dict[str, Any]]:
-    by_day: dict[date, list[float]] = defaultdict(list)
-    out_minutes: dict[date, float] = defaultdict(float)
-    for i, (at, value) in enumerate(readings):
-        day = at.astimezone(zone).date()
-        by_day[day].append(value)
-        if band is not None and not band.holds(value):
-            until = readings[i + 1][0] if i + 1 < len(readings) else now
-            out_minutes[day] += max(min(until - at, silence), timedelta(0)).total_seconds() / 60
-    summaries = []
-    for day in days:
-        values = by_day.get(day, [])
-        summaries.append(
-            {
-                "date": day.isoformat(),
-                "count": len(values),
-                "min": min(values) if values else None,
-                "max": max(values) if values else None,
-                "mean": round(sum(values) / len(values), 2) if values else None,
-                "minutes_out_of_range": (
-                    None if band is None else round(out_minutes.get(day, 0.0), 1)
-                ),
-            }
-        )
-    return summaries
+def _day_json(day: date, row: Any, coverage: AnchorCoverage) -> dict[str, Any]:
+    """One day of a probe as its logged summary says (all null before one is logged)."""
+    if row is None:
+        return {
+            "date": day.isoformat(),
+            "status": None,
+            "count": 0,
+            "min": None,
+            "max": None,
+            "mean": None,
+            "minutes_out_of_range": None,
+            "event": None,
+        }
+    return {
+        "date": day.isoformat(),
+        "status": row.status,
+        "through": rfc3339(row.through),
+        "count": row.count,
+        "min": row.min,
+        "max": row.max,
+        "mean": row.mean,
+        "minutes_out_of_range": row.minutes_out_of_range,
+        "first_leaf_index": row.first_leaf_index,
+        "last_leaf_index": row.last_leaf_index,
+        "readings_sha256": row.readings_sha256,
+        "event": coverage.proof(row.event_id),
+    }
 
 
 def probe_sections(
-    session: Session, premises_id: str, timezone: str, now: datetime
-) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """(live probe compliance now, last seven days of temperature summaries per probe)."""
+    session: Session,
+    premises_id: str,
+    timezone: str,
+    now: datetime,
+    also: Iterable[str] = (),
+) -> tuple[dict[str, Any], list[dict[str, Any]], AnchorCoverage]:
+    """(live probe compliance now, last seven days of temperature summaries per probe).
+
+    The days are the probes' logged ``probe_day_summary`` events (their cache rows): no
+    raw reading is rescanned, so the cost does not grow with history."""
     zone = ZoneInfo(timezone)
     today = now.astimezone(zone).date()
     days = [today - timedelta(days=n) for n in range(SUMMARY_DAYS - 1, -1, -1)]
-    since = datetime.combine(days[0], datetime.min.time(), zone)
     devices = repo.active_devices(session, premises_id, limit=MAX_PROBES)
+    lasts = repo.last_readings(session, devices)
+    logged = {
+        (row.device_id, row.day): row
+        for row in summary_repo.day_summaries(session, [d.device_id for d in devices], days[0])
+    }
+    coverage = AnchorCoverage.of(session, [*also, *(row.event_id for row in logged.values())])
     alerts_by_subject: dict[str, list[AlertRow]] = defaultdict(list)
     for alert in repo.unrecovered_probe_alerts(session, premises_id, limit=MAX_PROBE_ALERTS):
         alerts_by_subject[alert.subject].append(alert)
@@ -157,9 +162,9 @@ def probe_sections(
         silence = (
             timedelta(minutes=30) if profile is None else silence_threshold(profile, device.kind)
         )
-        last = repo.last_reading(session, device.device_id)
-        last_at = None if last is None else last.occurred_at
-        last_value = None if last is None else temperature_of(last.body)
+        last = lasts.get(device.device_id)
+        last_at = None if last is None else last[0]
+        last_value = None if last is None else temperature_of(last[1])
         reporting = last_at is not None and now - last_at <= silence
         value_in_range = None if band is None or last_value is None else band.holds(last_value)
         open_alerts = alerts_by_subject.get(f"device:{device.device_id}", [])
@@ -186,23 +191,15 @@ def probe_sections(
                 "in_range": reporting and value_in_range is not False and not open_alerts,
             }
         )
-        rows = repo.readings_since(
-            session, device.device_id, since, limit=MAX_READINGS_PER_PROBE + 1
-        )
-        truncated = len(rows) > MAX_READINGS_PER_PROBE
-        readings = [
-            (at, value)
-            for at, body in rows[-MAX_READINGS_PER_PROBE:]
-            if (value := temperature_of(body)) is not None
-        ]
         summaries.append(
             {
                 "device_id": device.device_id,
                 "kind": device.kind,
                 "location": device.location,
                 "range_celsius": _band_json(band),
-                "truncated": truncated,
-                "days": _daily(readings, band, silence, zone, days, now),
+                "days": [
+                    _day_json(day, logged.get((device.device_id, day)), coverage) for day in days
+                ],
             }
         )
     compliance = {
@@ -211,4 +208,4 @@ def probe_sections(
         "in_range": sum(1 for p in live if p["in_range"]),
         "probes": live,
     }
-    return compliance, summaries
+    return compliance, summaries, coverage

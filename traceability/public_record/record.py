@@ -146,7 +146,6 @@ def sunshine_record(session: Session, premises_id: str, now: datetime) -> dict[s
         steps[step.alert_id].append(step)
     records = repo.latest_records(session, premises_id, limit=MAX_RECORDS)
     lots = repo.latest_lots(session, premises_id, limit=MAX_LOTS)
-    compliance, temperatures = probe_sections(session, premises_id, premises.timezone, now)
     cameras = CameraRegistry().counts(session, premises_id, now)
     snapshots = latest_snapshots(session, premises_id, now)
 
@@ -155,7 +154,9 @@ def sunshine_record(session: Session, premises_id: str, now: datetime) -> dict[s
     event_ids += [s.event_id for group in steps.values() for s in group]
     event_ids += [row.event_id for row in (grade, inspection) if row is not None]
     event_ids += [s["latest"]["event_id"] for s in snapshots if s["latest"] is not None]
-    coverage = AnchorCoverage.of(session, event_ids)
+    compliance, temperatures, coverage = probe_sections(
+        session, premises_id, premises.timezone, now, also=event_ids
+    )
     for snap in snapshots:
         if snap["latest"] is not None:
             snap["latest"]["event"] = coverage.proof(snap["latest"].pop("event_id"))
@@ -214,5 +215,11 @@ def sunshine_record(session: Session, premises_id: str, now: datetime) -> dict[s
         "anchoring": {
             "anchored_tree_size": coverage.final_size,
             "statuses": ["pending", "confirmed", "anchored"],
+            "newest_leaf_index": max(coverage.leaves.values(), default=None),
+        },
+        # What no logged event states: a page shows these as "not proven", never ticked.
+        "not_proven": {
+            "premises": "from the registry, not proven",
+            "live": "the platform's view at as_of, not proven",
         },
     }

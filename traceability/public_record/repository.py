@@ -5,10 +5,12 @@ Every query is bounded: by a time window, a row limit, or both.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, case, func, select, union_all
 from sqlalchemy.orm import Session
 
 from traceability.anchor_repository import ON_CHAIN
@@ -48,21 +50,43 @@ def last_reading(session: Session, device_id: str) -> EventRow | None:
     ).scalar_one_or_none()
 
 
-def readings_since(
-    session: Session, device_id: str, since: datetime, *, limit: int
-) -> list[tuple[datetime, bytes]]:
-    """(occurred_at, body) of the device's newest readings since ``since``, oldest first."""
-    rows = session.execute(
-        select(EventRow.occurred_at, EventRow.body)
+@functools.lru_cache(maxsize=64)
+def _last_readings_statement(count: int) -> Any:
+    """The statement for ``count`` devices (bound as s0, t0, s1, t1, ...), built once per
+    count: building the subqueries costs more than running them."""
+    newest = [
+        select(EventRow.leaf_index)
         .where(
-            EventRow.subject == f"device:{device_id}",
+            EventRow.subject == bindparam(f"s{i}"),
+            EventRow.occurred_at == bindparam(f"t{i}", type_=EventRow.occurred_at.type),
             EventRow.kind == EventKind.PROBE_READING.value,
-            EventRow.occurred_at >= since,
         )
-        .order_by(EventRow.occurred_at.desc(), EventRow.leaf_index.desc())
-        .limit(limit)
-    ).all()
-    return [(at, bytes(body)) for at, body in reversed(rows)]
+        .order_by(EventRow.leaf_index.desc())
+        .limit(1)
+        .subquery()
+        for i in range(count)
+    ]
+    leaves = union_all(*[select(q.c.leaf_index) for q in newest]).subquery()
+    return select(EventRow.subject, EventRow.occurred_at, EventRow.body).where(
+        EventRow.leaf_index.in_(select(leaves.c.leaf_index))
+    )
+
+
+def last_readings(
+    session: Session, devices: Sequence[DeviceRow]
+) -> dict[str, tuple[datetime, bytes]]:
+    """Each device's newest reading (occurred_at, body), in one round trip: the reading at
+    the device's ``last_reading_at`` (kept by the intake), found by the (subject,
+    occurred_at) index whatever the history."""
+    known = [d for d in devices if d.last_reading_at is not None]
+    if not known:
+        return {}
+    params: dict[str, Any] = {}
+    for i, device in enumerate(known):
+        params[f"s{i}"] = f"device:{device.device_id}"
+        params[f"t{i}"] = device.last_reading_at
+    rows = session.execute(_last_readings_statement(len(known)), params).all()
+    return {subject.removeprefix("device:"): (at, bytes(body)) for subject, at, body in rows}
 
 
 def unrecovered_probe_alerts(
@@ -166,12 +190,12 @@ def anchored_sizes(session: Session) -> tuple[int, int]:
 
     Anchored sizes only grow, so a leaf is covered exactly when its index is below one.
     """
-    final = session.execute(
-        select(func.max(AnchorRow.tree_size)).where(AnchorRow.status == "final")
-    ).scalar_one_or_none()
-    on_chain = session.execute(
-        select(func.max(AnchorRow.tree_size)).where(AnchorRow.status.in_(ON_CHAIN))
-    ).scalar_one_or_none()
+    final, on_chain = session.execute(
+        select(
+            func.max(case((AnchorRow.status == "final", AnchorRow.tree_size))),
+            func.max(case((AnchorRow.status.in_(ON_CHAIN), AnchorRow.tree_size))),
+        )
+    ).one()
     return int(final or 0), int(on_chain or 0)
 
 

@@ -1,9 +1,11 @@
 // The lot page (/01/{gtin}/10/{lot}): the lot's journey, each step verified in the browser.
-// Only receipts are logged today; storage and use are said to be not recorded yet.
+// Only receipts are logged today; storage and use are said to be not recorded yet. Each
+// receipt is rendered from its verified event; the premises' name is the registry's.
 
 import { api, el } from "./api.js";
 import { installSwitch, t } from "./i18n.js";
-import { ProofBoard, openVerifier, trustFooter } from "./proofcheck.js";
+import { compareLot, deriveLot } from "./facts.js";
+import { ProofBoard, openVerifier, trustFooter, unproven } from "./proofcheck.js";
 
 async function render() {
   const page = document.getElementById("page");
@@ -35,13 +37,27 @@ async function render() {
         { class: "list" },
         lot.receipts.map((r) => {
           const slot = el("span", { class: "slot" });
-          board.add(slot, r.event);
+          const facts = el("span", { "data-role": "lot" }, "…");
+          board.item(slot, [r.event], {
+            label: `receipt at ${r.premises.premises_id}`,
+            onVerified: ([event]) => {
+              const d = deriveLot(event);
+              facts.replaceChildren(
+                ` · ${d.received_on} · ${d.quantity} ${d.unit}`,
+                el("div", { class: "muted small" }, `${t("ingredients.supplier")}: ${d.supplier}`),
+              );
+              const out = compareLot(r, event, r.premises.premises_id);
+              if (d.lot_code !== lot.lot_code) out.push(`lot code: the page is for ${lot.lot_code}, the log says ${d.lot_code}`);
+              return out;
+            },
+          });
           return el(
             "li",
             { "data-event-id": r.event && r.event.event_id },
             el("strong", {}, r.premises.name || r.premises.premises_id),
-            ` · ${r.received_on} · ${r.quantity} ${r.unit}`,
-            el("div", { class: "muted small" }, `${t("ingredients.supplier")}: ${r.supplier}`),
+            " ",
+            unproven(),
+            facts,
             el("a", { href: `/r/${encodeURIComponent(r.premises.premises_id)}` }, "→"),
             slot,
           );

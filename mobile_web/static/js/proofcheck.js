@@ -8,26 +8,56 @@ import { jsonRpc } from "./chain.js";
 import { ed25519Supported, parseVerifierKey, verifyBundle } from "./verify.js";
 import { witnessedBy } from "./witness.js";
 
-const CONCURRENCY = 4;
+// Browsers open at most six connections per host over HTTP/1.1.
+const CONCURRENCY = 6;
+// A fact the server's record states but the verified event does not.
+export const MISMATCH = "record_matches_log";
+
+// The pinned chain id and contract, from the platform's published trust file. Null when it
+// cannot be read: the page then refuses every anchor rather than trust a bundle's own.
+export async function loadTrust() {
+  try {
+    const trust = await api("/v1/trust", { auth: false });
+    const chain = trust && trust.format === "sunledger-trust/1" ? trust.chain : null;
+    if (!chain || !chain.contract || chain.chain_id === undefined) return null;
+    return {
+      chainId: BigInt(chain.chain_id),
+      contract: String(chain.contract),
+      logId: chain.log_id,
+      witnesses: trust.witnesses || null,
+    };
+  } catch (err) {
+    return null;
+  }
+}
 
 // The trust roots: the log's verifier key and the chain RPC. Defaults come from
 // /v1/public/config; ?key= and ?rpc= in the page's address override them, so a consumer
-// can check against a key and a node of their own choosing.
+// can check against a key and a node of their own choosing. The chain id and contract are
+// pinned from /v1/trust (loadTrust), never taken from a bundle.
 export async function openVerifier() {
-  const config = await api("/v1/public/config", { auth: false });
+  const [config, pinned] = await Promise.all([api("/v1/public/config", { auth: false }), loadTrust()]);
   const params = new URLSearchParams(location.search);
   const rpcUrl = new URL(params.get("rpc") || config.rpc_url, location.href).href;
   const keyText = params.get("key") || config.public_key;
   const verifier = await parseVerifierKey(keyText);
   return {
     config,
+    pinned,
     verifier,
     rpcUrl,
     keySource: params.get("key") ? "query" : "server",
     chain: jsonRpc(rpcUrl),
     ed25519: await ed25519Supported(),
-    witnesses: await api("/v1/log/witnesses", { auth: false }).catch(() => null),
+    // The witness policy comes with the pinned trust file ({quorum, keys: [...]}).
+    witnesses: pinned ? pinned.witnesses : null,
   };
+}
+
+// Whether a verdict lets the page show the event's content: every check passed, or all
+// passed but the anchor is not on chain yet (the badge then says it is waiting).
+export function showable(verdict) {
+  return verdict.ok || (verdict.failed && verdict.failed.name === "anchor_present");
 }
 
 export class ProofBoard {
@@ -38,45 +68,88 @@ export class ProofBoard {
     this.running = 0;
     this.results = [];
     this.total = 0;
+    this.verdicts = new Map();
   }
 
-  // Verify the event behind `ref` ({event_id, ...} from the public record) and render its
-  // badge into `slot`. `onVerified(event)` gets the event once its leaf hash matched.
-  add(slot, ref, onVerified) {
-    if (!ref || !ref.event_id) return;
-    this.total += 1;
-    const badge = el("span", { class: "badge pending", "data-state": "pending" }, t("verify.pending"));
-    const proofUrl = `/v1/proofs/${encodeURIComponent(ref.event_id)}.tlog-proof`;
-    slot.append(badge, el("a", { class: "tlog-proof", href: proofUrl, download: "" }, t("witness.download")));
-    this.queue.push({ badge, ref, onVerified });
-    this.render();
-    this.pump();
+  // The verdict on one event's bundle, verified once per page whatever shows it.
+  verify(eventId) {
+    if (!this.verdicts.has(eventId)) {
+      this.verdicts.set(
+        eventId,
+        new Promise((resolve) => this.queue.push({ eventId, resolve })),
+      );
+      this.pump();
+    }
+    return this.verdicts.get(eventId);
   }
 
   pump() {
     while (this.running < CONCURRENCY && this.queue.length) {
       const job = this.queue.shift();
       this.running += 1;
-      this.run(job).finally(() => {
-        this.running -= 1;
-        this.pump();
-      });
+      this.check(job.eventId)
+        .then(job.resolve)
+        .finally(() => {
+          this.running -= 1;
+          this.pump();
+        });
     }
   }
 
-  async run({ badge, ref, onVerified }) {
-    let verdict;
+  async check(eventId) {
     try {
-      const bundle = await api(`/v1/proofs/${encodeURIComponent(ref.event_id)}`, { auth: false });
-      verdict = await verifyBundle(bundle, this.trust.verifier, this.trust.chain, ref.event_id);
-      if (this.trust.witnesses && this.trust.witnesses.keys.length) verdict.witness = await witnessedBy(bundle.checkpoint, this.trust.witnesses);
+      const bundle = await api(`/v1/proofs/${encodeURIComponent(eventId)}`, { auth: false });
+      const verdict = await verifyBundle(bundle, this.trust.verifier, this.trust.chain, eventId, this.trust.pinned);
+      const policy = this.trust.witnesses;
+      if (policy && policy.keys && policy.keys.length) verdict.witness = await witnessedBy(bundle.checkpoint, policy);
+      return verdict;
     } catch (err) {
-      verdict = { ok: false, failed: { name: "bundle_format", detail: err.message }, checks: [] };
+      return { ok: false, failed: { name: "bundle_format", detail: err.message }, checks: [] };
     }
-    if (verdict.event && onVerified) onVerified(verdict.event);
-    this.results.push(verdict);
-    paint(badge, verdict);
+  }
+
+  // One item the page shows, standing on the events of `refs` ({event_id, ...} from the
+  // public record). Its badge goes into `slot`. Once every event verified, `onVerified(events)`
+  // renders the item from those events and returns where the server's record disagrees
+  // (strings); any disagreement fails the item, named by `label`.
+  item(slot, refs, { label, onVerified } = {}) {
+    const wanted = (refs || []).filter((r) => r && r.event_id);
+    if (!wanted.length) return;
+    this.total += 1;
+    const badge = el("span", { class: "badge pending", "data-state": "pending" }, t("verify.pending"));
+    if (label) badge.dataset.item = label;
+    // The offline proof (c2sp.org/tlog-proof@v1, with the cosignatures) of the item's event.
+    const proofUrl = `/v1/proofs/${encodeURIComponent(wanted[0].event_id)}.tlog-proof`;
+    slot.append(badge, el("a", { class: "tlog-proof", href: proofUrl, download: "" }, t("witness.download")));
     this.render();
+    Promise.all(wanted.map((r) => this.verify(r.event_id))).then((verdicts) => {
+      let verdict = verdicts.find((v) => !showable(v)) || verdicts.find((v) => !v.ok) || verdicts[0];
+      if (showable(verdict) && onVerified) {
+        let mismatches;
+        try {
+          mismatches = onVerified(verdicts.map((v) => v.event)) || [];
+        } catch (err) {
+          mismatches = [`the logged event could not be read: ${err.message}`];
+        }
+        if (mismatches.length) {
+          verdict = { ok: false, failed: { name: MISMATCH, detail: mismatches.join("; ") }, checks: [], item: label };
+        }
+      }
+      verdict = { ...verdict, item: label };
+      this.results.push(verdict);
+      paint(badge, verdict);
+      this.render();
+    });
+  }
+
+  // The old single-event form: verify `ref` and call `onVerified(event)` when it is showable.
+  add(slot, ref, onVerified) {
+    this.item(slot, [ref], {
+      onVerified: (events) => {
+        if (onVerified) onVerified(events[0]);
+        return [];
+      },
+    });
   }
 
   render() {
@@ -91,6 +164,11 @@ export class ProofBoard {
       const names = [...new Set(bad.map((v) => t(`check.${v.failed.name}`)))].join(", ");
       this.banner.append(el("strong", {}, "✗ " + t("verify.summary.bad", { count: bad.length })));
       this.banner.append(el("div", {}, names));
+      const list = el("ul", { class: "failed-items" });
+      for (const v of bad) {
+        list.append(el("li", { "data-check": v.failed.name }, `${v.item || ""}${v.item ? ": " : ""}${v.failed.detail}`));
+      }
+      this.banner.append(list);
     } else if (done < this.total) {
       this.banner.append(el("strong", {}, `${t("verify.pending")} ${done}/${this.total}`));
     } else if (this.total) {
@@ -103,7 +181,15 @@ export class ProofBoard {
     const witnessed = this.results.find((v) => v.witness);
     if (witnessed) this.banner.append(witnessLine(witnessed.witness));
     if (!this.trust.ed25519) this.banner.append(el("div", { class: "warn" }, t("verify.unsupported")));
+    this.banner.dataset.done = String(done);
+    this.banner.dataset.total = String(this.total);
   }
+}
+
+// A value the page shows without proof (the registry, the platform's live view): labelled,
+// never ticked.
+export function unproven(key = "verify.unproven") {
+  return el("span", { class: "unproven", "data-proven": "false" }, t(key));
 }
 
 export function paint(badge, verdict) {
@@ -136,6 +222,12 @@ export function trustFooter(trust) {
     el("dd", { id: "rpc-used" }, trust.rpcUrl),
     el("dt", {}, t("verify.key")),
     el("dd", {}, trust.verifier.text + (trust.keySource === "query" ? " (?key=)" : "")),
+    el("dt", {}, t("verify.pinned")),
+    el(
+      "dd",
+      { id: "pinned-contract" },
+      trust.pinned ? `${trust.pinned.contract} · chain ${trust.pinned.chainId}` : t("verify.unpinned"),
+    ),
   );
 }
 

@@ -15,6 +15,7 @@ export const CHECKS = [
   "inclusion_proof",
   "anchor_present",
   "anchor_log_id",
+  "anchor_contract",
   "chain_id",
   "chain_root",
   "anchor_transaction",
@@ -261,9 +262,11 @@ export async function verifyCheckpoint(note, verifier) {
 
 // ------------------------------------------------------------------ the bundle
 
-// Run every check; `chain` is {rpc(method, params)} from chain.js. Returns
+// Run every check; `chain` is {rpc(method, params)} from chain.js; `pinned` is
+// {chainId, contract} from the platform's published trust file (GET /v1/trust), never from
+// the bundle: without it every anchored bundle is refused. Returns
 // {ok, checks: [{name, ok, detail}], failed, unsupported, chainId, block, event}.
-export async function verifyBundle(bundle, verifier, chain, expectedEventId) {
+export async function verifyBundle(bundle, verifier, chain, expectedEventId, pinned) {
   const verdict = { ok: false, checks: [], failed: null, unsupported: null, event: null };
   const check = (name, ok, detail) => {
     verdict.checks.push({ name, ok, detail });
@@ -351,35 +354,64 @@ export async function verifyBundle(bundle, verifier, chain, expectedEventId) {
   if (!check("anchor_log_id", equal(logId, expectedLogId), `SHA-256(origin) = ${bytesToHex(expectedLogId)}`)) {
     return verdict;
   }
+  if (!pinned || !pinned.contract || pinned.chainId === undefined || pinned.chainId === null) {
+    check("anchor_contract", false, "no pinned chain and contract (the trust file could not be read): refused");
+    return verdict;
+  }
+  // Compared without case; called as published (an EIP-55 checksummed address).
+  const contract = String(pinned.contract);
+  const contractKey = contract.toLowerCase();
+  const pinnedChain = BigInt(pinned.chainId);
+  let anchorChain;
+  try {
+    anchorChain = BigInt(anchor.chain_id);
+  } catch (err) {
+    check("anchor_contract", false, `malformed anchor chain id: ${err.message}`);
+    return verdict;
+  }
+  if (
+    !check(
+      "anchor_contract",
+      String(anchor.contract).toLowerCase() === contractKey && anchorChain === pinnedChain,
+      `the anchor names contract ${anchor.contract} on chain ${anchor.chain_id}; pinned: ${pinned.contract} on chain ${pinnedChain}`,
+    )
+  ) {
+    return verdict;
+  }
   try {
     const liveChainId = await readChainId(chain);
     verdict.chainId = liveChainId;
     if (
       !check(
         "chain_id",
-        liveChainId === BigInt(anchor.chain_id),
-        `the RPC serves chain ${liveChainId}; the anchor is on chain ${anchor.chain_id}`,
+        liveChainId === pinnedChain,
+        `the RPC serves chain ${liveChainId}; the pinned chain is ${pinnedChain}`,
       )
     ) {
       return verdict;
     }
-    const stored = await readAnchoredRoot(chain, String(anchor.contract), logId, treeSize);
+    const stored = await readAnchoredRoot(chain, contract, logId, treeSize);
     if (
       !check(
         "chain_root",
         equal(stored, root),
-        `contract ${anchor.contract} holds ${bytesToHex(stored)} for size ${treeSize}`,
+        `contract ${contract} holds ${bytesToHex(stored)} for size ${treeSize}`,
       )
     ) {
       return verdict;
     }
     const receipt = await readReceipt(chain, anchor.tx_hash);
     const mined = receipt !== null && BigInt(receipt.status || "0x0") === 1n;
+    const toPinned = mined && String(receipt.to || "").toLowerCase() === contractKey;
     if (
       !check(
         "anchor_transaction",
-        mined,
-        mined ? `mined in block ${BigInt(receipt.blockNumber)}` : `transaction ${anchor.tx_hash} not found`,
+        toPinned,
+        !mined
+          ? `transaction ${anchor.tx_hash} not found`
+          : toPinned
+            ? `mined in block ${BigInt(receipt.blockNumber)}`
+            : `transaction ${anchor.tx_hash} called ${receipt.to}, not the pinned contract`,
       )
     ) {
       return verdict;
