@@ -65,7 +65,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(regulator.router)
     app.include_router(pages.router)  # before public: its lot page answers HTML requests
     app.include_router(public.router)
-    app.include_router(trust.router)
     app.include_router(exports.router)
     app.include_router(cameras.router)
     return app

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from traceability.chain.client import AnchorChain
 from traceability.chain.factory import open_chain
 from traceability.checkpoints import NoteSigner
 from traceability.errors import ChainUnavailable
@@ -15,14 +16,18 @@ from traceability.witnessing.policy import policy_json
 
 
 def published_trust(
-    settings: Settings, sessions: sessionmaker[Session], log: TransparencyLog, signer: NoteSigner
+    settings: Settings,
+    sessions: sessionmaker[Session],
+    log: TransparencyLog,
+    signer: NoteSigner,
+    chain: AnchorChain | None = None,
 ) -> TrustConfig:
     """The log's origin and key, the chain and contract it anchors on, and the witnesses
     whose cosignatures it collects (``SUNLEDGER_WITNESSES``, ``SUNLEDGER_WITNESS_QUORUM``).
 
     Raises ``ChainUnavailable`` when the chain does not answer or has no contract yet.
     """
-    chain = open_chain(settings, sessions)
+    chain = chain or open_chain(settings, sessions)
     if chain.contract_address is None:
         raise ChainUnavailable(
             f"the anchor contract is not deployed on the {settings.chain} chain "

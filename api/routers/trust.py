@@ -21,8 +21,9 @@ async def trust(platform: PlatformDep) -> dict[str, Any]:
     read the root from the contract it names, never from a proof bundle."""
 
     def build() -> dict[str, Any]:
+        chain = platform.embedded_chain if platform.settings.chain == "embedded" else None
         config = published_trust(
-            platform.settings, platform.sessions, platform.log, platform.signer
+            platform.settings, platform.sessions, platform.log, platform.signer, chain
         )
         return config.to_json()
 
