@@ -36,19 +36,21 @@ ANCHOR_SELECTOR = keccak(text="anchor(bytes32,uint64,bytes32)")[:4]
 ANCHORED_TOPIC = keccak(text="CheckpointAnchored(bytes32,uint64,bytes32,address)")
 
 # Check name -> exit code. 0 is success, 1 and 2 are usage errors.
+# The checks in the order they run (the browser's verify.js lists the same), with the
+# exit code of each.
 CHECKS: dict[str, int] = {
     "bundle_format": 3,
     "leaf_hash": 4,
     "checkpoint_signature": 5,
+    "cosignatures": 15,
     "checkpoint_matches_proof": 6,
     "inclusion_proof": 7,
     "anchor_present": 8,
     "anchor_log_id": 9,
+    "anchor_pinned": 14,
     "chain_id": 10,
     "chain_root": 11,
     "anchor_transaction": 12,
-    "anchor_pinned": 14,
-    "cosignatures": 15,
 }
 CHAIN_UNREACHABLE = 13
 

@@ -23,6 +23,7 @@ from conftest import Server
 from playwright.sync_api import expect
 
 from traceability.checkpoints import NoteVerifier
+from traceability.trust import ChainPin
 from traceability.verification import verify_bundle
 
 WAIT_MS = 60_000
@@ -75,7 +76,13 @@ def test_the_untouched_page_is_all_green(server: Server, page: Any) -> None:
     states = page.eval_on_selector_all(".badge", "els => els.map(e => e.dataset.state)")
     # "waiting": logged and proven in the log, its anchor not on chain yet (the regulator's
     # closing step of tests/e2e/test_pages.py, when it ran first). Nothing fails.
-    assert states and set(states) <= {"ok", "waiting"}, page.inner_text("#verify-summary")
+    failing = page.eval_on_selector_all(
+        ".badge[data-state=fail]", "els => els.map(e => (e.dataset.item || '') + ': ' + e.title)"
+    )
+    assert states and set(states) <= {"ok", "waiting"}, (
+        page.inner_text("#verify-summary"),
+        failing,
+    )
     assert states.count("ok") >= 8
     assert "bad" not in (page.locator("#verify-summary").get_attribute("class") or "")
     assert page.locator(".failed-items li").count() == 0
@@ -226,8 +233,9 @@ def test_the_js_and_python_verifiers_agree_on_the_shared_vectors(server: Server,
     page.goto(server.url("/kitchen"))
     js = _js_verdicts(page, bundles, key, pinned)
     verifier = NoteVerifier.from_verifier_key(key)
+    pin = ChainPin.of(pinned["chain_id"], pinned["contract"])
     for case, tampered, verdict in zip(cases, bundles, js, strict=True):
-        python = verify_bundle(tampered, verifier, None)  # the offline checks
+        python = verify_bundle(tampered, verifier, None, pin=pin)  # the offline checks
         python_failed = None if python.failed is None else python.failed.name
         assert python_failed == case["expect"], (case["name"], python.failed)
         assert verdict["failed"] == case["expect"], (case["name"], verdict)
@@ -239,8 +247,9 @@ def test_the_js_and_python_verifiers_agree_on_the_shared_vectors(server: Server,
     forged, unpinned = _js_verdicts(page, [other], key, pinned) + _js_verdicts(
         page, [bundle], key, None
     )
-    assert (forged["ok"], forged["failed"]) == (False, "anchor_contract")
-    assert (unpinned["ok"], unpinned["failed"]) == (False, "anchor_contract")
+    assert (forged["ok"], forged["failed"]) == (False, "anchor_pinned")
+    assert verify_bundle(other, verifier, None, pin=pin).failed.name == "anchor_pinned"  # type: ignore[union-attr]
+    assert (unpinned["ok"], unpinned["failed"]) == (False, "anchor_pinned")
     elsewhere = {**pinned, "contract": "0x" + "22" * 20}
     [moved] = _js_verdicts(page, [bundle], key, elsewhere)
-    assert (moved["ok"], moved["failed"]) == (False, "anchor_contract")
+    assert (moved["ok"], moved["failed"]) == (False, "anchor_pinned")

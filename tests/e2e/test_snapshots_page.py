@@ -48,13 +48,14 @@ def test_the_snapshot_is_shown_with_a_tick_computed_in_the_browser(
         """async (sha) => {
             const m = await import('/static/js/snapshots.js');
             const proofs = await import('/static/js/proofcheck.js');
-            const trust = await proofs.openVerifier();
+            const board = new proofs.ProofBoard(await proofs.openVerifier(), null);
+            const verify = (id) => board.verify(id);
             const record = await (await fetch('/v1/public/restaurants/p-sun')).json();
             const cam = record.snapshots.cameras.find((c) => c.camera_id === 'cam-sun-2');
             const got = await m.fetchHashed(cam.latest.url);
-            const ok = await m.judgeSnapshot(cam.latest, got, trust);
+            const ok = await m.judgeSnapshot(cam.latest, got, verify);
             const wrong = { ...got, sha256: '0'.repeat(64) };
-            const forged = await m.judgeSnapshot(cam.latest, wrong, trust);
+            const forged = await m.judgeSnapshot(cam.latest, wrong, verify);
             return [got.sha256 === sha, ok[0], forged[0]];
         }""",
         sha,

@@ -5,8 +5,8 @@
 // verified and names exactly that hash. The picture shown is made from the very bytes that
 // were hashed. A camera that published nothing recently says so.
 
-import { api, el } from "./api.js";
-import { bytesToHex, verifyBundle } from "./verify.js";
+import { el } from "./api.js";
+import { bytesToHex } from "./verify.js";
 
 const TEXT = {
   zh: {
@@ -74,12 +74,13 @@ function mark(tick, state, key) {
 }
 
 // The tick's state: "ok" only when the event verified in full and names the image's hash.
-export async function judgeSnapshot(latest, got, trust) {
+// `verify(eventId)` gives the verdict on the event's bundle (the page's ProofBoard: the
+// same check, against the pinned trust roots, done once per page).
+export async function judgeSnapshot(latest, got, verify) {
   if (!got) return ["fail", "missing"];
   let verdict;
   try {
-    const bundle = await api(`/v1/proofs/${encodeURIComponent(latest.event.event_id)}`, { auth: false });
-    verdict = await verifyBundle(bundle, trust.verifier, trust.chain, latest.event.event_id);
+    verdict = await verify(latest.event.event_id);
   } catch {
     return ["fail", "unverified"];
   }
@@ -113,7 +114,7 @@ function camera(cam, timeZone, board) {
   // The proof badge (ProofBoard, counted in the page's banner), and the tick judged here.
   board.add(proof, latest.event);
   fetched
-    .then((got) => judgeSnapshot(latest, got, board.trust))
+    .then((got) => judgeSnapshot(latest, got, (id) => board.verify(id)))
     .then(([state, key]) => mark(tick, state, key));
   return figure;
 }

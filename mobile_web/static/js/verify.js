@@ -11,11 +11,12 @@ export const CHECKS = [
   "bundle_format",
   "leaf_hash",
   "checkpoint_signature",
+  "cosignatures", // run by witness.js against the pinned witness policy, when there is one
   "checkpoint_matches_proof",
   "inclusion_proof",
   "anchor_present",
   "anchor_log_id",
-  "anchor_contract",
+  "anchor_pinned",
   "chain_id",
   "chain_root",
   "anchor_transaction",
@@ -355,7 +356,7 @@ export async function verifyBundle(bundle, verifier, chain, expectedEventId, pin
     return verdict;
   }
   if (!pinned || !pinned.contract || pinned.chainId === undefined || pinned.chainId === null) {
-    check("anchor_contract", false, "no pinned chain and contract (the trust file could not be read): refused");
+    check("anchor_pinned", false, "no pinned chain and contract (the trust file could not be read): refused");
     return verdict;
   }
   // Compared without case; called as published (an EIP-55 checksummed address).
@@ -366,12 +367,12 @@ export async function verifyBundle(bundle, verifier, chain, expectedEventId, pin
   try {
     anchorChain = BigInt(anchor.chain_id);
   } catch (err) {
-    check("anchor_contract", false, `malformed anchor chain id: ${err.message}`);
+    check("anchor_pinned", false, `malformed anchor chain id: ${err.message}`);
     return verdict;
   }
   if (
     !check(
-      "anchor_contract",
+      "anchor_pinned",
       String(anchor.contract).toLowerCase() === contractKey && anchorChain === pinnedChain,
       `the anchor names contract ${anchor.contract} on chain ${anchor.chain_id}; pinned: ${pinned.contract} on chain ${pinnedChain}`,
     )
