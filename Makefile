@@ -69,7 +69,7 @@ pytest: dev node
 	$(BIN)/python -m pytest
 
 # The time-sensitive modules again, under each pinned clock of tests/clocks.py (just after
-# local midnight, 10:20 local, 23:59 local, the last day of a month, a year boundary), each
+# local midnight, 11:29 local, 23:59 local, the last day of a month, a year boundary), each
 # with a process TZ other than UTC. On SQLite: the clock logic is ours, not the database's.
 clocks: dev
 	@$(BIN)/python tests/clocks.py | while read -r name instant tz; do \
