@@ -43,6 +43,7 @@ from traceability.models import (
     LogTile,
     LotRow,
     PersonalValue,
+    ProbeDaySummaryRow,
     RecordRow,
 )
 from traceability.settings import Settings
@@ -639,6 +640,26 @@ PROJECTED: dict[str, ProjectedTable] = {
         ("last_seq", "last_reading_at"),
         deletable=lambda r: r.last_seq >= 0,  # a probe never heard from is registry only
         insertable=False,
+    ),
+    "probe_day_summaries": ProjectedTable(
+        ProbeDaySummaryRow,
+        ("device_id", "day"),
+        lambda r: f"{r.device_id}/{r.day.isoformat()}",
+        ("device_id", "day"),
+        (
+            "status",
+            "through",
+            "count",
+            "min",
+            "mean",
+            "max",
+            "minutes_out_of_range",
+            "first_leaf_index",
+            "last_leaf_index",
+            "readings_sha256",
+            "event_id",
+        ),
+        {"status": ("closed", "running")},
     ),
 }
 """Every projection table the audit re-derives, as the kit tampers with it."""

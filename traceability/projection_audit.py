@@ -64,6 +64,8 @@ class LoggedEvent:
     occurred_at: datetime
     recorded_at: datetime
     payload: dict[str, Any]
+    body: bytes = b""
+    """The exact logged bytes (what anyone re-hashes, e.g. to recompute a summary)."""
 
     @property
     def premises_id(self) -> str:
@@ -280,6 +282,7 @@ def _parse(index: int, body: bytes) -> LoggedEvent | None:
             occurred_at=instant(public["occurred_at"]),
             recorded_at=instant(public["recorded_at"]),
             payload=payload,
+            body=body,
         )
     except (ValueError, KeyError, TypeError, RecursionError):
         return None

@@ -23,8 +23,11 @@ from sqlalchemy.orm import Session
 from traceability import projection_repository as repo
 from traceability.alerts.raising import RECTIFY_WITHIN
 from traceability.alerts.status import CLOSED, OPEN, SYSTEM_ACTOR
+from traceability.errors import SunledgerError
 from traceability.events import EventKind
 from traceability.projection_audit import LoggedEvent, ProjectionAuditor, Row, instant
+from traceability.public_record.summaries import CLOSED as CLOSED_DAY
+from traceability.public_record.summaries import LoggedReading, SummaryWindow, recompute
 from traceability.records.checks import DISINFECTION_MINIMUMS
 
 __all__ = ["AUDITORS", "default_auditors", "record_summary"]
@@ -548,6 +551,77 @@ class DeviceAuditor(ProjectionAuditor):
         }
 
 
+# --------------------------------------------------------------------------- day summaries
+
+
+SUMMARY_FIELDS = (
+    "status",
+    "count",
+    "min",
+    "mean",
+    "max",
+    "minutes_out_of_range",
+    "first_leaf_index",
+    "last_leaf_index",
+    "readings_sha256",
+)
+
+
+class ProbeDaySummaryAuditor(ProjectionAuditor):
+    """``probe_day_summaries``: per (probe, local day), the newest ``probe_day_summary``
+    event, its figures **recomputed from the readings it names** (``recompute`` of
+    ``public_record.summaries``): a summary event that misstates its readings is named
+    as surely as an edited table row. Which premises the probe belongs to is the
+    registry's."""
+
+    table = "probe_day_summaries"
+    kinds: ClassVar[frozenset[str]] = frozenset(
+        {EventKind.PROBE_READING.value, EventKind.PROBE_DAY_SUMMARY.value}
+    )
+
+    def __init__(self) -> None:
+        # device -> its readings not yet covered by a closed day: (occurred_at, reading)
+        self.readings: dict[str, list[tuple[datetime, LoggedReading]]] = {}
+        self.rows: dict[str, Row] = {}
+
+    def fold(self, event: LoggedEvent) -> None:
+        device = event.subject.removeprefix("device:")
+        if event.kind == EventKind.PROBE_READING.value:
+            reading = LoggedReading(event.leaf_index, event.body)
+            self.readings.setdefault(device, []).append((event.occurred_at, reading))
+            return
+        p = event.payload
+        try:
+            window = SummaryWindow.of(p)
+            recomputed = recompute(p, [r for _at, r in self.readings.get(device, [])])
+        except (SunledgerError, KeyError, TypeError, ValueError):
+            return  # not a summary the platform writes: the log audit has the bytes
+        row: Row = {name: recomputed.get(name) for name in SUMMARY_FIELDS}
+        row["through"] = instant(recomputed["through"])
+        row["event_id"] = event.event_id
+        self.rows[f"{window.device_id}/{window.day.isoformat()}"] = row
+        if window.status == CLOSED_DAY and p.get("last_leaf_index") is not None:
+            # A closed day's readings are never named again: keep the later ones only.
+            end, last = window.through, int(p["last_leaf_index"])
+            self.readings[device] = [
+                (at, r)
+                for at, r in self.readings.get(device, [])
+                if not (r.leaf_index <= last and at < end)
+            ]
+
+    def derived(self) -> dict[str, Row]:
+        return self.rows
+
+    def stored(self, session: Session) -> dict[str, Row]:
+        rows: dict[str, Row] = {}
+        for r in repo.probe_day_summaries(session):
+            row: Row = {name: getattr(r, name) for name in SUMMARY_FIELDS}
+            row["through"] = r.through
+            row["event_id"] = r.event_id
+            rows[f"{r.device_id}/{r.day.isoformat()}"] = row
+        return rows
+
+
 AUDITORS: list[Callable[[], ProjectionAuditor]] = [
     GradeAuditor,
     InspectionAuditor,
@@ -556,6 +630,7 @@ AUDITORS: list[Callable[[], ProjectionAuditor]] = [
     AlertAuditor,
     AlertTransitionAuditor,
     DeviceAuditor,
+    ProbeDaySummaryAuditor,
 ]
 """The registry: one factory per audited projection table. Append new auditors here."""
 

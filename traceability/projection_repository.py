@@ -16,6 +16,7 @@ from traceability.models import (
     GradeRow,
     InspectionRow,
     LotRow,
+    ProbeDaySummaryRow,
     RecordRow,
 )
 
@@ -64,3 +65,7 @@ def alert_transitions(session: Session) -> list[AlertTransitionRow]:
 
 def devices(session: Session) -> list[DeviceRow]:
     return _all(session, DeviceRow)
+
+
+def probe_day_summaries(session: Session) -> list[ProbeDaySummaryRow]:
+    return _all(session, ProbeDaySummaryRow)

@@ -162,7 +162,7 @@ def test_the_audit_command_names_projection_changes(city: Settings, tmp_path: Pa
 
     clean = run()
     assert clean.returncode == 0, clean.stdout + clean.stderr
-    assert "projection rows in 7 tables" in clean.stdout
+    assert "projection rows in 8 tables" in clean.stdout
     rng = random.Random(41)
     settings = Settings(data_dir=data)
     for _round in range(CLI_MUTATIONS):

@@ -182,3 +182,53 @@ def test_summarise_day_is_pure_and_ignores_what_it_does_not_cover() -> None:
     assert empty["readings_sha256"] == (
         "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
     )
+
+
+def test_the_audit_recomputes_every_summary_and_names_a_false_one(city: City) -> None:
+    """The projection audit re-derives ``probe_day_summaries`` from the readings each summary
+    names: an edited cache row is named, and so is a logged summary that misstates them."""
+    from traceability.projection_audit import audit_projections
+
+    _seed(city)
+    platform = city.app.state.platform
+    with transaction(platform.sessions) as session:
+        DaySummaries(platform.log).tick(session, NOW)
+
+    def findings() -> list[tuple[str, str]]:
+        with platform.sessions() as session:
+            report = audit_projections(session, platform.log.size(session))
+        return [(f.table, f.field) for f in report.findings]
+
+    assert findings() == []
+    with transaction(platform.sessions) as session:
+        row = session.execute(
+            select(ProbeDaySummaryRow).where(ProbeDaySummaryRow.device_id == DEVICE).limit(1)
+        ).scalar_one()
+        row.max = 3.0  # the cache says the day was cooler than its readings
+    assert ("probe_day_summaries", "max") in findings()
+
+    # A summary event that lies about its readings, its cache row copying the lie.
+    with transaction(platform.sessions) as session:
+        row.max = None  # restored below from the lying event
+        honest = json.loads(
+            session.execute(
+                select(EventRow.body).where(EventRow.event_id == row.event_id)
+            ).scalar_one()
+        )
+        lie = {**honest["payload"], "count": honest["payload"]["count"] - 1}
+        forged = prepared(
+            event_id="00000000-0000-4000-9000-000000000001",
+            kind=EventKind.PROBE_DAY_SUMMARY,
+            subject=f"device:{DEVICE}",
+            occurred_at=NOW,
+            occurred_text=rfc3339(NOW),
+            recorded_at=NOW,
+            recorded_text=rfc3339(NOW),
+            payload=lie,
+        )
+        Ingest(platform.log).append(session, [forged])
+        stored = session.merge(row)
+        for name in ("count", "min", "mean", "max"):
+            setattr(stored, name, lie[name])
+        stored.event_id = forged.event_id
+    assert ("probe_day_summaries", "count") in findings()
