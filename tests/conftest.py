@@ -62,6 +62,25 @@ def pytest_configure(config: pytest.Config) -> None:
         _session_travel.start()
 
 
+# Processes these fixtures start or talk to (a Celery worker, a Hardhat node, the broker's
+# other clients) run on the wall clock, not the pinned one: a pinned run leaves their tests
+# to the main run, which also keeps it off the shared Redis and Mosquitto.
+_WALL_CLOCK_FIXTURES = frozenset({"redis_url", "mosquitto", "hardhat_url", "postgres_url"})
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if _PINNED is None:
+        return
+    kept, dropped = [], []
+    for item in items:
+        names = set(getattr(item, "fixturenames", ()))
+        on_wall_clock = names & _WALL_CLOCK_FIXTURES or "postgresql" in item.name
+        (dropped if on_wall_clock else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept
+
+
 def pytest_unconfigure(config: pytest.Config) -> None:
     global _session_travel
     if _session_travel is not None:
