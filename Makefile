@@ -13,7 +13,7 @@ demo: install
 	$(BIN)/sunledger demo
 
 test: dev node browser interop lint typecheck layers
-	$(MAKE) --no-print-directory -j2 --output-sync=line pytest clocks
+	$(MAKE) --no-print-directory -j2 pytest clocks
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "Python >= 3.11 is needed ($(PYTHON) is older)"; exit 1; }
@@ -73,12 +73,17 @@ pytest: dev node
 # local midnight, 11:29 local, 23:59 local, the last day of a month, a year boundary), each
 # with a process TZ other than UTC. On SQLite and in process only (tests/conftest.py leaves
 # the ones with service processes, which run on the wall clock, to the main run), so
-# `make test` runs it beside the main pytest run, on the second core.
+# `make test` runs it beside the main pytest run, on the second core, printing one line per
+# clock (each run's whole log is in .clocks/, and printed when it fails).
 clocks: dev
-	@$(BIN)/python tests/clocks.py | while read -r name instant tz; do \
-	  echo "== clock-sensitive tests at $$name ($$instant, TZ=$$tz)"; \
-	  SUNLEDGER_TEST_CLOCK=$$instant TZ=$$tz $(BIN)/python -m pytest -q -p no:cacheprovider </dev/null \
-	    -m clock_sensitive || exit 1; \
+	@mkdir -p .clocks; $(BIN)/python tests/clocks.py | while read -r name instant tz; do \
+	  log=.clocks/$$name.log; \
+	  if SUNLEDGER_TEST_CLOCK=$$instant TZ=$$tz $(BIN)/python -m pytest -q -p no:cacheprovider \
+	      -m clock_sensitive $(CLOCK_TESTS) </dev/null >$$log 2>&1; then \
+	    echo "clock $$name ($$instant, TZ=$$tz): $$(tail -n 1 $$log)"; \
+	  else \
+	    cat $$log; echo "clock $$name ($$instant, TZ=$$tz) FAILED (log: $$log)"; exit 1; \
+	  fi; \
 	done
 
 bench: dev
