@@ -44,14 +44,15 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30})
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    # A bounded connect: an unreachable server is an outage to report, not a hang.
+    # A bounded connect: an unreachable server is an outage to report, not a hang (a
+    # connect_timeout in the URL wins).
+    bounded = {} if "connect_timeout=" in url else {"connect_timeout": CONNECT_TIMEOUT_SECONDS}
     return create_engine(
         url,
         pool_pre_ping=True,
         pool_size=10,
         max_overflow=10,
-        pool_timeout=10,
-        connect_args={"connect_timeout": CONNECT_TIMEOUT_SECONDS},
+        connect_args=bounded,
     )
 
 

@@ -1,4 +1,4 @@
-"""Property: the reading and record parsers refuse any JSON they cannot read with the
+"""Property: the reading, record and record-CSV parsers refuse any JSON they cannot read with the
 project's own refusal (``ReadingRejected`` with a code, ``RecordRejected``/``Invalid`` with
 the field), and never raise anything else (issue 15).
 
@@ -12,6 +12,8 @@ refusal must also name what is wrong: the last-resort "unforeseen shape" refusal
 from __future__ import annotations
 
 import base64
+import csv
+import io
 import json
 import os
 from datetime import UTC, datetime
@@ -29,6 +31,7 @@ from traceability.probe_intake import (
     parse_submission,
 )
 from traceability.records.checks import RecordPolicy, record_findings
+from traceability.records.csv_import import layout, read_records
 from traceability.records.schemas import RECORD_TYPES
 from traceability.records.service import (
     _localised,
@@ -211,3 +214,52 @@ def test_any_json_record_is_parsed_or_refused_with_its_fields(case: tuple[str, A
     public_fields(local)
     summary_of(local, [])
     list(record_findings(local, "p-1", RecordPolicy()))
+
+
+cells = st.one_of(
+    st.text(max_size=12),
+    st.sampled_from(["", "2026-11-25", "2026-11-25 10:00", "lunch", "heat", "3", "1e400", "-1",
+                     "nan", "a;b;;c", '"', "=1+1", "yes", "no", "true", "06901234567892"]),
+)  # fmt: skip
+
+
+def _csv(record_type: str) -> st.SearchStrategy[bytes]:
+    columns = list(layout(record_type).columns)
+
+    def file(header: list[str], rows: list[list[str]]) -> bytes:
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(header)
+        writer.writerows(rows)
+        return out.getvalue().encode()
+
+    header = (
+        st.just(columns)
+        | st.permutations(columns)
+        | st.lists(st.sampled_from([*columns, "extra"]), max_size=len(columns) + 1)
+    )
+    return st.one_of(
+        header.flatmap(
+            lambda h: st.builds(
+                file, st.just(h), st.lists(st.lists(cells, min_size=len(h), max_size=len(h)) |
+                                           st.lists(cells, max_size=3), max_size=3)
+            )
+        ),
+        st.binary(max_size=200),
+    )  # fmt: skip
+
+
+csv_files = st.sampled_from(sorted(RECORD_TYPES)).flatmap(
+    lambda kind: st.tuples(st.just(kind), _csv(kind))
+)
+
+
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(csv_files)
+def test_any_csv_file_is_read_or_refused_with_its_rows(case: tuple[str, bytes]) -> None:
+    record_type, data = case
+    try:
+        read_records(data, record_type)
+    except SunledgerError as exc:
+        assert exc.status_code == 422 and exc.detail
+        json.dumps({"detail": exc.detail, **exc.extra()})

@@ -427,6 +427,76 @@ def test_mqtt_readings_take_the_same_path(kitchen: Kitchen, mosquitto: tuple[str
         subscriber.stop()
 
 
+class BrokenIntake(ProbeIntake):
+    """Intake with a bug: every accept fails in a way nobody foresaw."""
+
+    def accept(self, *_args: Any, **_kwargs: Any) -> Any:
+        raise RuntimeError("a bug in intake")
+
+
+def test_an_mqtt_message_a_bug_cannot_log_is_dead_lettered_not_stalling_intake(
+    kitchen: Kitchen, mosquitto: tuple[str, int], tmp_path: Any
+) -> None:
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    from traceability.mqtt_subscriber import UNFORESEEN_ATTEMPTS, ProbeSubscriber
+
+    host, port = mosquitto
+    tag = uuid.uuid4().hex[:8]
+    topic, client_id = f"dl-{tag}/probes/+/readings", f"test-dead-letter-{tag}"
+    dead_letter = tmp_path / "dead-letter.jsonl"
+
+    def subscriber(intake: ProbeIntake) -> ProbeSubscriber:
+        return ProbeSubscriber(
+            intake,
+            kitchen.sessions,
+            host=host,
+            port=port,
+            topic=topic,
+            client_id=client_id,
+            dead_letter=dead_letter,
+            retry_delays=(0.01, 0.05),
+        )
+
+    broken = subscriber(BrokenIntake(kitchen.intake.log, kitchen.intake.signer))
+    broken.start()
+    publisher = mqtt.Client(callback_api_version=CallbackAPIVersion.VERSION2)
+    publisher.connect(host, port)
+    publisher.loop_start()
+    payload = json.dumps([kitchen.fridge.reading(3.0)])
+    try:
+        assert broken.subscribed.wait(10)
+        for _ in range(2):
+            publisher.publish(f"dl-{tag}/probes/fr-1/readings", payload, qos=1).wait_for_publish(5)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and broken.stats.dead_lettered < 2:
+            time.sleep(0.05)
+    finally:
+        broken.stop()
+    # Both messages went to the file after their attempts (intake did not stall on the
+    # first); both were acknowledged: the session gives nothing back.
+    assert broken.stats.dead_lettered == 2 and broken.stats.messages == 2
+    lines = [json.loads(line) for line in dead_letter.read_text().splitlines()]
+    assert [base64.b64decode(line["payload_base64"]).decode() for line in lines] == [payload] * 2
+    assert all("RuntimeError: a bug in intake" in line["error"] for line in lines)
+    assert kitchen.counts()[0] == 0
+    assert UNFORESEEN_ATTEMPTS == 5
+    again = subscriber(kitchen.intake)
+    again.start()
+    try:
+        assert again.subscribed.wait(10)
+        time.sleep(1.0)
+        assert again.stats.messages == 0
+    finally:
+        again.stop()
+        publisher.loop_stop()
+        publisher.disconnect()
+        again.client.reinitialise(client_id=client_id, clean_session=True)
+        again.client.connect(host, port)
+        again.client.disconnect()
+
+
 ODD_NUMBERS = [4, 4.0, -0.0, 0.1, 1e-7, 3.000001, -59.99999999999, 123.456789012345, 1e-4, 399]
 
 
