@@ -14,6 +14,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -97,6 +98,16 @@ def server(tmp_path_factory: pytest.TempPathFactory, chromium_path: Path) -> Ite
     env = _environment(data_dir)
     settings = Settings(data_dir=data_dir, database_url=None)
     keys, probe_key = register_city(settings)
+    with serving(data_dir, env) as base:
+        seeded = seed_over_http(base, settings, keys, probe_key)
+        anchor(data_dir, env)
+        yield Server(base, data_dir, env, seeded)
+
+
+@contextmanager
+def serving(data_dir: Path, env: dict[str, str]) -> Iterator[str]:
+    """``sunledger serve`` on a free 127.0.0.1 port until the block ends (stopped by its
+    PID); yields its base URL once it answers."""
     port = _free_port()
     log = data_dir / "server.log"
     with log.open("wb") as out:
@@ -111,9 +122,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, chromium_path: Path) -> Ite
     base = f"http://127.0.0.1:{port}"
     try:
         _wait_until_up(base, process, log)
-        seeded = seed_over_http(base, settings, keys, probe_key)
-        anchor(data_dir, env)
-        yield Server(base, data_dir, env, seeded)
+        yield base
     finally:
         process.send_signal(signal.SIGTERM)
         try:

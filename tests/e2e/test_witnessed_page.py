@@ -4,16 +4,13 @@ and says who witnessed; each item links a tlog-proof that verifies offline."""
 from __future__ import annotations
 
 import json
-import signal
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from conftest import Server, _environment, _free_port, _wait_until_up, save_screenshot
+from conftest import Server, _environment, save_screenshot, serving
 from playwright.sync_api import expect
 from seeded_kitchen import anchor, register_city, seed_over_http
 
@@ -38,30 +35,12 @@ def witnessed_server(
     env = _environment(data_dir)
     env["SUNLEDGER_WITNESSES"] = json.dumps([w.model_dump() for w in witnessed.witnesses])
     env["SUNLEDGER_WITNESS_QUORUM"] = "1"
-    port = _free_port()
-    log = data_dir / "server.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            [str(Path(sys.executable).with_name("sunledger")), "serve"]
-            + ["--data-dir", str(data_dir), "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            cwd=Path(__file__).parents[2],
-        )
-    base = f"http://127.0.0.1:{port}"
     try:
-        _wait_until_up(base, process, log)
-        seeded = seed_over_http(base, settings, keys, probe_key)
-        anchor(data_dir, env)  # anchors, then collects the bureau's cosignature
-        yield Server(base, data_dir, env, seeded), bureau.signer.verifier.vkey()
+        with serving(data_dir, env) as base:
+            seeded = seed_over_http(base, settings, keys, probe_key)
+            anchor(data_dir, env)  # anchors, then collects the bureau's cosignature
+            yield Server(base, data_dir, env, seeded), bureau.signer.verifier.vkey()
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
         bureau.stop()
 
 
