@@ -6,7 +6,7 @@ import argparse
 
 import uvicorn
 
-from traceability.logs import logging_config
+from traceability.entrypoints.logs import logging_config
 from traceability.settings import Settings
 
 

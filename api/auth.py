@@ -11,7 +11,7 @@ from fastapi import Depends, Header
 
 from api.deps import PlatformDep, SessionDep
 from traceability.errors import Unauthenticated
-from traceability.orgs import Directory, Principal
+from traceability.orgs.registry import Directory, Principal
 
 directory = Directory()
 

@@ -15,17 +15,17 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from traceability.chain.embedded import EmbeddedChain
 from traceability.chain.factory import open_chain
-from traceability.checkpoints import NoteSigner
-from traceability.errors import SunledgerError
-from traceability.log import TransparencyLog
-from traceability.probe_intake import IntakePolicy, ProbeIntake
-from traceability.settings import Settings
-from traceability.witness_collection import Witnessing
-from traceability.worker import (
+from traceability.devices.intake import IntakePolicy, ProbeIntake
+from traceability.entrypoints.worker import (
     request_anchor_tick,
     request_day_summaries,
     request_webhook_delivery,
 )
+from traceability.errors import SunledgerError
+from traceability.settings import Settings
+from traceability.transparency.checkpoints import NoteSigner
+from traceability.transparency.log import TransparencyLog
+from traceability.witnessing.collection import Witnessing
 
 logger = logging.getLogger("sunledger.api")
 

@@ -19,9 +19,9 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from traceability.db import database_unreachable
 from traceability.errors import SunledgerError
-from traceability.log import LogCorrupted
+from traceability.storage.db import database_unreachable
+from traceability.transparency.log import LogCorrupted
 
 logger = logging.getLogger("sunledger.api")
 

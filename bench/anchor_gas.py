@@ -45,7 +45,7 @@ from web3 import EthereumTesterProvider, HTTPProvider, Web3
 from web3.contract import Contract
 
 from traceability import merkle
-from traceability.contracts import load_artifact, log_id_for
+from traceability.chain.contracts import load_artifact, log_id_for
 
 REPO = Path(__file__).resolve().parents[1]
 HARDHAT_DIR = REPO / "hardhat_local"

@@ -31,9 +31,9 @@ import psycopg
 from sqlalchemy import text
 
 from traceability import merkle
-from traceability.checkpoints import NoteSigner
-from traceability.db import make_engine, migrate, session_factory, transaction
-from traceability.log import TransparencyLog
+from traceability.storage.db import make_engine, migrate, session_factory, transaction
+from traceability.transparency.checkpoints import NoteSigner
+from traceability.transparency.log import TransparencyLog
 
 POSTGRES_URL = os.environ.get(
     "SUNLEDGER_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

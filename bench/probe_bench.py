@@ -33,8 +33,8 @@ import psycopg
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from traceability.canonical import canonical_bytes
-from traceability.checkpoints import NoteSigner, write_signer_key_file
+from traceability.transparency.canonical import canonical_bytes
+from traceability.transparency.checkpoints import NoteSigner, write_signer_key_file
 
 POSTGRES = os.environ.get(
     "SUNLEDGER_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -41,16 +41,16 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from sqlalchemy import delete, update
 from sqlalchemy import text as sql_text
 
-from traceability.checkpoints import NoteSigner, write_signer_key_file
-from traceability.db import transaction
-from traceability.devices import DeviceRegistry
-from traceability.events import EventKind, prepared, rfc3339
-from traceability.ingest import Ingest
-from traceability.models import DeviceRow, ProbeDaySummaryRow
-from traceability.orgs import Directory
+from traceability.devices.registry import DeviceRegistry
+from traceability.entrypoints.worker import platform_for
+from traceability.orgs.registry import Directory
 from traceability.public_record.day_summaries import DaySummaries
 from traceability.settings import Settings
-from traceability.worker import platform_for
+from traceability.storage.db import transaction
+from traceability.storage.models import DeviceRow, ProbeDaySummaryRow
+from traceability.transparency.checkpoints import NoteSigner, write_signer_key_file
+from traceability.transparency.events import EventKind, prepared, rfc3339
+from traceability.transparency.ingest import Ingest
 
 POSTGRES = os.environ.get(
     "SUNLEDGER_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

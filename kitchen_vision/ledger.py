@@ -38,12 +38,15 @@ from kitchen_vision.rules import VisionViolation
 from kitchen_vision.snapshots import PUBLISHED as SNAPSHOT_PUBLISHED
 from kitchen_vision.snapshots import WITHHELD as SNAPSHOT_WITHHELD
 from kitchen_vision.snapshots import KitchenSnapshot, SnapshotWithheld
-from traceability import camera_repository, org_repository
 from traceability.alerts.raising import open_alert
 from traceability.attachments import AttachmentStore
-from traceability.cameras import VISION_UPLOADER_PREFIX, CameraRegistry
+from traceability.cameras import repository as camera_repository
+from traceability.cameras.registry import VISION_UPLOADER_PREFIX, CameraRegistry
 from traceability.errors import NotFound
-from traceability.events import (
+from traceability.orgs import repository as org_repository
+from traceability.public_record import repository as public_repo
+from traceability.storage.models import KitchenSnapshotRow
+from traceability.transparency.events import (
     EventKind,
     PreparedEvent,
     VisionObservation,
@@ -51,10 +54,8 @@ from traceability.events import (
     prepared,
     rfc3339,
 )
-from traceability.ingest import Ingest
-from traceability.log import TransparencyLog
-from traceability.models import KitchenSnapshotRow
-from traceability.public_record import repository as public_repo
+from traceability.transparency.ingest import Ingest
+from traceability.transparency.log import TransparencyLog
 
 NEVER_LOGGED = frozenset({"face", "person"})
 

@@ -32,9 +32,9 @@ from kitchen_vision.sources import (
     open_source,
     utc_now,
 )
-from traceability.cameras import CameraRegistry
-from traceability.db import transaction
-from traceability.log import TransparencyLog
+from traceability.cameras.registry import CameraRegistry
+from traceability.storage.db import transaction
+from traceability.transparency.log import TransparencyLog
 
 log = logging.getLogger(__name__)
 

@@ -28,10 +28,10 @@ from seeded_city import CITY_ORGS, CITY_PREMISES, City
 from sqlalchemy import text
 
 from api.app import create_app
-from traceability.checkpoints import NoteSigner, write_signer_key_file
-from traceability.db import make_engine, migrate
-from traceability.models import Base
 from traceability.settings import Settings
+from traceability.storage.db import make_engine, migrate
+from traceability.storage.models import Base
+from traceability.transparency.checkpoints import NoteSigner, write_signer_key_file
 
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 POSTGRES_URL = os.environ.get(
@@ -229,8 +229,8 @@ def mosquitto() -> tuple[str, int]:
 
 @pytest.fixture
 def city(settings: Settings) -> Iterator[City]:
-    from traceability.db import transaction
-    from traceability.orgs import Directory
+    from traceability.orgs.registry import Directory
+    from traceability.storage.db import transaction
 
     app = create_app(settings)
     directory = Directory()

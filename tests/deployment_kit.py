@@ -31,7 +31,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from eth_utils.crypto import keccak
 
-from traceability.canonical import canonical_bytes
+from traceability.transparency.canonical import canonical_bytes
 
 SUNLEDGER = str(Path(sys.executable).parent / "sunledger")
 ADMIN_TOKEN = "deploy-test-admin-token"
@@ -413,7 +413,7 @@ def stored_events(sessions: Any) -> dict[str, tuple[int, str]]:
     """Every logged event: id → (leaf index, leaf hash hex), to hold receipts against."""
     from sqlalchemy import select
 
-    from traceability.models import EventRow
+    from traceability.storage.models import EventRow
 
     with sessions() as session:
         return {

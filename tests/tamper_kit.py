@@ -1,6 +1,7 @@
 """Tampering with a stored log the way an attacker with database access would.
 
-Shared by tests/traceability/test_audit.py and tests/reliability/test_tamper_detection.py:
+Shared by tests/traceability/transparency/test_audit.py and
+tests/reliability/test_tamper_detection.py:
 a log builder (``Logged``), one function per kind of change, each returning a
 ``Tamper`` that edits the tables with plain SQL, and ``random_tamper``, which
 draws one change together with where the audit must find it.
@@ -23,14 +24,11 @@ from sqlalchemy.types import TypeDecorator
 
 from traceability import demo as demo_package
 from traceability import merkle
-from traceability.audit import AuditReport, audit_log
-from traceability.checkpoints import Checkpoint, NoteSigner, sign_checkpoint
-from traceability.db import engine_for, transaction
 from traceability.demo.scenario import Scenario, parse_scenario
 from traceability.demo.seed import seed_city
-from traceability.ingest import Ingest, parse_batch
-from traceability.log import TransparencyLog
-from traceability.models import (
+from traceability.settings import Settings
+from traceability.storage.db import engine_for, transaction
+from traceability.storage.models import (
     AlertRow,
     AlertTransitionRow,
     Base,
@@ -46,8 +44,11 @@ from traceability.models import (
     ProbeDaySummaryRow,
     RecordRow,
 )
-from traceability.settings import Settings
-from traceability.tiles import TILE_WIDTH, append_leaves
+from traceability.transparency.audit import AuditReport, audit_log
+from traceability.transparency.checkpoints import Checkpoint, NoteSigner, sign_checkpoint
+from traceability.transparency.ingest import Ingest, parse_batch
+from traceability.transparency.log import TransparencyLog
+from traceability.transparency.tiles import TILE_WIDTH, append_leaves
 
 SIZE = 700
 CHECKPOINTS = (5, 300, 512, 700)
@@ -451,7 +452,7 @@ def random_tamper(
 #
 # The projections (grades, inspections, records, lots, alerts, alert transitions,
 # devices) are edited with plain SQL while the log stays intact; ``sunledger audit``
-# must name each change by table, key and field (traceability/projection_audit.py).
+# must name each change by table, key and field (traceability/projections/audit.py).
 
 PROJECTION_NOW = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)
 """The fixed instant the projection city's week ends at."""

@@ -122,9 +122,9 @@ def proxied_postgres(
     through a ``TcpProxy`` (migrated, with a log key); the schema is dropped afterwards."""
     import psycopg
 
-    from traceability.checkpoints import NoteSigner, write_signer_key_file
-    from traceability.db import make_engine, migrate
     from traceability.settings import Settings
+    from traceability.storage.db import make_engine, migrate
+    from traceability.transparency.checkpoints import NoteSigner, write_signer_key_file
 
     parts = urlsplit(postgres_url)
     plain = postgres_url.replace("postgresql+psycopg://", "postgresql://").split("?")[0]

@@ -32,8 +32,8 @@ from deployment_kit import (
 from local_ports import free_port
 from sqlalchemy import func, select
 
-from traceability.db import make_engine, session_factory
-from traceability.models import AnchorRow, EventRow, LogState
+from traceability.storage.db import make_engine, session_factory
+from traceability.storage.models import AnchorRow, EventRow, LogState
 
 
 @pytest.fixture

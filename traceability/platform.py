@@ -16,13 +16,19 @@ from sqlalchemy import Engine, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from traceability import log_repository
-from traceability.checkpoints import NoteSigner, read_signer_key_file
-from traceability.db import alembic_config, engine_for, make_engine, session_factory, transaction
 from traceability.errors import Invalid, NotFound
-from traceability.keys import load_signer
-from traceability.log import TransparencyLog
 from traceability.settings import Settings
+from traceability.storage.db import (
+    alembic_config,
+    engine_for,
+    make_engine,
+    session_factory,
+    transaction,
+)
+from traceability.transparency import log_repository
+from traceability.transparency.checkpoints import NoteSigner, read_signer_key_file
+from traceability.transparency.keys import load_signer
+from traceability.transparency.log import TransparencyLog
 
 
 def open_platform(

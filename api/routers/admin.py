@@ -16,9 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.auth import directory, get_admin
 from api.deps import SessionDep
 from api.pagination import PageDep, paged
-from traceability import org_repository
-from traceability.devices import DeviceInfo, DeviceRegistry, decode_public_key
-from traceability.models import OrganisationRow, PremisesRow
+from traceability.devices.registry import DeviceInfo, DeviceRegistry, decode_public_key
+from traceability.orgs import repository as org_repository
+from traceability.storage.models import OrganisationRow, PremisesRow
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"], dependencies=[Depends(get_admin)])
 registry = DeviceRegistry()

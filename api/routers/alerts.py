@@ -26,8 +26,8 @@ from traceability.alerts import stream
 from traceability.alerts.lifecycle import AlertDesk
 from traceability.alerts.queue import AlertFilter, alert_detail, list_alerts, reach_of
 from traceability.errors import Unauthenticated
-from traceability.models import AlertTransitionRow
-from traceability.orgs import Principal
+from traceability.orgs.registry import Principal
+from traceability.storage.models import AlertTransitionRow
 
 router = APIRouter(prefix="/v1/alerts", tags=["alerts"])
 logger = logging.getLogger("sunledger.api.alerts")

@@ -9,9 +9,10 @@ from fastapi import APIRouter, Query
 from fastapi.responses import PlainTextResponse, Response
 
 from api.deps import PlatformDep, SessionDep
-from traceability import anchor_repository, log_repository
+from traceability.chain import anchor_repository
 from traceability.errors import NotFound
-from traceability.proofs import anchor_json, build_bundle, build_tlog_proof
+from traceability.transparency import log_repository
+from traceability.transparency.proofs import anchor_json, build_bundle, build_tlog_proof
 from traceability.witnessing.policy import policy_json
 
 router = APIRouter(prefix="/v1/log", tags=["auditor"])
@@ -30,7 +31,7 @@ def checkpoint(platform: PlatformDep, session: SessionDep) -> str:
 def witnesses(platform: PlatformDep, session: SessionDep) -> dict[str, Any]:
     """The witness policy (the ``witnesses`` section of a trust file) and which
     checkpoint was last witnessed."""
-    from traceability import witness_repository
+    from traceability.witnessing import repository as witness_repository
 
     newest = witness_repository.newest_witnessed(session)
     return {

@@ -13,7 +13,12 @@ from api.auth import PrincipalDep, directory, get_admin
 from api.deps import SessionDep
 from api.pagination import PageDep, paged
 from kitchen_vision.config import parse_config
-from traceability.cameras import CameraRegistry, camera_json, public_evidence, public_snapshot
+from traceability.cameras.registry import (
+    CameraRegistry,
+    camera_json,
+    public_evidence,
+    public_snapshot,
+)
 
 router = APIRouter(tags=["cameras"])
 registry = CameraRegistry()

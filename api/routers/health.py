@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy import text
 
 from api.deps import PlatformDep, SessionDep
-from traceability.operations import metric_samples, prometheus_text, readiness, utc_now
+from traceability.entrypoints.operations import metric_samples, prometheus_text, readiness, utc_now
 
 router = APIRouter(tags=["operations"])
 

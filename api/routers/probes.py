@@ -9,8 +9,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, BackgroundTasks, Depends, Request
 
 from api.deps import PlatformDep, SessionDep
-from traceability.probe_intake import MALFORMED, ReadingRejected, parse_submission
-from traceability.receipts import sign_batch_receipt
+from traceability.devices.intake import MALFORMED, ReadingRejected, parse_submission
+from traceability.transparency.receipts import sign_batch_receipt
 
 router = APIRouter(prefix="/v1/probes", tags=["devices"])
 

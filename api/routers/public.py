@@ -24,11 +24,11 @@ from sqlalchemy.orm import Session
 from api.auth import directory
 from api.deps import Platform, PlatformDep, SessionDep
 from traceability.errors import NotFound
-from traceability.gs1 import LotPath, lot_from_path
 from traceability.public_record import repository as public_repo
+from traceability.public_record.gs1 import LotPath, lot_from_path
 from traceability.public_record.provenance import lot_provenance
+from traceability.public_record.qr import lot_url, premises_url, qr_png, qr_svg
 from traceability.public_record.record import sunshine_record
-from traceability.qr import lot_url, premises_url, qr_png, qr_svg
 
 router = APIRouter(tags=["public"])
 

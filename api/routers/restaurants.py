@@ -15,7 +15,7 @@ from api.deps import PlatformDep, SessionDep
 from api.pagination import PageDep, paged
 from traceability.attachments import MAX_ATTACHMENT_BYTES, AttachmentStore
 from traceability.errors import Forbidden, Invalid
-from traceability.orgs import can_read
+from traceability.orgs.registry import can_read
 from traceability.records import LoggedRecord, RecordBook, import_csv, layout
 from traceability.records.csv_import import MAX_CSV_BYTES
 

@@ -8,8 +8,8 @@ import gzip
 from fastapi import APIRouter, Request, Response
 
 from api.deps import PlatformDep, SessionDep
-from traceability.published_tiles import read_entry_bundle, read_tile
-from traceability.tile_paths import parse_tile_path
+from traceability.transparency.published_tiles import read_entry_bundle, read_tile
+from traceability.transparency.tile_paths import parse_tile_path
 
 router = APIRouter(tags=["tlog-tiles"])
 

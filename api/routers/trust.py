@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from starlette.concurrency import run_in_threadpool
 
 from api.deps import PlatformDep
-from traceability.published_trust import published_trust
+from traceability.public_record.published_trust import published_trust
 
 router = APIRouter(prefix="/v1", tags=["auditor"])
 

@@ -16,9 +16,14 @@ from seeded_city import City
 from sqlalchemy import func, select
 
 from traceability.alerts.raising import open_alert
-from traceability.db import transaction
-from traceability.ingest import Ingest
-from traceability.models import AlertTransitionRow, AttachmentRow, EventRow, WebhookDeliveryRow
+from traceability.storage.db import transaction
+from traceability.storage.models import (
+    AlertTransitionRow,
+    AttachmentRow,
+    EventRow,
+    WebhookDeliveryRow,
+)
+from traceability.transparency.ingest import Ingest
 
 pytestmark = pytest.mark.clock_sensitive  # also run under the pinned clocks (make clocks)
 

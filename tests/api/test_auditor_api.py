@@ -11,12 +11,12 @@ from fastapi.testclient import TestClient
 
 from api.app import create_app
 from traceability import merkle
-from traceability.canonical import canonical_bytes
-from traceability.checkpoints import NoteVerifier, verify_checkpoint
-from traceability.db import transaction
-from traceability.ingest import Ingest, parse_batch
 from traceability.settings import Settings
-from traceability.trust import parse_trust
+from traceability.storage.db import transaction
+from traceability.transparency.canonical import canonical_bytes
+from traceability.transparency.checkpoints import NoteVerifier, verify_checkpoint
+from traceability.transparency.ingest import Ingest, parse_batch
+from traceability.verify.trust import parse_trust
 
 
 def reading(seq: int) -> dict[str, Any]:
@@ -149,8 +149,8 @@ def test_entries_carry_no_personal_data(client: TestClient) -> None:
 
 
 def test_anchors_proofs_and_the_embedded_chain_rpc(client: TestClient) -> None:
-    from traceability.verification import verify_bundle
-    from traceability.worker import run_anchor_tick
+    from traceability.entrypoints.worker import run_anchor_tick
+    from traceability.verify.bundle import verify_bundle
 
     fill(client, 12)
     platform = client.app.state.platform  # type: ignore[attr-defined]
@@ -220,7 +220,7 @@ def test_bundles_match_the_published_schema(client: TestClient) -> None:
 
     import jsonschema
 
-    from traceability.worker import run_anchor_tick
+    from traceability.entrypoints.worker import run_anchor_tick
 
     schema = json.loads(
         (Path(__file__).resolve().parents[2] / "docs" / "proof-bundle.schema.json").read_text()

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from seeded_city import City
 
-from traceability.cameras import CameraRegistry
-from traceability.db import transaction
+from traceability.cameras.registry import CameraRegistry
+from traceability.storage.db import transaction
 
 pytestmark = pytest.mark.clock_sensitive  # also run under the pinned clocks (make clocks)
 

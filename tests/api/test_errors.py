@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 
 from api.app import create_app
 from api.limits import DEFAULT_MAX_BYTES, RequestSizeLimit
-from traceability.models import EventRow
 from traceability.settings import Settings
+from traceability.storage.models import EventRow
 
 
 def assert_shape(answer: Any, status: int, error: str) -> str:

@@ -13,11 +13,16 @@ import jsonschema
 import pytest
 from seeded_city import City
 
-from traceability.db import transaction
-from traceability.events import IngredientReceipt, Inspection, parse_event_input, prepare_event
 from traceability.exports import epcis, fsma204, open_data
-from traceability.ingest import Ingest
-from traceability.models import InspectionRow, LotRow
+from traceability.storage.db import transaction
+from traceability.storage.models import InspectionRow, LotRow
+from traceability.transparency.events import (
+    IngredientReceipt,
+    Inspection,
+    parse_event_input,
+    prepare_event,
+)
+from traceability.transparency.ingest import Ingest
 
 pytestmark = pytest.mark.clock_sensitive  # also run under the pinned clocks (make clocks)
 

@@ -20,9 +20,9 @@ from fastapi.testclient import TestClient
 from tcp_proxy import TcpProxy, proxied_postgres
 
 from api.app import create_app
-from traceability.db import transaction
-from traceability.orgs import Directory
+from traceability.orgs.registry import Directory
 from traceability.settings import Settings
+from traceability.storage.db import transaction
 
 POISON = [
     ({"type": ["Temperature"], "value": 3, "uom": "CEL"}, "malformed"),

@@ -12,10 +12,10 @@ from seeded_city import City
 
 from api.app import create_app
 from traceability.alerts.raising import open_alert
-from traceability.db import transaction
-from traceability.ingest import Ingest
+from traceability.entrypoints.worker import run_anchor_tick
 from traceability.settings import Settings
-from traceability.worker import run_anchor_tick
+from traceability.storage.db import transaction
+from traceability.transparency.ingest import Ingest
 
 pytestmark = pytest.mark.clock_sensitive  # also run under the pinned clocks (make clocks)
 

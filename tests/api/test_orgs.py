@@ -12,11 +12,11 @@ from seeded_city import City
 from sqlalchemy import select
 
 from api.app import create_app
-from traceability.db import transaction
 from traceability.errors import Conflict, Invalid, Unauthenticated
-from traceability.models import ApiKeyRow
-from traceability.orgs import Directory
+from traceability.orgs.registry import Directory
 from traceability.settings import Settings
+from traceability.storage.db import transaction
+from traceability.storage.models import ApiKeyRow
 
 pytestmark = pytest.mark.clock_sensitive  # also run under the pinned clocks (make clocks)
 

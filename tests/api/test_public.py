@@ -19,10 +19,19 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from seeded_city import City
 from sqlalchemy import select
 
-from traceability.canonical import canonical_bytes
-from traceability.db import transaction
-from traceability.devices import DeviceRegistry
-from traceability.events import (
+from traceability.devices.registry import DeviceRegistry
+from traceability.entrypoints.worker import request_anchor_tick
+from traceability.public_record.gs1 import check_digit, normalise_gtin
+from traceability.storage.db import transaction
+from traceability.storage.models import (
+    AlertRow,
+    AlertTransitionRow,
+    LotRow,
+    PersonalValue,
+    RecordRow,
+)
+from traceability.transparency.canonical import canonical_bytes
+from traceability.transparency.events import (
     EventInput,
     EventKind,
     parse_event_input,
@@ -30,10 +39,7 @@ from traceability.events import (
     prepared,
     rfc3339,
 )
-from traceability.gs1 import check_digit, normalise_gtin
-from traceability.ingest import Ingest
-from traceability.models import AlertRow, AlertTransitionRow, LotRow, PersonalValue, RecordRow
-from traceability.worker import request_anchor_tick
+from traceability.transparency.ingest import Ingest
 
 pytestmark = pytest.mark.clock_sensitive  # also run under the pinned clocks (make clocks)
 

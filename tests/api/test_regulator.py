@@ -12,10 +12,10 @@ from seeded_city import City
 from sqlalchemy import func, select
 
 from traceability.alerts.raising import open_alert
-from traceability.db import transaction
-from traceability.ingest import Ingest
-from traceability.models import AlertRow, EventRow, GradeRow, InspectionRow
-from traceability.orgs import Directory
+from traceability.orgs.registry import Directory
+from traceability.storage.db import transaction
+from traceability.storage.models import AlertRow, EventRow, GradeRow, InspectionRow
+from traceability.transparency.ingest import Ingest
 
 pytestmark = pytest.mark.clock_sensitive  # also run under the pinned clocks (make clocks)
 

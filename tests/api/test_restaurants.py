@@ -14,7 +14,7 @@ import pytest
 from seeded_city import City
 from sqlalchemy import func, select
 
-from traceability.models import AlertRow, AttachmentRow, EventRow, LotRow, RecordRow
+from traceability.storage.models import AlertRow, AttachmentRow, EventRow, LotRow, RecordRow
 
 pytestmark = pytest.mark.clock_sensitive  # also run under the pinned clocks (make clocks)
 

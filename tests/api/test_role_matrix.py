@@ -26,8 +26,8 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from seeded_city import City
 
 from traceability.alerts.raising import open_alert
-from traceability.db import transaction
-from traceability.ingest import Ingest
+from traceability.storage.db import transaction
+from traceability.transparency.ingest import Ingest
 
 pytestmark = pytest.mark.clock_sensitive  # also run under the pinned clocks (make clocks)
 
@@ -397,7 +397,7 @@ def test_no_role_passes_where_it_should_not(city: City) -> None:
 
 
 def test_expired_and_revoked_keys_pass_nowhere(city: City) -> None:
-    from traceability.orgs import Directory
+    from traceability.orgs.registry import Directory
 
     fixtures, values = _seed(city)
     directory = Directory()

@@ -11,9 +11,9 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from tests.api.test_auditor_api import fill
 from traceability import merkle
-from traceability.checkpoints import NoteVerifier, verify_checkpoint
 from traceability.settings import Settings
-from traceability.tile_paths import parse_entry_bundle
+from traceability.transparency.checkpoints import NoteVerifier, verify_checkpoint
+from traceability.transparency.tile_paths import parse_entry_bundle
 
 
 @pytest.fixture

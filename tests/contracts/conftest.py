@@ -15,7 +15,7 @@ from eth_tester import EthereumTester, PyEVMBackend
 from web3 import EthereumTesterProvider, Web3
 from web3.contract import Contract
 
-from traceability.contracts import (
+from traceability.chain.contracts import (
     ContractArtifact,
     decode_custom_error,
     load_artifact,

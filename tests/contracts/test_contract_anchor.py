@@ -9,7 +9,7 @@ import pytest
 from eth_utils.crypto import keccak
 from web3 import Web3
 
-from traceability.contracts import log_id_for
+from traceability.chain.contracts import log_id_for
 
 ANCHORER_ROLE = keccak(text="ANCHORER_ROLE")
 LOG = log_id_for("kitchen.example/log")

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-import traceability.cli_contracts as cli_contracts
-import traceability.contracts as contracts
-from traceability.contracts import (
+import traceability.chain.contracts as contracts
+import traceability.entrypoints.cli.contracts as cli_contracts
+from traceability.chain.contracts import (
     BUILD_DIR,
     COMPILER_SETTINGS,
     CONTRACTS_DIR,

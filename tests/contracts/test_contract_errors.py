@@ -7,7 +7,7 @@ from eth_tester.exceptions import TransactionFailed
 from eth_utils.crypto import keccak
 from web3.exceptions import ContractCustomError, ContractLogicError
 
-from traceability.contracts import decode_custom_error, log_id_for, revert_data_from_exception
+from traceability.chain.contracts import decode_custom_error, log_id_for, revert_data_from_exception
 
 LOG = log_id_for("errors.example/log")
 SELECTOR = keccak(text="CheckpointAnchorTreeSizeNotIncreasing(bytes32,uint64,uint64)")[:4]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import pytest
 
 from traceability import merkle
-from traceability.contracts import log_id_for
+from traceability.chain.contracts import log_id_for
 from traceability.errors import VerificationError
 
 SEED = 9162

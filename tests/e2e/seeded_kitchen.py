@@ -24,13 +24,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from traceability.alerts.raising import open_alert
-from traceability.canonical import canonical_bytes
-from traceability.db import transaction
-from traceability.devices import DeviceRegistry
-from traceability.ingest import Ingest
-from traceability.orgs import Directory
+from traceability.devices.registry import DeviceRegistry
+from traceability.orgs.registry import Directory
 from traceability.platform import open_platform
 from traceability.settings import Settings
+from traceability.storage.db import transaction
+from traceability.transparency.canonical import canonical_bytes
+from traceability.transparency.ingest import Ingest
 
 PREMISES_ZONE = ZoneInfo("Asia/Shanghai")  # the zone register_city gives the premises
 
@@ -260,7 +260,7 @@ def seed_snapshot(sessions: Any, log: Any, now: datetime) -> str:
     from kitchen_vision.ledger import VisionLedger
     from kitchen_vision.pipeline import Pipeline
     from kitchen_vision.sources import SampledFrame
-    from traceability.cameras import CameraRegistry
+    from traceability.cameras.registry import CameraRegistry
 
     config = parse_config(
         {

@@ -19,9 +19,9 @@ from conftest import Server, save_screenshot
 from playwright.sync_api import expect
 from seeded_kitchen import GTIN, LOT
 
-from traceability.checkpoints import NoteVerifier
-from traceability.trust import parse_trust
-from traceability.verification import JsonRpc, verify_bundle
+from traceability.transparency.checkpoints import NoteVerifier
+from traceability.verify.bundle import JsonRpc, verify_bundle
+from traceability.verify.trust import parse_trust
 
 WAIT_MS = 60_000
 PHONE = {"width": 390, "height": 844}

@@ -2,7 +2,7 @@
 item: the page renders from verified event payloads and compares the server's record with
 them. The untouched page stays all green. Each test restores what it changed.
 
-Also: verify.js and traceability/verification.py fed the same tampered bundles
+Also: verify.js and traceability/verify/bundle.py fed the same tampered bundles
 (tests/traceability/vectors/bundle_tampers.json) fail at the same check, and the page
 refuses an anchor in a contract other than the pinned one.
 """
@@ -22,9 +22,9 @@ import pytest
 from conftest import Server
 from playwright.sync_api import expect
 
-from traceability.checkpoints import NoteVerifier
-from traceability.trust import ChainPin
-from traceability.verification import verify_bundle
+from traceability.transparency.checkpoints import NoteVerifier
+from traceability.verify.bundle import verify_bundle
+from traceability.verify.trust import ChainPin
 
 WAIT_MS = 60_000
 TAMPERS = Path(__file__).parents[1] / "traceability" / "vectors" / "bundle_tampers.json"

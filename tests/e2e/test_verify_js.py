@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from conftest import Server
 
-from traceability.canonical import canonical_bytes
-from traceability.checkpoints import Checkpoint, NoteSigner, sign_checkpoint
+from traceability.transparency.canonical import canonical_bytes
+from traceability.transparency.checkpoints import Checkpoint, NoteSigner, sign_checkpoint
 
 VECTORS = Path(__file__).parents[1] / "traceability" / "vectors" / "merkle_vectors.json"
 WAIT_MS = 60_000

@@ -11,7 +11,7 @@ import pytest
 from conftest import Server
 
 from traceability import merkle
-from traceability.checkpoints import Checkpoint, NoteSigner, sign_checkpoint
+from traceability.transparency.checkpoints import Checkpoint, NoteSigner, sign_checkpoint
 from traceability.witnessing.cosignature import CosignatureSigner, signature_lines
 
 WAIT_MS = 60_000

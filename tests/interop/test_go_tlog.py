@@ -24,16 +24,16 @@ import uvicorn
 from api.app import create_app
 from tests.conftest import service_missing
 from tests.local_ports import free_port
-from tests.traceability.test_witness_collection import (  # noqa: F401 - the fixture
+from tests.traceability.witnessing.test_witness_collection import (  # noqa: F401 - the fixture
     RunningWitness,
     grow,
     with_witnesses,
     witnesses,
 )
-from traceability.checkpoints import NoteSigner
 from traceability.platform import open_platform
 from traceability.settings import Settings
-from traceability.witness_collection import Witnessing
+from traceability.transparency.checkpoints import NoteSigner
+from traceability.witnessing.collection import Witnessing
 from traceability.witnessing.cosignature import CosignatureSigner
 
 GOPATH = Path("/usr/share/gocode")

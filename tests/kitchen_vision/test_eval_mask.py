@@ -46,7 +46,7 @@ def test_the_command_prints_the_figures_as_json(
 
 
 def test_through_the_cli(tmp_path: Path) -> None:
-    from traceability.cli import app
+    from traceability.entrypoints.cli.app import app
 
     root = small_sample(tmp_path)
     result = CliRunner().invoke(app, ["vision", "eval", "mask", str(root), "--json"])
@@ -73,7 +73,7 @@ def test_an_unreadable_image_is_named(tmp_path: Path) -> None:
 
 
 def _app():  # type: ignore[no-untyped-def]
-    from traceability.cli import app
+    from traceability.entrypoints.cli.app import app
 
     return app
 

@@ -21,11 +21,11 @@ from kitchen_vision.faces import privacy_detector
 from kitchen_vision.ledger import LoggedStoveProbe, VisionLedger
 from kitchen_vision.pipeline import FrameResult, Pipeline
 from kitchen_vision.sources import SampledFrame
-from traceability.cameras import CameraRegistry, camera_json
-from traceability.db import transaction
-from traceability.events import EventKind, prepared, rfc3339
-from traceability.ingest import Ingest
-from traceability.models import AlertRow, AttachmentRow, EventRow
+from traceability.cameras.registry import CameraRegistry, camera_json
+from traceability.storage.db import transaction
+from traceability.storage.models import AlertRow, AttachmentRow, EventRow
+from traceability.transparency.events import EventKind, prepared, rfc3339
+from traceability.transparency.ingest import Ingest
 
 pytestmark = pytest.mark.clock_sensitive  # also run under the pinned clocks (make clocks)
 

@@ -28,9 +28,9 @@ from kitchen_vision.observations import FrameContext
 from kitchen_vision.pipeline import Pipeline
 from kitchen_vision.snapshots import SnapshotPublisher, SnapshotWithheld
 from kitchen_vision.sources import SampledFrame
-from traceability.cameras import CameraRegistry, latest_snapshots
-from traceability.db import transaction
-from traceability.models import EventRow, KitchenSnapshotRow
+from traceability.cameras.registry import CameraRegistry, latest_snapshots
+from traceability.storage.db import transaction
+from traceability.storage.models import EventRow, KitchenSnapshotRow
 
 SNAPSHOT = 'opening_hours: ["10:00-14:00"]\ntimezone: UTC\nsnapshot: {every_minutes: 15}\n'
 OPEN = datetime(2026, 11, 25, 10, 30, tzinfo=UTC)

@@ -51,9 +51,9 @@ from reliability_figures import FULL, record_figure
 from sqlalchemy import select
 
 from traceability.chain import hardhat_node
-from traceability.contracts import log_id_for
-from traceability.db import make_engine, session_factory
-from traceability.models import AnchorRow
+from traceability.chain.contracts import log_id_for
+from traceability.storage.db import make_engine, session_factory
+from traceability.storage.models import AnchorRow
 
 pytestmark = [pytest.mark.reliability, pytest.mark.slow, pytest.mark.postgres]
 

@@ -43,9 +43,9 @@ from reliability_figures import FULL, record_figure
 from sqlalchemy import func, select
 
 from traceability.chain import hardhat_node
-from traceability.db import make_engine, session_factory
-from traceability.models import AnchorRow, EventRow
-from traceability.worker import ANCHOR_TICK, TICK_QUEUED_KEY
+from traceability.entrypoints.worker import ANCHOR_TICK, TICK_QUEUED_KEY
+from traceability.storage.db import make_engine, session_factory
+from traceability.storage.models import AnchorRow, EventRow
 
 pytestmark = [pytest.mark.reliability, pytest.mark.slow, pytest.mark.postgres]
 

@@ -56,11 +56,11 @@ from reliability_figures import FULL, record_figure
 from sqlalchemy import func, select
 
 from traceability import merkle
-from traceability.contracts import log_id_for
-from traceability.models import AnchorRow, EventRow
+from traceability.chain.contracts import log_id_for
+from traceability.devices.intake import reading_event_id
 from traceability.platform import open_platform
-from traceability.probe_intake import reading_event_id
 from traceability.settings import Settings
+from traceability.storage.models import AnchorRow, EventRow
 
 pytestmark = [pytest.mark.reliability, pytest.mark.slow, pytest.mark.postgres]
 

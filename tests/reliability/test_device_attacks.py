@@ -32,18 +32,18 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from api.app import create_app
-from traceability.canonical import canonical_bytes
-from traceability.db import transaction
-from traceability.devices import DeviceRegistry
-from traceability.models import AlertRow, DeviceRow, EventRow, GatewayBatchRow
-from traceability.probe_intake import (
+from traceability.devices.intake import (
     MAX_READINGS,
     REJECTION_CODES,
     ProbeIntake,
     ReadingRejected,
     parse_submission,
 )
+from traceability.devices.registry import DeviceRegistry
 from traceability.settings import Settings
+from traceability.storage.db import transaction
+from traceability.storage.models import AlertRow, DeviceRow, EventRow, GatewayBatchRow
+from traceability.transparency.canonical import canonical_bytes
 
 pytestmark = pytest.mark.reliability
 
@@ -453,7 +453,7 @@ def test_a_sample_of_device_attacks_over_mqtt(
     import paho.mqtt.client as mqtt
     from paho.mqtt.enums import CallbackAPIVersion
 
-    from traceability.mqtt_subscriber import ProbeSubscriber
+    from traceability.entrypoints.mqtt import ProbeSubscriber
 
     host, port = mosquitto
     prefix = f"reliability-{uuid.uuid4().hex[:8]}"

@@ -1,7 +1,7 @@
 """Hostile uploads the other suites do not cover: a CSV with a 1 MB cell, and files that are
 not images sent as image/jpeg. Each is refused with a 4xx naming the problem; nothing is
 stored. (Wrong encodings, formula injection and other non-images are covered in
-tests/api/test_restaurants.py and tests/traceability/test_records.py; RELIABILITY.md.)"""
+tests/api/test_restaurants.py and tests/traceability/records/test_records.py; RELIABILITY.md.)"""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from seeded_city import City
 from sqlalchemy import func, select
 
-from traceability.models import AttachmentRow, EventRow, RecordRow
+from traceability.storage.models import AttachmentRow, EventRow, RecordRow
 
 pytestmark = pytest.mark.reliability
 

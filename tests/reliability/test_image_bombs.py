@@ -21,7 +21,7 @@ from sqlalchemy import func, select
 
 from traceability.attachments.image_header import MAX_IMAGE_PIXELS, image_size
 from traceability.errors import Invalid
-from traceability.models import AttachmentRow
+from traceability.storage.models import AttachmentRow
 
 pytestmark = pytest.mark.reliability
 

@@ -41,12 +41,12 @@ from reliability_figures import FULL, record_figure
 from sqlalchemy import select
 from tcp_proxy import proxied_postgres
 
-from traceability.db import make_engine, session_factory, transaction
-from traceability.devices import DeviceRegistry
-from traceability.models import EventRow
-from traceability.mqtt_subscriber import ProbeSubscriber
+from traceability.devices.intake import ProbeIntake, reading_event_id
+from traceability.devices.registry import DeviceRegistry
+from traceability.entrypoints.mqtt import ProbeSubscriber
 from traceability.platform import open_platform
-from traceability.probe_intake import ProbeIntake, reading_event_id
+from traceability.storage.db import make_engine, session_factory, transaction
+from traceability.storage.models import EventRow
 
 pytestmark = [pytest.mark.reliability, pytest.mark.slow, pytest.mark.postgres]
 

@@ -28,12 +28,12 @@ from reliability_figures import record_figure
 from seeded_city import City
 from sqlalchemy import select, text
 
-from traceability.db import transaction
-from traceability.models import Base, EventRow, PersonalValue
-from traceability.personal_data import erase
-from traceability.trust import parse_trust
-from traceability.verification import verify_bundle
-from traceability.worker import request_anchor_tick
+from traceability.entrypoints.worker import request_anchor_tick
+from traceability.storage.db import transaction
+from traceability.storage.models import Base, EventRow, PersonalValue
+from traceability.transparency.personal_data import erase
+from traceability.verify.bundle import verify_bundle
+from traceability.verify.trust import parse_trust
 
 pytestmark = pytest.mark.reliability
 
@@ -183,7 +183,7 @@ def publish_evidence_with_faces(city: City) -> list[str]:
     from kitchen_vision.ledger import VisionLedger
     from kitchen_vision.observations import FrameContext
     from kitchen_vision.rules import VisionViolation
-    from traceability.cameras import CameraRegistry
+    from traceability.cameras.registry import CameraRegistry
 
     detector, reason = load_blurring_detector()
     assert detector is not None, reason

@@ -33,10 +33,10 @@ from reliability_figures import FULL, record_figure
 from sqlalchemy.orm import Session, sessionmaker
 from tamper_kit import PROJECTED, copy_tables, random_projection_tamper, seed_projection_city
 
-from traceability.db import engine_for, make_engine, session_factory
-from traceability.log import TransparencyLog
-from traceability.projection_audit import Derived, compare_projections, derive_projections
+from traceability.projections.audit import Derived, compare_projections, derive_projections
 from traceability.settings import Settings
+from traceability.storage.db import engine_for, make_engine, session_factory
+from traceability.transparency.log import TransparencyLog
 
 pytestmark = pytest.mark.reliability
 

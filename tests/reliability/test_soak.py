@@ -50,8 +50,8 @@ from local_ports import free_port
 from reliability_figures import FULL, record_figure
 from sqlalchemy import func, select
 
-from traceability.db import make_engine, session_factory
-from traceability.models import EventRow
+from traceability.storage.db import make_engine, session_factory
+from traceability.storage.models import EventRow
 
 pytestmark = [pytest.mark.reliability, pytest.mark.slow, pytest.mark.postgres]
 

@@ -30,10 +30,10 @@ from reliability_figures import FULL, record_figure
 from sqlalchemy import text
 from tamper_kit import ALL_KINDS, Logged, random_tamper
 
-from traceability.audit import audit_log
-from traceability.checkpoints import NoteSigner, write_signer_key_file
-from traceability.db import make_engine, migrate, session_factory
-from traceability.log import TransparencyLog
+from traceability.storage.db import make_engine, migrate, session_factory
+from traceability.transparency.audit import audit_log
+from traceability.transparency.checkpoints import NoteSigner, write_signer_key_file
+from traceability.transparency.log import TransparencyLog
 
 pytestmark = pytest.mark.reliability
 

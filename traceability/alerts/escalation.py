@@ -23,10 +23,10 @@ from traceability.alerts import webhooks
 from traceability.alerts.lifecycle import record_transition
 from traceability.alerts.raising import RECTIFY_WITHIN
 from traceability.alerts.status import AWAITING_RESTAURANT, SYSTEM_ACTOR
-from traceability.events import as_utc, rfc3339
-from traceability.ingest import Ingest
-from traceability.log import TransparencyLog
-from traceability.models import AlertRow
+from traceability.storage.models import AlertRow
+from traceability.transparency.events import as_utc, rfc3339
+from traceability.transparency.ingest import Ingest
+from traceability.transparency.log import TransparencyLog
 
 
 @dataclass(frozen=True)

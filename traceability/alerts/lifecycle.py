@@ -39,11 +39,11 @@ from traceability.alerts.status import (
     RECTIFICATION_SUBMITTED,
 )
 from traceability.errors import Conflict, Forbidden, Invalid, NotFound
-from traceability.events import AlertTransition, EventKind, as_utc, prepared, rfc3339
-from traceability.ingest import Ingest
-from traceability.log import TransparencyLog
-from traceability.models import AlertRow, AlertTransitionRow
-from traceability.orgs import Principal, can_supervise, can_write
+from traceability.orgs.registry import Principal, can_supervise, can_write
+from traceability.storage.models import AlertRow, AlertTransitionRow
+from traceability.transparency.events import AlertTransition, EventKind, as_utc, prepared, rfc3339
+from traceability.transparency.ingest import Ingest
+from traceability.transparency.log import TransparencyLog
 
 MAX_NOTE = 2000
 MAX_EVIDENCE = 32

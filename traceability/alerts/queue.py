@@ -15,9 +15,9 @@ from traceability.alerts import repository as repo
 from traceability.alerts.repository import AlertQuery, Reach
 from traceability.alerts.status import AWAITING_RESTAURANT, ESCALATIONS, SOURCES, STATUSES
 from traceability.errors import Forbidden, Invalid, NotFound
-from traceability.events import as_utc, rfc3339
-from traceability.models import AlertRow, AlertTransitionRow
-from traceability.orgs import Principal, can_read
+from traceability.orgs.registry import Principal, can_read
+from traceability.storage.models import AlertRow, AlertTransitionRow
+from traceability.transparency.events import as_utc, rfc3339
 
 
 def proof_link(event_id: str) -> str:

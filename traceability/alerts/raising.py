@@ -25,8 +25,8 @@ from traceability.alerts import repository as repo
 from traceability.alerts import webhooks
 from traceability.alerts.queue import transition_json
 from traceability.alerts.status import OPEN, SOURCES, SYSTEM_ACTOR
-from traceability.events import EventKind, PreparedEvent, prepared, rfc3339
-from traceability.models import AlertRow, AlertTransitionRow
+from traceability.storage.models import AlertRow, AlertTransitionRow
+from traceability.transparency.events import EventKind, PreparedEvent, prepared, rfc3339
 
 __all__ = ["RECTIFY_WITHIN", "SOURCES", "OpenedAlert", "open_alert", "violation_event"]
 

@@ -10,7 +10,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, func, select, true, update
 from sqlalchemy.orm import Session
 
-from traceability.models import (
+from traceability.storage.models import (
     AlertRow,
     AlertTransitionRow,
     AttachmentRow,

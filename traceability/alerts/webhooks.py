@@ -31,9 +31,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from traceability.alerts import repository as repo
 from traceability.alerts.queue import alert_json
-from traceability.db import transaction
-from traceability.events import as_utc, rfc3339
-from traceability.models import AlertRow, WebhookDeliveryRow
+from traceability.storage.db import transaction
+from traceability.storage.models import AlertRow, WebhookDeliveryRow
+from traceability.transparency.events import as_utc, rfc3339
 
 OPENED = "alert.opened"
 TRANSITION = "alert.transition"

@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from traceability.models import AttachmentHolderRow, AttachmentRow
+from traceability.storage.models import AttachmentHolderRow, AttachmentRow
 
 
 def attachment(session: Session, sha256: bytes) -> AttachmentRow | None:

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from traceability.attachments import repository as repo
 from traceability.attachments.image_header import check_image_size
 from traceability.errors import Invalid, NotFound
-from traceability.models import AttachmentHolderRow, AttachmentRow
+from traceability.storage.models import AttachmentHolderRow, AttachmentRow
 
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
 MEDIA_TYPES = ("image/jpeg", "image/png", "image/webp", "application/pdf")

@@ -16,7 +16,7 @@ from hexbytes import HexBytes
 from web3 import Web3
 from web3.exceptions import BlockNotFound, TransactionNotFound
 
-from traceability.contracts import (
+from traceability.chain.contracts import (
     ContractArtifact,
     decode_custom_error,
     load_artifact,

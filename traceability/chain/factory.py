@@ -9,12 +9,12 @@ from eth_account import Account
 from sqlalchemy.orm import Session, sessionmaker
 from web3 import HTTPProvider, Web3
 
-from traceability import anchor_repository
+from traceability.chain import anchor_repository
 from traceability.chain.client import AnchorChain, account_from_key
 from traceability.chain.embedded import embedded_chain
-from traceability.db import transaction
 from traceability.errors import ChainUnavailable, Invalid
 from traceability.settings import Settings
+from traceability.storage.db import transaction
 
 # Hardhat's first development account: public knowledge, funded on every Hardhat node.
 HARDHAT_DEV_KEY = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80"

@@ -11,7 +11,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from traceability.contracts import HARDHAT_DIR
+from traceability.chain.contracts import HARDHAT_DIR
 from traceability.errors import Conflict, Invalid
 
 HARDHAT_BIN = HARDHAT_DIR / "node_modules" / ".bin" / "hardhat"

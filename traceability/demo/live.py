@@ -140,7 +140,7 @@ class LiveCity:
         try:
             from kitchen_vision.config import parse_config
             from kitchen_vision.watch import CameraWatch
-            from traceability.cameras import CameraRegistry
+            from traceability.cameras.registry import CameraRegistry
         except ImportError as exc:
             self.stats.problems.append(f"cameras: the vision checker is not available ({exc})")
             return

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from traceability.models import AlertRow, PremisesRow
+from traceability.storage.models import AlertRow, PremisesRow
 
 
 def alert_counts(session: Session) -> dict[str, int]:

@@ -20,8 +20,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 from pydantic import field_validator as validator
 
 from traceability.errors import Invalid
-from traceability.gs1 import normalise_gtin
-from traceability.orgs import PREMISES_KINDS
+from traceability.orgs.registry import PREMISES_KINDS
+from traceability.public_record.gs1 import normalise_gtin
 from traceability.rules.profiles import DEVICE_KINDS, PROFILES
 
 FORMAT = "sunledger-demo-scenario/1"

@@ -38,24 +38,22 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from traceability import org_repository
 from traceability.alerts import repository as alert_repo
 from traceability.alerts.escalation import escalate_overdue
 from traceability.alerts.lifecycle import AlertDesk
 from traceability.attachments import AttachmentStore
-from traceability.db import transaction
 from traceability.demo import clips
 from traceability.demo import repository as demo_repo
 from traceability.demo.credentials import DemoApiKey, device_keys, write_api_keys
 from traceability.demo.scenario import Premises, Scenario
-from traceability.devices import DeviceRegistry
+from traceability.devices.intake import ProbeIntake, parse_submission
+from traceability.devices.registry import DeviceRegistry
 from traceability.errors import Invalid, SunledgerError
-from traceability.events import InspectionItem
 from traceability.inspections.schemas import InspectionSubmission
 from traceability.inspections.service import Inspections
-from traceability.orgs import Directory, Principal
+from traceability.orgs import repository as org_repository
+from traceability.orgs.registry import Directory, Principal
 from traceability.platform import open_platform
-from traceability.probe_intake import ProbeIntake, parse_submission
 from traceability.public_record.day_summaries import DaySummaries
 from traceability.records.service import RecordBook
 from traceability.settings import Settings
@@ -69,6 +67,8 @@ from traceability.simulator.curves import (
 )
 from traceability.simulator.fleet import Fleet, Restaurant, SimDevice, SimGateway
 from traceability.simulator.run import rfc3339_ms
+from traceability.storage.db import transaction
+from traceability.transparency.events import InspectionItem
 
 log = logging.getLogger(__name__)
 
@@ -439,7 +439,7 @@ class CitySeeder:
     def _register_cameras(self, session: Session, setup: datetime) -> int:
         try:
             from kitchen_vision.config import parse_config
-            from traceability.cameras import CameraRegistry
+            from traceability.cameras.registry import CameraRegistry
         except ImportError as exc:  # the vision checker is not installed
             self.summary.vision = f"skipped: {exc}"
             return 0
@@ -917,7 +917,7 @@ class CitySeeder:
             from kitchen_vision.ledger import VisionLedger
             from kitchen_vision.pipeline import Pipeline
             from kitchen_vision.sources import VideoFileSource
-            from traceability.cameras import CameraRegistry
+            from traceability.cameras.registry import CameraRegistry
         except ImportError as exc:
             self.summary.vision = f"skipped: {exc}"
             return
@@ -967,7 +967,7 @@ class CitySeeder:
             self.schedule(self.at(day, "00:00"), "anchor the day", self._anchor)
 
     def _anchor(self, _when: datetime) -> None:
-        from traceability.worker import run_anchor_tick
+        from traceability.entrypoints.worker import run_anchor_tick
 
         report = run_anchor_tick(self.settings, force=True)
         if report.get("errors"):

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from http.server import ThreadingHTTPServer
 from pathlib import Path
 
-from traceability.keys import load_signer
 from traceability.settings import Settings, WitnessEndpoint
+from traceability.transparency.keys import load_signer
 from traceability.witnessing.cosignature import (
     CosignatureSigner,
     read_witness_key_file,

@@ -36,11 +36,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from traceability.errors import Invalid
-from traceability.events import as_utc, rfc3339
 from traceability.exports import repository as repo
 from traceability.exports.open_data import failed_counts
 from traceability.exports.period import Period
-from traceability.models import EventRow, InspectionRow, LotRow, PremisesRow
+from traceability.storage.models import EventRow, InspectionRow, LotRow, PremisesRow
+from traceability.transparency.events import as_utc, rfc3339
 
 EPCIS_CONTEXT = "https://ref.gs1.org/standards/epcis/2.0.0/epcis-context.jsonld"
 NAMESPACE = "urn:sunledger:epcis:"

@@ -18,11 +18,11 @@ from urllib.parse import quote
 from sqlalchemy.orm import Session
 
 from traceability.errors import Invalid
-from traceability.events import rfc3339
 from traceability.exports import repository as repo
 from traceability.exports.period import Period
 from traceability.exports.spreadsheet import csv_text
-from traceability.models import EventRow, LotRow
+from traceability.storage.models import EventRow, LotRow
+from traceability.transparency.events import rfc3339
 
 MAX_DAYS = 366
 MAX_ROWS = 10_000

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from traceability.exports import repository as repo
 from traceability.exports.spreadsheet import csv_text
-from traceability.models import InspectionRow
+from traceability.storage.models import InspectionRow
 
 COLUMNS = (
     "premises_id",

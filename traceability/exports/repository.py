@@ -9,8 +9,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, func, select
 from sqlalchemy.orm import Session
 
-from traceability.events import EventKind
-from traceability.models import (
+from traceability.storage.models import (
     DeviceRow,
     EventRow,
     GradeRow,
@@ -18,6 +17,7 @@ from traceability.models import (
     LotRow,
     PremisesRow,
 )
+from traceability.transparency.events import EventKind
 
 
 def device_subjects(session: Session, premises_id: str) -> list[str]:

@@ -8,7 +8,7 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from traceability.models import AlertRow, GradeRow, InspectionRow
+from traceability.storage.models import AlertRow, GradeRow, InspectionRow
 
 
 def add_inspection(session: Session, row: InspectionRow) -> None:

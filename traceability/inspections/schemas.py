@@ -6,7 +6,7 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from traceability.events import InspectionItem
+from traceability.transparency.events import InspectionItem
 
 
 class InspectionSubmission(BaseModel):

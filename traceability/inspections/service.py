@@ -17,13 +17,19 @@ from sqlalchemy.orm import Session
 
 from traceability.alerts.raising import open_alert
 from traceability.errors import Conflict, Invalid
-from traceability.events import EventInput, EventKind, PreparedEvent, prepare_event, rfc3339
-from traceability.ingest import Ingest
 from traceability.inspections import grades
 from traceability.inspections import repository as repo
 from traceability.inspections.schemas import InspectionSubmission
-from traceability.log import TransparencyLog
-from traceability.models import AlertRow, GradeRow, InspectionRow, PremisesRow
+from traceability.storage.models import AlertRow, GradeRow, InspectionRow, PremisesRow
+from traceability.transparency.events import (
+    EventInput,
+    EventKind,
+    PreparedEvent,
+    prepare_event,
+    rfc3339,
+)
+from traceability.transparency.ingest import Ingest
+from traceability.transparency.log import TransparencyLog
 
 KEY_ITEM_RULE = "inspection_key_item"
 KEY_ITEM_ALERT_CLASS = 2

@@ -18,10 +18,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from traceability.errors import Invalid
-from traceability.events import EventKind, ProbeDaySummary, prepared, rfc3339
-from traceability.ingest import Ingest
-from traceability.log import TransparencyLog
-from traceability.models import DeviceRow, ProbeDaySummaryRow
 from traceability.public_record import summary_repository as repo
 from traceability.public_record.probes import (
     SUMMARY_DAYS,
@@ -38,6 +34,10 @@ from traceability.public_record.summaries import (
     summarise_day,
 )
 from traceability.rules.profiles import load_profile
+from traceability.storage.models import DeviceRow, ProbeDaySummaryRow
+from traceability.transparency.events import EventKind, ProbeDaySummary, prepared, rfc3339
+from traceability.transparency.ingest import Ingest
+from traceability.transparency.log import TransparencyLog
 
 CADENCE = timedelta(minutes=15)
 DEFAULT_SILENCE = timedelta(minutes=30)

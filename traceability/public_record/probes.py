@@ -22,8 +22,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from traceability.errors import Invalid
-from traceability.events import rfc3339
-from traceability.models import AlertRow, DeviceRow
 from traceability.public_record import repository as repo
 from traceability.public_record import summary_repository as summary_repo
 from traceability.public_record.coverage import AnchorCoverage
@@ -33,6 +31,8 @@ from traceability.rules.profiles import (
     JurisdictionProfile,
     load_profile,
 )
+from traceability.storage.models import AlertRow, DeviceRow
+from traceability.transparency.events import rfc3339
 
 TEMPERATURE = "Temperature"
 CELSIUS = "CEL"

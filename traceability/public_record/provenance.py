@@ -7,9 +7,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from traceability.errors import Invalid, NotFound
-from traceability.gs1 import digital_link_path, gtin_spellings, normalise_gtin
 from traceability.public_record import repository as repo
 from traceability.public_record.coverage import AnchorCoverage
+from traceability.public_record.gs1 import digital_link_path, gtin_spellings, normalise_gtin
 from traceability.public_record.record import lot_json
 
 MAX_RECEIPTS = 200

@@ -16,17 +16,17 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from traceability import org_repository
-from traceability.cameras import CameraRegistry, latest_snapshots
+from traceability.cameras.registry import CameraRegistry, latest_snapshots
 from traceability.errors import NotFound
-from traceability.events import rfc3339
-from traceability.gs1 import digital_link_path
 from traceability.inspections import repository as inspections_repo
 from traceability.inspections.grades import RESULT_LABELS
-from traceability.models import AlertRow, AlertTransitionRow, InspectionRow, LotRow
+from traceability.orgs import repository as org_repository
 from traceability.public_record import repository as repo
 from traceability.public_record.coverage import AnchorCoverage
+from traceability.public_record.gs1 import digital_link_path
 from traceability.public_record.probes import SUMMARY_DAYS, probe_sections
+from traceability.storage.models import AlertRow, AlertTransitionRow, InspectionRow, LotRow
+from traceability.transparency.events import rfc3339
 
 ALERT_DAYS = 90
 MAX_ALERTS = 100

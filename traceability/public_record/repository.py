@@ -13,9 +13,8 @@ from typing import Any
 from sqlalchemy import bindparam, case, func, select, union_all
 from sqlalchemy.orm import Session
 
-from traceability.anchor_repository import ON_CHAIN
-from traceability.events import EventKind
-from traceability.models import (
+from traceability.chain.anchor_repository import ON_CHAIN
+from traceability.storage.models import (
     AlertRow,
     AlertTransitionRow,
     AnchorRow,
@@ -25,6 +24,7 @@ from traceability.models import (
     PremisesRow,
     RecordRow,
 )
+from traceability.transparency.events import EventKind
 
 
 def active_devices(session: Session, premises_id: str, *, limit: int) -> Sequence[DeviceRow]:

@@ -32,8 +32,8 @@ from zoneinfo import ZoneInfo
 
 from traceability import merkle
 from traceability.errors import Invalid
-from traceability.events import EventKind, ProbeDaySummary, rfc3339
 from traceability.public_record.probes import Band
+from traceability.transparency.events import EventKind, ProbeDaySummary, rfc3339
 
 TEMPERATURE = "Temperature"
 CELSIUS = "CEL"

@@ -9,8 +9,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from traceability.events import EventKind
-from traceability.models import DeviceRow, EventRow, PremisesRow, ProbeDaySummaryRow
+from traceability.storage.models import DeviceRow, EventRow, PremisesRow, ProbeDaySummaryRow
+from traceability.transparency.events import EventKind
 
 
 def active_probes(session: Session) -> Sequence[tuple[DeviceRow, str]]:

@@ -21,10 +21,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.orm import Session
 
 from traceability.alerts.raising import open_alert
-from traceability.events import PreparedEvent
-from traceability.ingest import Ingest
-from traceability.log import TransparencyLog
-from traceability.models import PremisesRow
 from traceability.records import repository as repo
 from traceability.records.schemas import (
     Disinfection,
@@ -33,6 +29,10 @@ from traceability.records.schemas import (
     RecordModel,
     SampleRetention,
 )
+from traceability.storage.models import PremisesRow
+from traceability.transparency.events import PreparedEvent
+from traceability.transparency.ingest import Ingest
+from traceability.transparency.log import TransparencyLog
 
 # Minimums per disinfection method. heat/steam: boiling or steam at 100 °C for
 # 10 min (GB 14934 style); chemical: 250 mg/L available chlorine for 5 min

@@ -25,7 +25,6 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from traceability.errors import Invalid
-from traceability.models import PremisesRow
 from traceability.records.schemas import RECORD_TYPES, RecordModel
 from traceability.records.service import (
     FieldProblem,
@@ -34,6 +33,7 @@ from traceability.records.service import (
     RecordRejected,
     parse_record,
 )
+from traceability.storage.models import PremisesRow
 
 MAX_CSV_BYTES = 2 * 1024 * 1024
 MAX_CSV_ROWS = 5_000

@@ -9,7 +9,7 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from traceability.models import AlertRow, PremisesRow, RecordRow
+from traceability.storage.models import AlertRow, PremisesRow, RecordRow
 
 
 def add_all(session: Session, rows: Sequence[object]) -> None:

@@ -22,10 +22,6 @@ from sqlalchemy.orm import Session
 from traceability.alerts.raising import open_alert
 from traceability.attachments import AttachmentStore
 from traceability.errors import Invalid
-from traceability.events import EventInput, EventKind, PreparedEvent, prepare_event, rfc3339
-from traceability.ingest import Ingest
-from traceability.log import TransparencyLog
-from traceability.models import LotRow, PremisesRow, RecordRow
 from traceability.records import repository as repo
 from traceability.records.checks import (
     RecordPolicy,
@@ -45,6 +41,16 @@ from traceability.records.schemas import (
     SelfInspection,
     WasteOil,
 )
+from traceability.storage.models import LotRow, PremisesRow, RecordRow
+from traceability.transparency.events import (
+    EventInput,
+    EventKind,
+    PreparedEvent,
+    prepare_event,
+    rfc3339,
+)
+from traceability.transparency.ingest import Ingest
+from traceability.transparency.log import TransparencyLog
 
 # Clocks of phones and tills drift; a record a few minutes "ahead" is not a lie.
 CLOCK_SKEW = timedelta(minutes=5)

@@ -25,11 +25,11 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from traceability.canonical import canonical_bytes
-from traceability.devices import ID_PATTERN, PROFILES
+from traceability.devices.registry import ID_PATTERN, PROFILES
 from traceability.errors import Invalid
 from traceability.private_files import create_private_file, read_private_file
 from traceability.simulator.curves import Measurement
+from traceability.transparency.canonical import canonical_bytes
 
 KEYS_FORMAT = "sunledger-simulator-keys/1"
 MAX_RESTAURANTS = 10_000

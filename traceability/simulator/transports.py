@@ -33,11 +33,11 @@ from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 from sqlalchemy.orm import Session, sessionmaker
 
-from traceability import device_repository
-from traceability.db import transaction
-from traceability.devices import DeviceRegistry
+from traceability.devices import repository as device_repository
+from traceability.devices.registry import DeviceRegistry
 from traceability.errors import Conflict, Forbidden, SunledgerError
 from traceability.simulator.fleet import Fleet
+from traceability.storage.db import transaction
 
 READINGS_PATH = "/v1/probes/readings"
 MAX_READINGS_PER_REQUEST = 1000

@@ -30,9 +30,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
-from traceability.checkpoints import EM_DASH
 from traceability.errors import Invalid, VerificationError
 from traceability.private_files import create_private_file, read_private_file
+from traceability.transparency.checkpoints import EM_DASH
 
 ALG_COSIGNATURE_V1 = 0x04
 """The signed-note signature type of timestamped Ed25519 checkpoint cosignatures."""

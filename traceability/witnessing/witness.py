@@ -17,8 +17,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from traceability import merkle
-from traceability.checkpoints import Checkpoint, NoteVerifier
 from traceability.errors import VerificationError
+from traceability.transparency.checkpoints import Checkpoint, NoteVerifier
 from traceability.witnessing.cosignature import CosignatureSigner, signature_lines
 from traceability.witnessing.state import LogRecord, WitnessState
 

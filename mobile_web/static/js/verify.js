@@ -1,6 +1,6 @@
 // Verifying a proof bundle (sunledger-proof/1) in the browser, with nothing but WebCrypto,
 // the log's verifier key and a chain JSON-RPC endpoint. It mirrors
-// traceability/verification.py: the same checks, in the same order, with the same names,
+// traceability/verify/bundle.py: the same checks, in the same order, with the same names,
 // stopping at the first that fails. Nothing the server says is taken as a verdict: hashes
 // are recomputed, the signature is checked here, and the root is read from the chain.
 

@@ -1,0 +1,1 @@
+"""Kitchen cameras: the registry and its storage."""

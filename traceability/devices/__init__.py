@@ -1,0 +1,1 @@
+"""Probes and gateways: the registry, reading intake and rule judging."""

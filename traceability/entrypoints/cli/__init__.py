@@ -1,0 +1,1 @@
+"""The ``sunledger`` command and its sub-commands."""

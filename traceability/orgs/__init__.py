@@ -1,0 +1,1 @@
+"""Organisations, premises and API keys."""

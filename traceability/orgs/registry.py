@@ -1,0 +1,336 @@
+"""Organisations, premises and API keys; who may see and change what.
+
+Roles (DESIGN.md, "Roles and auth"): a ``restaurant`` reads and writes only its
+own premises, a ``regulator`` only the premises of its districts, an
+``auditor`` reads everything a regulator could (read-only), and ``admin``
+runs the platform. API keys are ``slk_<key id>_<secret>``; only the SHA-256 of
+the secret is stored, so a key is shown once, when it is issued.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import re
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy.orm import Session
+
+from traceability.errors import Conflict, Forbidden, Invalid, NotFound, Unauthenticated
+from traceability.orgs import repository as repo
+from traceability.storage.models import ApiKeyRow, OrganisationRow, PremisesRow
+from traceability.transparency.events import as_utc
+
+ROLES = ("restaurant", "regulator", "auditor", "admin")
+PREMISES_KINDS = (
+    "restaurant",
+    "canteen",
+    "school_canteen",
+    "central_kitchen",
+    "bakery",
+    "food_producer",
+    "street_stall",
+)
+LICENCE_STATUSES = ("valid", "suspended", "revoked", "expired")
+KEY_PREFIX = "slk_"
+_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_DISTRICT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_SHIFT = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+_KEY = re.compile(r"^slk_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$")
+
+
+@dataclass(frozen=True)
+class Principal:
+    """Who is calling: the organisation behind an API key, with its role and reach."""
+
+    org_id: str
+    role: str
+    key_id: str
+    districts: frozenset[str] = frozenset()
+
+    @property
+    def actor(self) -> str:
+        """How the log names this caller in a transition: ``org/key``."""
+        return f"{self.org_id}/{self.key_id}"
+
+    def require(self, *roles: str) -> None:
+        if self.role not in roles:
+            raise Forbidden(
+                f"this needs the role {' or '.join(roles)}; key {self.key_id} of "
+                f"{self.org_id} is {self.role}"
+            )
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    key_id: str
+    token: str
+    """The whole key; it is not stored and cannot be shown again."""
+    org_id: str
+    expires_at: datetime | None
+
+
+def _check_id(what: str, value: str) -> None:
+    if not _ID.match(value):
+        raise Invalid(f"{what} {value!r} must be 1-64 letters, digits, '.', '_' or '-'")
+
+
+def secret_digest(secret: str) -> bytes:
+    return hashlib.sha256(secret.encode()).digest()
+
+
+def can_read(principal: Principal, premises: PremisesRow) -> bool:
+    if principal.role in ("admin", "auditor"):
+        return True
+    if principal.role == "regulator":
+        return premises.district in principal.districts
+    return premises.org_id == principal.org_id
+
+
+def can_write(principal: Principal, premises: PremisesRow) -> bool:
+    """Restaurant data (records, rectification) is written by the restaurant itself."""
+    return principal.role == "restaurant" and premises.org_id == principal.org_id
+
+
+def can_supervise(principal: Principal, premises: PremisesRow) -> bool:
+    """Regulator acts (inspections, grades, closing alerts): its own districts only."""
+    return principal.role == "regulator" and premises.district in principal.districts
+
+
+class Directory:
+    """Registers organisations, premises and keys; authenticates keys; answers access.
+
+    Services flush; callers commit.
+    """
+
+    def create_organisation(
+        self,
+        session: Session,
+        *,
+        org_id: str,
+        name: str,
+        role: str,
+        districts: Sequence[str] = (),
+        now: datetime,
+    ) -> OrganisationRow:
+        _check_id("org_id", org_id)
+        if role not in ROLES:
+            raise Invalid(f"role {role!r} is not one of {', '.join(ROLES)}")
+        if not name.strip() or len(name) > 200:
+            raise Invalid("name must be 1-200 characters")
+        for district in districts:
+            if not _DISTRICT.match(district):
+                raise Invalid(f"district {district!r} is not a valid district code")
+        if role == "regulator" and not districts:
+            raise Invalid("a regulator needs at least one district")
+        if role != "regulator" and districts:
+            raise Invalid("only a regulator has districts")
+        if repo.organisation(session, org_id) is not None:
+            raise Conflict(f"organisation {org_id} already exists")
+        row = OrganisationRow(
+            org_id=org_id,
+            name=name.strip(),
+            role=role,
+            districts=json.dumps(sorted(set(districts))),
+            status="active",
+            created_at=now,
+        )
+        repo.add(session, row)
+        return row
+
+    def organisation(self, session: Session, org_id: str) -> OrganisationRow:
+        row = repo.organisation(session, org_id)
+        if row is None:
+            raise NotFound(f"no organisation {org_id}")
+        return row
+
+    def set_webhook(self, session: Session, org_id: str, url: str | None) -> str | None:
+        """Point the organisation's alert webhook at ``url`` (None: off); return the new
+        HMAC secret, shown once."""
+        row = self.organisation(session, org_id)
+        if url is None:
+            row.webhook_url = None
+            row.webhook_secret = None
+            session.flush()
+            return None
+        if not re.match(r"^https?://[^\s]{1,490}$", url):
+            raise Invalid(f"webhook url {url!r} must be an http(s) URL")
+        row.webhook_url = url
+        row.webhook_secret = secrets.token_urlsafe(32)
+        session.flush()
+        return row.webhook_secret
+
+    def add_premises(
+        self,
+        session: Session,
+        *,
+        premises_id: str,
+        org_id: str,
+        name: str,
+        kind: str,
+        licence_number: str,
+        licence_issued_on: date,
+        district: str,
+        address: str,
+        licence_expires_on: date | None = None,
+        licence_status: str = "valid",
+        timezone: str = "Asia/Shanghai",
+        first_shift: str = "07:00",
+        now: datetime,
+    ) -> PremisesRow:
+        _check_id("premises_id", premises_id)
+        owner = self.organisation(session, org_id)
+        if owner.role != "restaurant":
+            raise Invalid(
+                f"premises belong to a restaurant organisation; {org_id} is a {owner.role}"
+            )
+        if kind not in PREMISES_KINDS:
+            raise Invalid(f"kind {kind!r} is not one of {', '.join(PREMISES_KINDS)}")
+        if licence_status not in LICENCE_STATUSES:
+            raise Invalid(f"licence status {licence_status!r} is not one of {LICENCE_STATUSES}")
+        if not re.match(r"^[A-Za-z0-9][A-Za-z0-9-]{3,63}$", licence_number):
+            raise Invalid(f"licence number {licence_number!r} is not valid")
+        if not _DISTRICT.match(district):
+            raise Invalid(f"district {district!r} is not a valid district code")
+        if not name.strip() or len(name) > 200 or not address.strip() or len(address) > 300:
+            raise Invalid("name (1-200) and address (1-300 characters) are required")
+        if not _SHIFT.match(first_shift):
+            raise Invalid(f"first_shift {first_shift!r} must be HH:MM")
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise Invalid(f"timezone {timezone!r} is not an IANA time zone") from None
+        if licence_expires_on is not None and licence_expires_on < licence_issued_on:
+            raise Invalid("the licence expires before it was issued")
+        if repo.premises(session, premises_id) is not None:
+            raise Conflict(f"premises {premises_id} already exists")
+        if repo.premises_by_licence(session, licence_number) is not None:
+            raise Conflict(f"licence {licence_number} is already registered to other premises")
+        row = PremisesRow(
+            premises_id=premises_id,
+            org_id=org_id,
+            name=name.strip(),
+            kind=kind,
+            licence_number=licence_number,
+            licence_status=licence_status,
+            licence_issued_on=licence_issued_on,
+            licence_expires_on=licence_expires_on,
+            district=district,
+            address=address.strip(),
+            timezone=timezone,
+            first_shift=first_shift,
+            created_at=now,
+        )
+        repo.add(session, row)
+        return row
+
+    def issue_key(
+        self,
+        session: Session,
+        org_id: str,
+        *,
+        label: str,
+        now: datetime,
+        valid_for: timedelta | None = None,
+    ) -> IssuedKey:
+        org = self.organisation(session, org_id)
+        if org.status != "active":
+            raise Conflict(f"organisation {org_id} is {org.status}")
+        if not label.strip() or len(label) > 100:
+            raise Invalid("label must be 1-100 characters")
+        key_id = secrets.token_hex(8)
+        secret = base64.urlsafe_b64encode(secrets.token_bytes(32)).decode().rstrip("=")
+        expires = None if valid_for is None else now + valid_for
+        repo.add(
+            session,
+            ApiKeyRow(
+                key_id=key_id,
+                org_id=org_id,
+                secret_sha256=secret_digest(secret),
+                label=label.strip(),
+                created_at=now,
+                expires_at=expires,
+            ),
+        )
+        return IssuedKey(key_id, f"{KEY_PREFIX}{key_id}_{secret}", org_id, expires)
+
+    def revoke_key(self, session: Session, key_id: str, now: datetime) -> ApiKeyRow:
+        row = repo.api_key(session, key_id)
+        if row is None:
+            raise NotFound(f"no API key {key_id}")
+        if row.revoked_at is None:
+            row.revoked_at = now
+            session.flush()
+        return row
+
+    def authenticate(self, session: Session, token: str, now: datetime) -> Principal:
+        """The principal behind a presented key. Raises ``Unauthenticated`` saying why."""
+        match = _KEY.match(token)
+        if match is None:
+            raise Unauthenticated("the API key is malformed (expected slk_<16 hex>_<secret>)")
+        key_id, secret = match.groups()
+        row = repo.api_key(session, key_id)
+        if row is None or not hmac.compare_digest(bytes(row.secret_sha256), secret_digest(secret)):
+            raise Unauthenticated(f"API key {key_id} is not valid")
+        if row.revoked_at is not None:
+            raise Unauthenticated(f"API key {key_id} was revoked")
+        if row.expires_at is not None and as_utc(row.expires_at) <= as_utc(now):
+            raise Unauthenticated(f"API key {key_id} expired")
+        org = repo.organisation(session, row.org_id)
+        if org is None or org.status != "active":
+            raise Unauthenticated(f"the organisation of API key {key_id} is not active")
+        return Principal(
+            org_id=org.org_id,
+            role=org.role,
+            key_id=key_id,
+            districts=frozenset(json.loads(org.districts)),
+        )
+
+    def premises(self, session: Session, premises_id: str) -> PremisesRow:
+        row = repo.premises(session, premises_id)
+        if row is None:
+            raise NotFound(f"no premises {premises_id}")
+        return row
+
+    def readable_premises(
+        self, session: Session, principal: Principal, premises_id: str
+    ) -> PremisesRow:
+        row = self.premises(session, premises_id)
+        if not can_read(principal, row):
+            raise Forbidden(f"{principal.org_id} may not read premises {premises_id}")
+        return row
+
+    def writable_premises(
+        self, session: Session, principal: Principal, premises_id: str
+    ) -> PremisesRow:
+        row = self.premises(session, premises_id)
+        if not can_write(principal, row):
+            raise Forbidden(f"{principal.org_id} may not write records of premises {premises_id}")
+        return row
+
+    def supervised_premises(
+        self, session: Session, principal: Principal, premises_id: str
+    ) -> PremisesRow:
+        row = self.premises(session, premises_id)
+        if not can_supervise(principal, row):
+            raise Forbidden(f"{principal.org_id} does not supervise premises {premises_id}")
+        return row
+
+    def premises_scope(self, session: Session, principal: Principal) -> list[str] | None:
+        """The premises ids a principal may list (None: all of them)."""
+        if principal.role in ("admin", "auditor"):
+            return None
+        if principal.role == "regulator":
+            return [
+                p.premises_id
+                for p in repo.premises_list(
+                    session, districts=sorted(principal.districts), limit=1_000_000
+                )
+            ]
+        return repo.premises_ids_of(session, principal.org_id)

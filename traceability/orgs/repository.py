@@ -1,0 +1,75 @@
+"""All SQL of organisations, premises and API keys."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from traceability.storage.models import ApiKeyRow, OrganisationRow, PremisesRow
+
+
+def organisation(session: Session, org_id: str) -> OrganisationRow | None:
+    return session.get(OrganisationRow, org_id)
+
+
+def organisations(
+    session: Session, *, offset: int = 0, limit: int = 10_000
+) -> Sequence[OrganisationRow]:
+    return list(
+        session.execute(
+            select(OrganisationRow).order_by(OrganisationRow.org_id).offset(offset).limit(limit)
+        ).scalars()
+    )
+
+
+def premises(session: Session, premises_id: str) -> PremisesRow | None:
+    return session.get(PremisesRow, premises_id)
+
+
+def premises_by_licence(session: Session, licence_number: str) -> PremisesRow | None:
+    return session.execute(
+        select(PremisesRow).where(PremisesRow.licence_number == licence_number)
+    ).scalar_one_or_none()
+
+
+def premises_list(
+    session: Session,
+    *,
+    org_id: str | None = None,
+    districts: Sequence[str] | None = None,
+    offset: int = 0,
+    limit: int = 100,
+) -> Sequence[PremisesRow]:
+    query = select(PremisesRow).order_by(PremisesRow.premises_id)
+    if org_id is not None:
+        query = query.where(PremisesRow.org_id == org_id)
+    if districts is not None:
+        query = query.where(PremisesRow.district.in_(list(districts)))
+    return list(session.execute(query.offset(offset).limit(limit)).scalars())
+
+
+def premises_ids_of(session: Session, org_id: str) -> list[str]:
+    return list(
+        session.execute(select(PremisesRow.premises_id).where(PremisesRow.org_id == org_id))
+        .scalars()
+        .all()
+    )
+
+
+def api_key(session: Session, key_id: str) -> ApiKeyRow | None:
+    return session.get(ApiKeyRow, key_id)
+
+
+def api_keys_of(session: Session, org_id: str) -> Sequence[ApiKeyRow]:
+    return list(
+        session.execute(
+            select(ApiKeyRow).where(ApiKeyRow.org_id == org_id).order_by(ApiKeyRow.created_at)
+        ).scalars()
+    )
+
+
+def add(session: Session, row: object) -> None:
+    session.add(row)
+    session.flush()

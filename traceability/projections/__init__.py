@@ -1,0 +1,1 @@
+"""Projections of the log and their audit: each table re-derived from events."""

@@ -1,0 +1,1 @@
+"""Storage: engines, sessions, migrations and the tables of the core."""
