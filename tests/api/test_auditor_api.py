@@ -16,7 +16,7 @@ from traceability.storage.db import transaction
 from traceability.transparency.canonical import canonical_bytes
 from traceability.transparency.checkpoints import NoteVerifier, verify_checkpoint
 from traceability.transparency.ingest import Ingest, parse_batch
-from traceability.verify.trust import parse_trust
+from traceability.verify import parse_trust
 
 
 def reading(seq: int) -> dict[str, Any]:
@@ -149,8 +149,9 @@ def test_entries_carry_no_personal_data(client: TestClient) -> None:
 
 
 def test_anchors_proofs_and_the_embedded_chain_rpc(client: TestClient) -> None:
+    from traceability.chain.json_rpc import RpcAnchorReader
     from traceability.entrypoints.worker import run_anchor_tick
-    from traceability.verify.bundle import verify_bundle
+    from traceability.verify import verify_bundle
 
     fill(client, 12)
     platform = client.app.state.platform  # type: ignore[attr-defined]
@@ -190,7 +191,9 @@ def test_anchors_proofs_and_the_embedded_chain_rpc(client: TestClient) -> None:
     assert trust.chain.contract == bundle["anchor"]["contract"]
     assert trust.chain.chain_id == int(rpc("eth_chainId", []), 16)
     assert published.json()["witnesses"] == {"quorum": 0, "keys": []}
-    verdict = verify_bundle(bundle, trust.verifier(), rpc, pin=trust.chain, origin=trust.origin)
+    verdict = verify_bundle(
+        bundle, trust.verifier(), RpcAnchorReader(rpc), pin=trust.chain, origin=trust.origin
+    )
     assert verdict.ok, verdict.checks
     # Standard JSON-RPC field names (eth-tester's own are snake_case), as any client expects.
     block = rpc("eth_getBlockByNumber", ["latest", True])

@@ -19,9 +19,9 @@ from conftest import Server, save_screenshot
 from playwright.sync_api import expect
 from seeded_kitchen import GTIN, LOT
 
+from traceability.chain.json_rpc import JsonRpc, RpcAnchorReader
 from traceability.transparency.checkpoints import NoteVerifier
-from traceability.verify.bundle import JsonRpc, verify_bundle
-from traceability.verify.trust import parse_trust
+from traceability.verify import parse_trust, verify_bundle
 
 WAIT_MS = 60_000
 PHONE = {"width": 390, "height": 844}
@@ -56,7 +56,10 @@ def _python_verdict(server: Server, event_id: str) -> Any:
     key = httpx.get(server.url("/v1/log/public-key"), timeout=30).text.strip()
     pin = parse_trust(httpx.get(server.url("/v1/trust"), timeout=30).json()).chain
     return verify_bundle(
-        bundle, NoteVerifier.from_verifier_key(key), JsonRpc(server.url("/v1/chain/rpc")), pin=pin
+        bundle,
+        NoteVerifier.from_verifier_key(key),
+        RpcAnchorReader(JsonRpc(server.url("/v1/chain/rpc"))),
+        pin=pin,
     )
 
 

@@ -23,8 +23,7 @@ from conftest import Server
 from playwright.sync_api import expect
 
 from traceability.transparency.checkpoints import NoteVerifier
-from traceability.verify.bundle import verify_bundle
-from traceability.verify.trust import ChainPin
+from traceability.verify import ChainPin, verify_bundle
 
 WAIT_MS = 60_000
 TAMPERS = Path(__file__).parents[1] / "traceability" / "vectors" / "bundle_tampers.json"

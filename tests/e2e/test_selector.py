@@ -9,7 +9,7 @@ from pathlib import Path
 
 from eth_utils.crypto import keccak
 
-from traceability.verify.bundle import CHECKS
+from traceability.verify import CHECKS
 
 ROOT = Path(__file__).parents[2]
 STATIC = ROOT / "mobile_web" / "static" / "js"

@@ -17,7 +17,7 @@ from seeded_kitchen import anchor, register_city, seed_over_http
 from traceability.demo.witness import WITNESS_LABEL, start_witness, with_witness
 from traceability.settings import Settings
 from traceability.transparency.checkpoints import NoteVerifier
-from traceability.verify.tlog_proof import verify as verify_tlog_proof
+from traceability.verify import verify_tlog_proof
 from traceability.witnessing.policy import WitnessPolicy
 
 WAIT_MS = 60_000

@@ -28,12 +28,12 @@ from reliability_figures import record_figure
 from seeded_city import City
 from sqlalchemy import select, text
 
+from traceability.chain.json_rpc import RpcAnchorReader
 from traceability.entrypoints.worker import request_anchor_tick
 from traceability.storage.db import transaction
 from traceability.storage.models import Base, EventRow, PersonalValue
 from traceability.transparency.personal_data import erase
-from traceability.verify.bundle import verify_bundle
-from traceability.verify.trust import parse_trust
+from traceability.verify import parse_trust, verify_bundle
 
 pytestmark = pytest.mark.reliability
 
@@ -374,14 +374,14 @@ def test_no_personal_data_or_face_is_published_and_erasure_keeps_proofs(city: Ci
     verified = anchored = 0
     for event_id in event_ids(city):
         bundle = city.client.get(f"/v1/proofs/{event_id}").json()
-        verdict = verify_bundle(bundle, verifier, chain, pin=pin)
+        verdict = verify_bundle(bundle, verifier, RpcAnchorReader(chain), pin=pin)
         assert verdict.ok, (event_id, verdict.failed)
         verified += 1
         anchored += bundle.get("anchor") is not None
     assert anchored > 0
     for event_id in naming:
         bundle = city.client.get(f"/v1/proofs/{event_id}").json()
-        assert verify_bundle(bundle, verifier, chain, pin=pin).ok
+        assert verify_bundle(bundle, verifier, RpcAnchorReader(chain), pin=pin).ok
     record_figure(
         f"privacy_{platform.settings.resolved_database_url.split(':')[0].split('+')[0]}",
         {

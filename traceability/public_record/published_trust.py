@@ -10,7 +10,7 @@ from traceability.errors import ChainUnavailable
 from traceability.settings import Settings
 from traceability.transparency.checkpoints import NoteSigner
 from traceability.transparency.log import TransparencyLog
-from traceability.verify.trust import ChainPin, TrustConfig
+from traceability.verify import ChainPin, TrustConfig
 from traceability.witnessing.collection import Witnessing
 from traceability.witnessing.policy import policy_json
 

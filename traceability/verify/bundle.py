@@ -1,7 +1,8 @@
-"""Verifying a proof bundle with nothing but pinned trust roots and a chain RPC.
+"""Verifying a proof bundle with nothing but pinned trust roots and a chain reader.
 
-This module never touches our database or web layer: it is what an auditor
-runs. Each check has a name and an exit code, so a failure says which one.
+This module never touches our database, web layer or the network: it is what an
+auditor runs, and it reads the chain only through the :class:`AnchorReader` it is
+given. Each check has a name and an exit code, so a failure says which one.
 
 The verifier pins its trust roots: the log's key, the chain id and the anchor
 contract come from the caller (``--public-key``/``--chain-id``/``--contract`` or
@@ -13,25 +14,21 @@ and the anchor transaction must be a call of the pinned contract's
 from __future__ import annotations
 
 import hashlib
-import json
-import urllib.error
-import urllib.request
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from eth_abi.abi import decode, encode
+from eth_abi.abi import encode
 from eth_utils.crypto import keccak
 
 from traceability import merkle
-from traceability.errors import SunledgerError, VerificationError
+from traceability.errors import VerificationError
 from traceability.transparency.canonical import canonical_bytes
 from traceability.transparency.checkpoints import Checkpoint, NoteVerifier, verify_checkpoint
+from traceability.verify.anchors import AnchorReader, AnchorTransaction, ChainLog, RpcError
 from traceability.verify.trust import ChainPin
 from traceability.witnessing.policy import WitnessPolicy, check_cosignatures
 
 BUNDLE_FORMAT = "sunledger-proof/1"
-ROOT_AT_SELECTOR = keccak(text="rootAt(bytes32,uint64)")[:4]
 ANCHOR_SELECTOR = keccak(text="anchor(bytes32,uint64,bytes32)")[:4]
 ANCHORED_TOPIC = keccak(text="CheckpointAnchored(bytes32,uint64,bytes32,address)")
 
@@ -55,39 +52,10 @@ CHECKS: dict[str, int] = {
 CHAIN_UNREACHABLE = 13
 
 
-class RpcError(SunledgerError):
-    """The chain's JSON-RPC endpoint failed or answered with an error."""
-
-    status_code = 502
-
-
-class JsonRpc:
-    """A minimal JSON-RPC client, the same few calls a browser makes."""
-
-    def __init__(self, url: str, timeout: float = 10.0) -> None:
-        self.url = url
-        self.timeout = timeout
-        self._id = 0
-
-    def __call__(self, method: str, params: list[Any]) -> Any:
-        self._id += 1
-        body = json.dumps({"jsonrpc": "2.0", "id": self._id, "method": method, "params": params})
-        request = urllib.request.Request(
-            self.url, data=body.encode(), headers={"Content-Type": "application/json"}
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                answer = json.loads(response.read())
-        except (urllib.error.URLError, OSError, ValueError) as exc:
-            raise RpcError(f"{self.url} did not answer {method}: {exc}") from None
-        if not isinstance(answer, dict) or "error" in answer:
-            detail = answer.get("error") if isinstance(answer, dict) else answer
-            raise RpcError(f"{method} failed at {self.url}: {detail}")
-        return answer.get("result")
-
-
 @dataclass
 class CheckResult:
+    """One check of a verdict: its name (a key of ``CHECKS``), outcome and what was compared."""
+
     name: str
     ok: bool
     detail: str
@@ -95,6 +63,9 @@ class CheckResult:
 
 @dataclass
 class BundleVerdict:
+    """The checks that ran, in order (the first failure ends the run), and why the chain
+    could not be read when it could not."""
+
     checks: list[CheckResult] = field(default_factory=list)
     unreachable: str | None = None
 
@@ -116,11 +87,6 @@ class BundleVerdict:
         return next((c for c in self.checks if not c.ok), None)
 
 
-def root_at_call(log_id: bytes, tree_size: int) -> str:
-    """Calldata of ``rootAt(logId, treeSize)``."""
-    return "0x" + (ROOT_AT_SELECTOR + encode(["bytes32", "uint64"], [log_id, tree_size])).hex()
-
-
 def _unhex(value: str, size: int | None = None) -> bytes:
     raw = bytes.fromhex(value[2:] if value.startswith("0x") else value)
     if size is not None and len(raw) != size:
@@ -138,18 +104,19 @@ def _same_address(a: object, b: str) -> bool:
     return isinstance(a, str) and a.lower() == b.lower()
 
 
-def _anchored_log(receipt: dict[str, Any], pin: ChainPin, log_id: bytes, size: int) -> bytes | None:
-    """The root of the pinned contract's ``CheckpointAnchored(logId, size)`` in ``receipt``."""
-    for entry in receipt.get("logs") or []:
-        if not isinstance(entry, dict) or not _same_address(entry.get("address"), pin.contract):
+def _anchored_log(
+    logs: tuple[ChainLog, ...], pin: ChainPin, log_id: bytes, size: int
+) -> bytes | None:
+    """The root of the pinned contract's ``CheckpointAnchored(logId, size)`` in ``logs``."""
+    for entry in logs:
+        if not _same_address(entry.address, pin.contract):
             continue
-        topics = [_unhex(str(t)) for t in entry.get("topics") or []]
+        topics = entry.topics
         if len(topics) < 3 or topics[0] != ANCHORED_TOPIC or topics[1] != log_id:
             continue
         if int.from_bytes(topics[2], "big") != size:
             continue
-        data = _unhex(str(entry.get("data", "0x")))
-        return data[:32] if len(data) >= 32 else None
+        return entry.data[:32] if len(entry.data) >= 32 else None
     return None
 
 
@@ -167,7 +134,7 @@ def check_witnesses(verdict: BundleVerdict, note: str, witnesses: WitnessPolicy)
 def verify_bundle(
     bundle: Any,
     verifier: NoteVerifier,
-    rpc: Callable[[str, list[Any]], Any] | None,
+    chain: AnchorReader | None,
     *,
     pin: ChainPin,
     origin: str | None = None,
@@ -178,9 +145,9 @@ def verify_bundle(
     ``verifier`` and ``pin`` (chain id and anchor contract) are the caller's trust
     roots; the bundle's own ``log``, ``anchor.contract`` and ``anchor.chain_id`` are
     only claims, checked against them. ``origin``, when given, must be the
-    checkpoint's origin. With ``rpc`` None the chain checks are not run (and the
-    verdict says so). With ``witnesses`` the checkpoint's cosignatures must meet
-    that policy.
+    checkpoint's origin. ``chain`` reads the pinned chain; with None the chain
+    checks are not run (and the verdict says so). With ``witnesses`` the
+    checkpoint's cosignatures must meet that policy.
     """
     verdict = BundleVerdict()
 
@@ -272,22 +239,18 @@ def verify_bundle(
         f"{pin.contract} on chain {pin.chain_id}",
     ):
         return verdict
-    if rpc is None:
+    if chain is None:
         verdict.unreachable = "no chain RPC given: the on-chain root was not checked"
         return verdict
     try:
-        live_chain_id = int(str(rpc("eth_chainId", [])), 16)
+        live_chain_id = chain.chain_id()
         if not check(
             "chain_id",
             live_chain_id == pin.chain_id,
             f"the RPC serves chain {live_chain_id}, pinned chain {pin.chain_id}",
         ):
             return verdict
-        answer = rpc(
-            "eth_call", [{"to": pin.contract, "data": root_at_call(log_id, tree_size)}, "latest"]
-        )
-        (stored,) = decode(["bytes32"], _unhex(str(answer)))
-        stored = bytes(stored)
+        stored = chain.root_at(pin.contract, log_id, tree_size)
         if not check(
             "chain_root",
             stored == root,
@@ -295,7 +258,8 @@ def verify_bundle(
             + ("" if stored == root else f", the proof's root is {root.hex()}"),
         ):
             return verdict
-        check("anchor_transaction", *_anchor_transaction(rpc, anchor, pin, log_id, tree_size, root))
+        found = _anchor_transaction(chain, anchor, pin, log_id, tree_size, root)
+        check("anchor_transaction", *found)
     except RpcError as exc:
         verdict.unreachable = exc.detail
     except (ValueError, TypeError) as exc:
@@ -304,7 +268,7 @@ def verify_bundle(
 
 
 def _anchor_transaction(
-    rpc: Callable[[str, list[Any]], Any],
+    chain: AnchorReader,
     anchor: dict[str, Any],
     pin: ChainPin,
     log_id: bytes,
@@ -315,77 +279,61 @@ def _anchor_transaction(
     tx_hash = anchor.get("tx_hash")
     if not isinstance(tx_hash, str) or not tx_hash:
         return False, "the anchor names no transaction"
-    tx = rpc("eth_getTransactionByHash", [tx_hash])
-    receipt = rpc("eth_getTransactionReceipt", [tx_hash])
-    if not isinstance(tx, dict) or not isinstance(receipt, dict):
+    tx: AnchorTransaction | None = chain.transaction(tx_hash)
+    if tx is None:
         return False, f"transaction {tx_hash} not found on this chain"
-    if int(str(receipt.get("status", "0x0")), 16) != 1:
+    if tx.status != 1:
         return False, f"transaction {tx_hash} failed (status 0)"
-    if not _same_address(tx.get("to"), pin.contract):
+    if not _same_address(tx.to, pin.contract):
         return False, (
-            f"transaction {tx_hash} was sent to {tx.get('to')}, not the pinned contract "
-            f"{pin.contract}"
+            f"transaction {tx_hash} was sent to {tx.to}, not the pinned contract {pin.contract}"
         )
     expected = anchor_call(log_id, tree_size, root)
-    called = str(tx.get("input", tx.get("data", ""))).lower()
+    called = tx.input.lower()
     if called != expected:
         return False, (
             f"transaction {tx_hash} did not call anchor({log_id.hex()}, {tree_size}, "
             f"{root.hex()}) (its calldata is {called[:138]}…)"
         )
-    logged = _anchored_log(receipt, pin, log_id, tree_size)
+    logged = _anchored_log(tx.logs, pin, log_id, tree_size)
     if logged != root:
         return False, (
             f"transaction {tx_hash} emitted no CheckpointAnchored({log_id.hex()}, {tree_size}) "
             f"with root {root.hex()} from {pin.contract}"
         )
-    block = receipt.get("blockNumber")
-    where = f" in block {int(str(block), 16)}" if block is not None else ""
+    where = f" in block {tx.block_number}" if tx.block_number is not None else ""
     return True, (
         f"transaction {tx_hash} called anchor(logId, {tree_size}, root) on {pin.contract}{where}"
     )
 
 
 def root_on_chain(
-    rpc: Callable[[str, list[Any]], Any], pin: ChainPin, log_id: bytes, tree_size: int
+    chain: AnchorReader, pin: ChainPin, log_id: bytes, tree_size: int
 ) -> bytes | None:
-    """The root the pinned contract holds for ``(log_id, tree_size)``, or None."""
-    answer = rpc(
-        "eth_call", [{"to": pin.contract, "data": root_at_call(log_id, tree_size)}, "latest"]
-    )
-    (stored,) = decode(["bytes32"], _unhex(str(answer)))
-    root = bytes(stored)
+    """The root the pinned contract holds for ``(log_id, tree_size)``, or None.
+
+    Raises :class:`RpcError` when the chain cannot be read.
+    """
+    root = chain.root_at(pin.contract, log_id, tree_size)
     return None if root == b"\0" * 32 else root
 
 
-def anchored_on_chain(
-    rpc: Callable[[str, list[Any]], Any], pin: ChainPin, log_id: bytes
-) -> list[tuple[int, bytes]]:
+def anchored_on_chain(chain: AnchorReader, pin: ChainPin, log_id: bytes) -> list[tuple[int, bytes]]:
     """Every (tree size, root) the pinned contract anchored for the log, from its
-    ``CheckpointAnchored`` events, each confirmed by ``rootAt``."""
-    entries = rpc(
-        "eth_getLogs",
-        [
-            {
-                "address": pin.contract,
-                "fromBlock": "0x0",
-                "toBlock": "latest",
-                "topics": ["0x" + ANCHORED_TOPIC.hex(), "0x" + log_id.hex()],
-            }
-        ],
-    )
-    if not isinstance(entries, list):
-        raise RpcError(f"eth_getLogs answered {entries!r}, not a list")
+    ``CheckpointAnchored`` events, each confirmed by ``rootAt``.
+
+    Raises :class:`RpcError` when the chain cannot be read, or when the contract's
+    ``rootAt`` disagrees with its own event log.
+    """
     anchored: dict[int, bytes] = {}
-    for entry in entries:
-        if not isinstance(entry, dict) or not _same_address(entry.get("address"), pin.contract):
+    for entry in chain.anchor_logs(pin.contract, (ANCHORED_TOPIC, log_id)):
+        if not _same_address(entry.address, pin.contract):
             continue
-        topics = [_unhex(str(t)) for t in entry.get("topics") or []]
-        data = _unhex(str(entry.get("data", "0x")))
+        topics, data = entry.topics, entry.data
         if len(topics) < 3 or topics[0] != ANCHORED_TOPIC or topics[1] != log_id or len(data) < 32:
             continue
         anchored[int.from_bytes(topics[2], "big")] = data[:32]
     for size, root in anchored.items():
-        if root_on_chain(rpc, pin, log_id, size) != root:
+        if root_on_chain(chain, pin, log_id, size) != root:
             raise RpcError(f"the contract's rootAt({size}) disagrees with its own event log")
     return sorted(anchored.items())

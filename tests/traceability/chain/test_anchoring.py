@@ -26,6 +26,7 @@ from traceability.chain.client import AnchorChain
 from traceability.chain.contracts import log_id_for
 from traceability.chain.embedded import FIXED_FEES, EmbeddedChain
 from traceability.chain.factory import deploy, open_chain
+from traceability.chain.json_rpc import JsonRpc, RpcAnchorReader
 from traceability.entrypoints.cli.audit import register as register_audit
 from traceability.errors import ChainUnavailable
 from traceability.platform import open_platform
@@ -36,8 +37,7 @@ from traceability.transparency.audit import AuditReport, audit_log
 from traceability.transparency.checkpoints import NoteSigner
 from traceability.transparency.ingest import Ingest, parse_batch
 from traceability.transparency.proofs import build_bundle
-from traceability.verify.bundle import CHECKS, JsonRpc, anchored_on_chain, verify_bundle
-from traceability.verify.trust import ChainPin
+from traceability.verify import CHECKS, ChainPin, anchored_on_chain, verify_bundle
 
 pytestmark = pytest.mark.clock_sensitive  # also run under the pinned clocks (make clocks)
 
@@ -77,6 +77,11 @@ class World:
         with transaction(self.sessions) as session:
             Ingest(self.anchoring.log).ingest(session, parse_batch(events))
         return [e["id"] for e in events]
+
+    @property
+    def reader(self) -> RpcAnchorReader:
+        """The verifier's view of the chain, over the same JSON-RPC."""
+        return RpcAnchorReader(self.rpc)
 
     @property
     def pin(self) -> ChainPin:
@@ -119,7 +124,7 @@ def test_a_tick_anchors_and_the_bundle_verifies(world: World) -> None:
     assert row.status == "final" and row.block_number is not None
     assert world.chain.root_at(log_id_for(world.anchoring.log.origin), 150) == row.root_hash
     verdict = verify_bundle(
-        world.bundle(ids[42]), world.signer.verifier(), world.rpc, pin=world.pin
+        world.bundle(ids[42]), world.signer.verifier(), world.reader, pin=world.pin
     )
     assert verdict.ok, verdict.checks
     assert [c.name for c in verdict.checks][-1] == "anchor_transaction"
@@ -210,7 +215,7 @@ def test_bundles_name_the_failed_check(world: World) -> None:
     def failed(
         bundle: dict[str, Any], key: Any = verifier, pin: ChainPin | None = None
     ) -> str | None:
-        verdict = verify_bundle(bundle, key, world.rpc, pin=pin or world.pin)
+        verdict = verify_bundle(bundle, key, world.reader, pin=pin or world.pin)
         return None if verdict.ok else (verdict.failed.name if verdict.failed else "chain")
 
     assert failed(good) is None
@@ -251,7 +256,7 @@ def test_an_unanchored_event_says_so(world: World) -> None:
     [event_id] = world.ingest(1)
     bundle = world.bundle(event_id)
     assert bundle["status"] == "logged" and bundle["anchor"] is None
-    verdict = verify_bundle(bundle, world.signer.verifier(), world.rpc, pin=world.pin)
+    verdict = verify_bundle(bundle, world.signer.verifier(), world.reader, pin=world.pin)
     assert verdict.failed is not None and verdict.failed.name == "anchor_present"
 
 
@@ -270,7 +275,7 @@ def test_chain_root_mismatch_is_caught(world: World) -> None:
         "root_hash": proof.root_hash.hex(),
         "hashes": [h.hex() for h in proof.hashes],
     }
-    verdict = verify_bundle(bundle, world.signer.verifier(), world.rpc, pin=world.pin)
+    verdict = verify_bundle(bundle, world.signer.verifier(), world.reader, pin=world.pin)
     assert verdict.failed is not None and verdict.failed.name == "chain_root"
 
 
@@ -316,7 +321,7 @@ def test_a_forked_log_anchored_in_another_contract_is_refused(world: World, tmp_
     verifier = world.signer.verifier()
 
     def verdict(bundle: dict[str, Any], pin: ChainPin) -> tuple[str | None, int]:
-        result = verify_bundle(bundle, verifier, world.rpc, pin=pin)
+        result = verify_bundle(bundle, verifier, world.reader, pin=pin)
         return (result.failed.name if result.failed else None), result.exit_code
 
     forged = fork.bundle(ids[3])
@@ -399,7 +404,7 @@ def test_the_audit_names_a_fork_anchored_on_the_pinned_contract(world: World) ->
     log_id = log_id_for(log.origin)
 
     def audit() -> AuditReport:
-        anchored = anchored_on_chain(world.rpc, world.pin, log_id)
+        anchored = anchored_on_chain(world.reader, world.pin, log_id)
         with world.sessions() as session:
             return audit_log(session, log, world.signer.verifier(), chain_anchors=anchored)
 

@@ -10,7 +10,7 @@ import pytest
 
 from traceability.errors import Invalid
 from traceability.transparency.checkpoints import NoteSigner
-from traceability.verify.trust import TRUST_FORMAT, parse_trust
+from traceability.verify import TRUST_FORMAT, parse_trust
 
 CONTRACT = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
 ORIGIN = "sunledger.local/log"

@@ -21,7 +21,7 @@ from traceability.entrypoints.cli.app import app
 from traceability.platform import open_platform
 from traceability.settings import Settings
 from traceability.transparency.checkpoints import NoteSigner
-from traceability.verify.tlog_proof import parse
+from traceability.verify import parse_tlog_proof as parse
 from traceability.witnessing.collection import Witnessing
 from traceability.witnessing.cosignature import CosignatureSigner
 

@@ -172,9 +172,10 @@ def _chain_view(
     """The outbox's anchor claims and, unless --no-chain, the pinned contract's anchors."""
     from traceability.chain.embedded import EmbeddedChain
     from traceability.chain.factory import EMBEDDED_JOURNAL, open_chain
+    from traceability.chain.json_rpc import JsonRpc, RpcAnchorReader
     from traceability.entrypoints.cli.verify import read_trust_file
     from traceability.public_record.published_trust import published_trust
-    from traceability.verify.bundle import JsonRpc, anchored_on_chain, root_on_chain
+    from traceability.verify import anchored_on_chain, root_on_chain
 
     rows = anchor_repository.on_chain_anchors(session)
     claims = [AnchorClaim(r.tree_size, bytes(r.root_hash), bytes(r.log_id)) for r in rows]
@@ -210,7 +211,8 @@ def _chain_view(
         caller = opened.rpc
     else:
         caller = JsonRpc(settings.chain_rpc_url)
-    live = int(str(caller("eth_chainId", [])), 16)
+    reader = RpcAnchorReader(caller)
+    live = reader.chain_id()
     if live != pin.chain_id:
         raise Invalid(f"the RPC serves chain {live}; the pinned chain is {pin.chain_id}")
     elsewhere = sorted({r.contract for r in rows if r.contract.lower() != pin.contract.lower()})
@@ -221,9 +223,9 @@ def _chain_view(
         )
 
     def chain_root(log_id: bytes, tree_size: int) -> bytes | None:
-        return root_on_chain(caller, pin, log_id, tree_size)
+        return root_on_chain(reader, pin, log_id, tree_size)
 
-    anchored = anchored_on_chain(caller, pin, log_id_for(log.origin))
+    anchored = anchored_on_chain(reader, pin, log_id_for(log.origin))
     return _ChainView(claims, chain_root, anchored, f"{pin.contract} on chain {pin.chain_id}")
 
 

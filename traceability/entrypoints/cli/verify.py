@@ -12,7 +12,7 @@ import typer
 from traceability.entrypoints.cli.options import DataDir
 from traceability.errors import SunledgerError
 from traceability.transparency.checkpoints import NoteVerifier
-from traceability.verify.trust import ChainPin, TrustConfig, parse_trust
+from traceability.verify import ChainPin, TrustConfig, parse_trust
 from traceability.witnessing.policy import WitnessPolicy, read_trust_witnesses
 
 trust_app = typer.Typer(help="The trust roots verifiers pin.", no_args_is_help=True)
@@ -123,8 +123,7 @@ def verify(
     the inclusion proof, and needs only the log key (--public-key or --trust).
     """
     from traceability.entrypoints.cli.app import err, fail, out
-    from traceability.verify import tlog_proof
-    from traceability.verify.bundle import JsonRpc, verify_bundle
+    from traceability.verify import TLOG_PROOF_HEADER, AnchorReader, verify_bundle
 
     try:
         text = bundle_file.read_text(encoding="utf-8")
@@ -133,7 +132,7 @@ def verify(
     except UnicodeDecodeError:
         raise fail(f"{bundle_file}: not UTF-8 text", code=3) from None
     policy = _witness_policy(witness or [], witness_quorum, trust)
-    if text.startswith(tlog_proof.HEADER + "\n"):
+    if text.startswith(TLOG_PROOF_HEADER + "\n"):
         _verify_tlog_proof(text, trust, public_key, policy)
         return
 
@@ -174,9 +173,12 @@ def verify(
         bundle = json.loads(text)
     except ValueError as exc:
         raise fail(f"{bundle_file}: neither JSON nor a tlog-proof ({exc})", code=3) from None
-    verdict = verify_bundle(
-        bundle, verifier, JsonRpc(rpc) if rpc else None, pin=pin, origin=origin, witnesses=policy
-    )
+    chain: AnchorReader | None = None
+    if rpc:
+        from traceability.chain.json_rpc import JsonRpc, RpcAnchorReader
+
+        chain = RpcAnchorReader(JsonRpc(rpc))
+    verdict = verify_bundle(bundle, verifier, chain, pin=pin, origin=origin, witnesses=policy)
     for check in verdict.checks:
         mark = "[green]✓[/]" if check.ok else "[bold red]✗[/]"
         out.print(f"{mark} {check.name}: {check.detail}", highlight=False)
@@ -201,7 +203,7 @@ def _verify_tlog_proof(
 ) -> None:
     """A tlog-proof: the log key from --trust or --public-key; no chain is involved."""
     from traceability.entrypoints.cli.app import err, fail, out
-    from traceability.verify import tlog_proof
+    from traceability.verify import verify_tlog_proof
 
     try:
         if trust is not None:
@@ -212,7 +214,7 @@ def _verify_tlog_proof(
             raise fail("pin the log key: give --trust FILE or --public-key")
     except SunledgerError as exc:
         raise fail(exc.detail) from None
-    verdict = tlog_proof.verify(text, verifier, policy)
+    verdict = verify_tlog_proof(text, verifier, policy)
     for check in verdict.checks:
         mark = "[green]✓[/]" if check.ok else "[bold red]✗[/]"
         out.print(f"{mark} {check.name}: {check.detail}", highlight=False)
