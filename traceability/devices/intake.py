@@ -30,6 +30,8 @@ from traceability.devices.judging import Judgement, ProbeRules
 from traceability.errors import Invalid
 from traceability.storage.models import DeviceRow, GatewayBatchRow
 from traceability.transparency.canonical import (
+    FixedKeys,
+    canonical_array,
     canonical_number,
     canonical_string,
     canonical_text,
@@ -55,6 +57,13 @@ PHYSICAL_RANGE: dict[tuple[str, str], tuple[float, float]] = {
     ("RelativeHumidity", "P1"): (0.0, 100.0),
     ("Duration", "SEC"): (0.0, 7 * 86_400.0),
 }
+
+# The RFC 8785 shapes a reading is logged in, composed from parts canonicalised once.
+_VALUE = FixedKeys("type", "value", "uom")
+_UNSIGNED = FixedKeys("device_id", "seq", "measured_at", "values")
+_GATEWAY_BATCH = FixedKeys("gateway_id", "seq", "readings")
+_SIGNED_PAYLOAD = FixedKeys("device_id", "seq", "measured_at", "values", "key_id", "signature")
+_GATEWAY_PAYLOAD = FixedKeys("device_id", "seq", "measured_at", "values", "gateway")
 
 # Rejection codes, each its own failure.
 MALFORMED = "malformed"
@@ -247,17 +256,21 @@ def _reading(raw: Any, index: int, *, signed: bool) -> WireReading:
                 reading=index,
                 device_id=device_id,
             )
-        # type and uom are among PHYSICAL_RANGE's plain ASCII names: no escaping needed.
         value_texts.append(
-            f'{{"type":"{value["type"]}","uom":"{value["uom"]}",'
-            f'"value":{canonical_number(number)}}}'
+            _VALUE.text(
+                type=canonical_string(kind),
+                value=canonical_number(number),
+                uom=canonical_string(unit),
+            )
         )
     signature = _b64(raw["sig"], "sig", index, device_id) if signed else None
     unsigned = {k: raw[k] for k in ("device_id", "seq", "measured_at", "values")}
-    values_text = "[" + ",".join(value_texts) + "]"
-    # device_id and measured_at passed their patterns (ASCII, nothing to escape).
-    unsigned_text = (
-        f'{{"device_id":"{device_id}","measured_at":"{text}","seq":{seq},"values":{values_text}}}'
+    values_text = canonical_array(value_texts)
+    unsigned_text = _UNSIGNED.text(
+        device_id=canonical_string(device_id),
+        seq=canonical_number(seq),
+        measured_at=canonical_string(text),
+        values=values_text,
     )
     return WireReading(
         index,
@@ -317,11 +330,11 @@ def _parse_submission(body: Any) -> Submission:
         raise ReadingRejected(MALFORMED, "the batch seq must be a whole number 0..2^53")
     signature = _b64(body["sig"], "the batch sig", None, None)
     parsed = [_reading(r, i, signed=False) for i, r in enumerate(readings)]
-    # The batch's RFC 8785 bytes, composed from each reading's (gateway_id is ASCII).
-    batch_bytes = (
-        f'{{"gateway_id":"{gateway_id}","readings":['
-        + ",".join(r.unsigned_text for r in parsed)
-        + f'],"seq":{seq}}}'
+    # The batch's RFC 8785 bytes, composed from each reading's.
+    batch_bytes = _GATEWAY_BATCH.text(
+        gateway_id=canonical_string(gateway_id),
+        seq=canonical_number(seq),
+        readings=canonical_array(r.unsigned_text for r in parsed),
     ).encode()
     return Submission(parsed, gateway_id, seq, signature, batch_bytes)
 
@@ -529,8 +542,8 @@ class ProbeIntake:
         self._judge(session, known, readings, now, recorded, result)
         return result
 
+    @staticmethod
     def _event(
-        self,
         reading: WireReading,
         recorded: str,
         now: datetime,
@@ -539,23 +552,33 @@ class ProbeIntake:
         gateway_text: str | None,
     ) -> PreparedEvent:
         payload: dict[str, Any] = dict(reading.unsigned)
-        # The payload's RFC 8785 text from the parts checked at parse time (ids and
-        # times matched their ASCII patterns; base64 needs no escaping).
-        head = f'{{"device_id":"{reading.device_id}",'
-        tail = f'"measured_at":"{reading.measured_text}","seq":{reading.seq},'
+        # The payload's RFC 8785 text from the parts canonicalised at parse time.
+        device_id = canonical_string(reading.device_id)
+        seq = canonical_number(reading.seq)
+        measured_at = canonical_string(reading.measured_text)
         if gateway is None or gateway_text is None:
             assert reading.signature is not None
             key_id = signed_by[reading.device_id]
             signature = base64.b64encode(reading.signature).decode()
             payload["key_id"] = key_id
             payload["signature"] = signature
-            payload_text = (
-                f'{head}"key_id":{canonical_string(key_id)},{tail}'
-                f'"signature":"{signature}","values":{reading.values_text}}}'
+            payload_text = _SIGNED_PAYLOAD.text(
+                device_id=device_id,
+                seq=seq,
+                measured_at=measured_at,
+                values=reading.values_text,
+                key_id=canonical_string(key_id),
+                signature=canonical_string(signature),
             )
         else:
             payload["gateway"] = gateway
-            payload_text = f'{head}"gateway":{gateway_text},{tail}"values":{reading.values_text}}}'
+            payload_text = _GATEWAY_PAYLOAD.text(
+                device_id=device_id,
+                seq=seq,
+                measured_at=measured_at,
+                values=reading.values_text,
+                gateway=gateway_text,
+            )
         return prepared(
             event_id=reading_event_id(reading.device_id, reading.seq),
             kind=EventKind.PROBE_READING,

@@ -21,7 +21,7 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from traceability.errors import Invalid
-from traceability.transparency.canonical import canonical_bytes, canonical_string
+from traceability.transparency.canonical import FixedKeys, canonical_bytes, canonical_string
 
 SALT_SIZE = 32
 
@@ -407,6 +407,10 @@ def prepare_event(
     )
 
 
+_ENVELOPE = FixedKeys("id", "kind", "subject", "occurred_at", "recorded_at", "payload")
+"""A logged event's public form, composed around a payload text given by trusted code."""
+
+
 def prepared(
     *,
     event_id: str,
@@ -437,10 +441,13 @@ def prepared(
         body = canonical_bytes(public)
     else:
         q = canonical_string
-        # The envelope's keys in JCS order: id, kind, occurred_at, payload, recorded_at, subject.
-        body = (
-            f'{{"id":{q(event_id)},"kind":{q(kind.value)},"occurred_at":{q(occurred_text)},'
-            f'"payload":{payload_text},"recorded_at":{q(recorded_text)},"subject":{q(subject)}}}'
+        body = _ENVELOPE.text(
+            id=q(event_id),
+            kind=q(kind.value),
+            subject=q(subject),
+            occurred_at=q(occurred_text),
+            recorded_at=q(recorded_text),
+            payload=payload_text,
         ).encode()
     return PreparedEvent(
         event_id=event_id,
