@@ -18,6 +18,7 @@ from traceability import merkle
 from traceability.errors import Invalid, NotFound
 from traceability.transparency import log_repository as repo
 from traceability.transparency.checkpoints import Checkpoint, NoteSigner, sign_checkpoint
+from traceability.transparency.tile_paths import TileRequest
 from traceability.transparency.tiles import (
     TILE_WIDTH,
     Subtree,
@@ -54,6 +55,16 @@ class ConsistencyProof:
     first_root: bytes
     second_root: bytes
     hashes: tuple[bytes, ...]
+
+
+@dataclass(frozen=True)
+class LoggedEvent:
+    """One logged event: its leaf, and the canonical bytes the leaf hashes."""
+
+    event_id: str
+    leaf_index: int
+    leaf_hash: bytes
+    body: bytes
 
 
 @dataclass(frozen=True)
@@ -209,6 +220,25 @@ class TransparencyLog:
             out.append(blob[offset : offset + merkle.HASH_SIZE])
         return out
 
+    def event(self, session: Session, event_id: str) -> LoggedEvent | None:
+        """The logged event with this id, or None."""
+        row = repo.event_by_id(session, event_id)
+        if row is None:
+            return None
+        return LoggedEvent(row.event_id, row.leaf_index, bytes(row.leaf_hash), bytes(row.body))
+
+    def tile(self, session: Session, request: TileRequest) -> bytes:
+        """A C2SP tlog-tiles hash tile within the newest signed checkpoint."""
+        from traceability.transparency.published_tiles import read_tile
+
+        return read_tile(session, request)
+
+    def entry_bundle(self, session: Session, request: TileRequest) -> bytes:
+        """A C2SP tlog-tiles entry bundle within the newest signed checkpoint."""
+        from traceability.transparency.published_tiles import read_entry_bundle
+
+        return read_entry_bundle(session, request)
+
     # -- checkpoints ---------------------------------------------------------
 
     def checkpoint(
@@ -233,9 +263,17 @@ class TransparencyLog:
         return _signed(row.tree_size, row.root_hash, row.note, row.created_at)
 
     def latest_checkpoint(self, session: Session) -> SignedCheckpoint:
+        """The newest signed checkpoint; ``NotFound`` when none is signed yet."""
         row = repo.latest_checkpoint(session)
         if row is None:
             raise NotFound("no checkpoint has been signed yet")
+        return _signed(row.tree_size, row.root_hash, row.note, row.created_at)
+
+    def checkpoint_at(self, session: Session, tree_size: int) -> SignedCheckpoint | None:
+        """The signed checkpoint of exactly ``tree_size`` leaves, if one was signed."""
+        row = repo.checkpoint_at(session, tree_size)
+        if row is None:
+            return None
         return _signed(row.tree_size, row.root_hash, row.note, row.created_at)
 
 
@@ -247,6 +285,7 @@ __all__ = [
     "ConsistencyProof",
     "InclusionProof",
     "LogCorrupted",
+    "LoggedEvent",
     "SignedCheckpoint",
     "TransparencyLog",
 ]

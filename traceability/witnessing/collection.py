@@ -24,7 +24,7 @@ from traceability.settings import Settings
 from traceability.storage.db import transaction
 from traceability.storage.models import CheckpointRow
 from traceability.transparency import log_repository
-from traceability.transparency.log import TransparencyLog
+from traceability.transparency.log import SignedCheckpoint, TransparencyLog
 from traceability.witnessing import repository as repo
 from traceability.witnessing.client import WitnessAnswer, add_checkpoint
 from traceability.witnessing.cosignature import CosignatureVerifier, signature_lines
@@ -93,7 +93,7 @@ class Witnessing:
 
     # -- reading -----------------------------------------------------------------
 
-    def cosigned(self, session: Session, row: CheckpointRow) -> str:
+    def cosigned(self, session: Session, row: CheckpointRow | SignedCheckpoint) -> str:
         """A checkpoint's note with every stored cosignature (verifiers check the lines of
         the witnesses they pin and ignore the others)."""
         lines = repo.cosignature_lines(session, int(row.tree_size))
