@@ -38,6 +38,7 @@ from kitchen_vision.rules import VisionViolation
 from kitchen_vision.snapshots import PUBLISHED as SNAPSHOT_PUBLISHED
 from kitchen_vision.snapshots import WITHHELD as SNAPSHOT_WITHHELD
 from kitchen_vision.snapshots import KitchenSnapshot, SnapshotWithheld
+from traceability.alerts import repository as alerts_repo
 from traceability.alerts.raising import open_alert
 from traceability.attachments import AttachmentStore
 from traceability.cameras import repository as camera_repository
@@ -261,7 +262,7 @@ class VisionLedger:
         self, session: Session, v: VisionViolation, now: datetime, batch: LoggedBatch
     ) -> list[PreparedEvent]:
         subject = f"camera:{v.camera_id}"
-        if camera_repository.unclosed_alert(session, subject, v.rule) is not None:
+        if alerts_repo.unclosed_alert(session, subject, v.rule) is not None:
             batch.already_open.append(v.rule)
             return []
         hashes: list[str] = []

@@ -243,3 +243,107 @@ def deliveries(session: Session, org_id: str | None = None) -> Sequence[WebhookD
     if org_id is not None:
         query = query.where(WebhookDeliveryRow.org_id == org_id)
     return list(session.execute(query).scalars())
+
+
+# -- what other domains ask of the alerts table ------------------------------------------
+
+
+def unrecovered_alert(session: Session, subject: str, rule: str) -> AlertRow | None:
+    """The alert of ``subject`` and ``rule`` whose condition has not recovered yet (a probe
+    rule keeps at most one)."""
+    return session.execute(
+        select(AlertRow).where(
+            AlertRow.subject == subject, AlertRow.rule == rule, AlertRow.recovered_at.is_(None)
+        )
+    ).scalar_one_or_none()
+
+
+def unclosed_alert(session: Session, subject: str, rule: str) -> AlertRow | None:
+    """The newest alert of this subject and rule that is not closed yet (to avoid a
+    duplicate, e.g. of a camera's)."""
+    return session.execute(
+        select(AlertRow)
+        .where(AlertRow.subject == subject, AlertRow.rule == rule, AlertRow.status != "closed")
+        .order_by(AlertRow.opened_at.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def alert_raised(session: Session, premises_id: str, rule: str, started_at: datetime) -> bool:
+    """Whether an alert of ``rule`` for the condition that started at ``started_at`` exists."""
+    found = session.execute(
+        select(AlertRow.alert_id)
+        .where(
+            AlertRow.premises_id == premises_id,
+            AlertRow.rule == rule,
+            AlertRow.started_at == started_at,
+        )
+        .limit(1)
+    ).first()
+    return found is not None
+
+
+def unrecovered_probe_alerts(
+    session: Session, premises_id: str, *, limit: int
+) -> Sequence[AlertRow]:
+    """Probe alerts not closed whose device has not come back into range."""
+    return list(
+        session.execute(
+            select(AlertRow)
+            .where(
+                AlertRow.premises_id == premises_id,
+                AlertRow.source == "probe",
+                AlertRow.status != "closed",
+                AlertRow.recovered_at.is_(None),
+            )
+            .order_by(AlertRow.opened_at.desc())
+            .limit(limit)
+        ).scalars()
+    )
+
+
+def alerts_since(
+    session: Session, premises_id: str, since: datetime, *, limit: int
+) -> Sequence[AlertRow]:
+    """The premises' alerts opened since ``since``, newest first."""
+    return list(
+        session.execute(
+            select(AlertRow)
+            .where(AlertRow.premises_id == premises_id, AlertRow.opened_at >= since)
+            .order_by(AlertRow.opened_at.desc())
+            .limit(limit)
+        ).scalars()
+    )
+
+
+def transitions_of(
+    session: Session, alert_ids: Sequence[str], *, limit: int
+) -> Sequence[AlertTransitionRow]:
+    """The transitions of these alerts, oldest first."""
+    if not alert_ids:
+        return []
+    return list(
+        session.execute(
+            select(AlertTransitionRow)
+            .where(AlertTransitionRow.alert_id.in_(sorted(set(alert_ids))))
+            .order_by(AlertTransitionRow.at, AlertTransitionRow.id)
+            .limit(limit)
+        ).scalars()
+    )
+
+
+def latest_alert_of_class(
+    session: Session, premises_id: str, alert_class: int, since: datetime, until: datetime
+) -> AlertRow | None:
+    """The newest alert of that class opened at the premises in [since, until]."""
+    return session.execute(
+        select(AlertRow)
+        .where(
+            AlertRow.premises_id == premises_id,
+            AlertRow.alert_class == alert_class,
+            AlertRow.opened_at >= since,
+            AlertRow.opened_at <= until,
+        )
+        .order_by(AlertRow.opened_at.desc())
+        .limit(1)
+    ).scalar_one_or_none()

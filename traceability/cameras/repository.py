@@ -89,16 +89,6 @@ def add_analysed(
     session.flush()
 
 
-def unclosed_alert(session: Session, subject: str, rule: str) -> AlertRow | None:
-    """An alert of this camera and rule that is not closed yet (to avoid a duplicate)."""
-    return session.execute(
-        select(AlertRow)
-        .where(AlertRow.subject == subject, AlertRow.rule == rule, AlertRow.status != "closed")
-        .order_by(AlertRow.opened_at.desc())
-        .limit(1)
-    ).scalar_one_or_none()
-
-
 def vision_evidence(session: Session, sha256: bytes, uploader_prefix: str) -> AttachmentRow | None:
     """The attachment, if the vision checker stored it (a holder row by a ``vision:`` uploader)."""
     return session.execute(

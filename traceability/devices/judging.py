@@ -16,9 +16,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from traceability.alerts import repository as alerts_repo
 from traceability.alerts.raising import open_alert, violation_event
-from traceability.devices import repository as repo
-from traceability.rules.engine import DeviceKind, DeviceMonitor, Observation, RuleEvent
+from traceability.rules.device_kinds import DeviceKind
+from traceability.rules.engine import DeviceMonitor, Observation, RuleEvent
 from traceability.rules.profiles import load_profile
 from traceability.storage.models import DeviceRow
 from traceability.transparency.events import PreparedEvent
@@ -104,7 +105,7 @@ class ProbeRules:
             judgement.opened.append(opened.alert.alert_id)
             judgement.events.append(opened.event)
             return
-        alert = repo.open_alert(session, subject, verdict.rule)
+        alert = alerts_repo.unrecovered_alert(session, subject, verdict.rule)
         event = _violation_event(device, verdict, None if alert is None else alert.alert_id, now)
         if alert is not None:
             alert.recovered_at = verdict.detected_at

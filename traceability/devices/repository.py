@@ -6,10 +6,10 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.orm import Session
 
-from traceability.storage.models import AlertRow, DeviceRow, GatewayRow, SignerKeyRow
+from traceability.storage.models import DeviceRow, GatewayRow, SignerKeyRow
 
 
 def device(session: Session, device_id: str) -> DeviceRow | None:
@@ -109,26 +109,6 @@ def advance_gateway(session: Session, gateway_id: str, seq: int) -> None:
         .values(last_seq=seq)
         .execution_options(synchronize_session=False)
     )
-
-
-def insert_alerts(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    if rows:
-        session.execute(insert(AlertRow), list(rows))
-
-
-def open_alert(session: Session, subject: str, rule: str) -> AlertRow | None:
-    return session.execute(
-        select(AlertRow).where(
-            AlertRow.subject == subject, AlertRow.rule == rule, AlertRow.recovered_at.is_(None)
-        )
-    ).scalar_one_or_none()
-
-
-def alerts_for(session: Session, premises_id: str | None = None) -> Sequence[AlertRow]:
-    query = select(AlertRow).order_by(AlertRow.opened_at)
-    if premises_id is not None:
-        query = query.where(AlertRow.premises_id == premises_id)
-    return list(session.execute(query).scalars())
 
 
 def active_devices(session: Session) -> Sequence[DeviceRow]:

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from traceability.storage.models import AlertRow, GradeRow, InspectionRow
+from traceability.storage.models import GradeRow, InspectionRow
 
 
 def add_inspection(session: Session, row: InspectionRow) -> None:
@@ -52,23 +52,6 @@ def inspections_between(
 def latest_inspection(session: Session, premises_id: str) -> InspectionRow | None:
     rows = inspections_of(session, premises_id, offset=0, limit=1)
     return rows[0] if rows else None
-
-
-def latest_alert_of_class(
-    session: Session, premises_id: str, alert_class: int, since: datetime, until: datetime
-) -> AlertRow | None:
-    """The newest alert of that class opened at the premises in [since, until]."""
-    return session.execute(
-        select(AlertRow)
-        .where(
-            AlertRow.premises_id == premises_id,
-            AlertRow.alert_class == alert_class,
-            AlertRow.opened_at >= since,
-            AlertRow.opened_at <= until,
-        )
-        .order_by(AlertRow.opened_at.desc())
-        .limit(1)
-    ).scalar_one_or_none()
 
 
 def grade(session: Session, premises_id: str, year: int) -> GradeRow | None:

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from traceability.alerts import repository as alerts_repo
 from traceability.alerts.raising import open_alert
 from traceability.errors import Conflict, Invalid
 from traceability.inspections import grades
@@ -201,7 +202,7 @@ class Inspections:
                 f"inspections in {year}; a grade event cannot list them all"
             )
         since = local_midnight(premises, grades.add_months(today, -grades.AFTER_INCIDENT_MONTHS))
-        incident = repo.latest_alert_of_class(
+        incident = alerts_repo.latest_alert_of_class(
             session, premises.premises_id, grades.INCIDENT_ALERT_CLASS, since, now
         )
         incident_on = (

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from traceability.alerts import repository as alerts_repo
 from traceability.errors import Invalid
 from traceability.public_record import repository as repo
 from traceability.public_record import summary_repository as summary_repo
@@ -152,7 +153,7 @@ def probe_sections(
     }
     coverage = AnchorCoverage.of(session, [*also, *(row.event_id for row in logged.values())])
     alerts_by_subject: dict[str, list[AlertRow]] = defaultdict(list)
-    for alert in repo.unrecovered_probe_alerts(session, premises_id, limit=MAX_PROBE_ALERTS):
+    for alert in alerts_repo.unrecovered_probe_alerts(session, premises_id, limit=MAX_PROBE_ALERTS):
         alerts_by_subject[alert.subject].append(alert)
     live: list[dict[str, Any]] = []
     summaries: list[dict[str, Any]] = []

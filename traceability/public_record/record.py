@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from traceability.alerts import repository as alerts_repo
 from traceability.cameras.registry import CameraRegistry, latest_snapshots
 from traceability.errors import NotFound
 from traceability.inspections import repository as inspections_repo
@@ -138,11 +139,11 @@ def sunshine_record(session: Session, premises_id: str, now: datetime) -> dict[s
         raise NotFound(f"no premises {premises_id}")
     grade = inspections_repo.current_grade(session, premises_id)
     inspection = inspections_repo.latest_inspection(session, premises_id)
-    alerts = repo.alerts_since(
+    alerts = alerts_repo.alerts_since(
         session, premises_id, now - timedelta(days=ALERT_DAYS), limit=MAX_ALERTS
     )
     steps: dict[str, list[AlertTransitionRow]] = {a.alert_id: [] for a in alerts}
-    for step in repo.transitions_of(session, list(steps), limit=MAX_TRANSITIONS):
+    for step in alerts_repo.transitions_of(session, list(steps), limit=MAX_TRANSITIONS):
         steps[step.alert_id].append(step)
     records = repo.latest_records(session, premises_id, limit=MAX_RECORDS)
     lots = repo.latest_lots(session, premises_id, limit=MAX_LOTS)

@@ -15,8 +15,6 @@ from sqlalchemy.orm import Session
 
 from traceability.chain.anchor_repository import ON_CHAIN
 from traceability.storage.models import (
-    AlertRow,
-    AlertTransitionRow,
     AnchorRow,
     DeviceRow,
     EventRow,
@@ -87,53 +85,6 @@ def last_readings(
         params[f"t{i}"] = device.last_reading_at
     rows = session.execute(_last_readings_statement(len(known)), params).all()
     return {subject.removeprefix("device:"): (at, bytes(body)) for subject, at, body in rows}
-
-
-def unrecovered_probe_alerts(
-    session: Session, premises_id: str, *, limit: int
-) -> Sequence[AlertRow]:
-    """Probe alerts not closed whose device has not come back into range."""
-    return list(
-        session.execute(
-            select(AlertRow)
-            .where(
-                AlertRow.premises_id == premises_id,
-                AlertRow.source == "probe",
-                AlertRow.status != "closed",
-                AlertRow.recovered_at.is_(None),
-            )
-            .order_by(AlertRow.opened_at.desc())
-            .limit(limit)
-        ).scalars()
-    )
-
-
-def alerts_since(
-    session: Session, premises_id: str, since: datetime, *, limit: int
-) -> Sequence[AlertRow]:
-    return list(
-        session.execute(
-            select(AlertRow)
-            .where(AlertRow.premises_id == premises_id, AlertRow.opened_at >= since)
-            .order_by(AlertRow.opened_at.desc())
-            .limit(limit)
-        ).scalars()
-    )
-
-
-def transitions_of(
-    session: Session, alert_ids: Sequence[str], *, limit: int
-) -> Sequence[AlertTransitionRow]:
-    if not alert_ids:
-        return []
-    return list(
-        session.execute(
-            select(AlertTransitionRow)
-            .where(AlertTransitionRow.alert_id.in_(sorted(set(alert_ids))))
-            .order_by(AlertTransitionRow.at, AlertTransitionRow.id)
-            .limit(limit)
-        ).scalars()
-    )
 
 
 def latest_records(session: Session, premises_id: str, *, limit: int) -> Sequence[RecordRow]:

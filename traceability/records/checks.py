@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
+from traceability.alerts import repository as alerts_repo
 from traceability.alerts.raising import open_alert
 from traceability.records import repository as repo
 from traceability.records.schemas import (
@@ -254,7 +255,7 @@ class RecordChecks:
                 # A premises registered after a deadline could not have met it.
                 if deadline > now or deadline < premises.created_at:
                     continue
-                if repo.alert_raised(session, pid, rule, deadline):
+                if alerts_repo.alert_raised(session, pid, rule, deadline):
                     continue
                 if meal is None:
                     if repo.morning_check_recorded(session, pid, day, deadline):

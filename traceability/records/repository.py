@@ -9,7 +9,7 @@ from datetime import date, datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from traceability.storage.models import AlertRow, PremisesRow, RecordRow
+from traceability.storage.models import PremisesRow, RecordRow
 
 
 def add_all(session: Session, rows: Sequence[object]) -> None:
@@ -64,19 +64,6 @@ def meals_sampled(session: Session, premises_id: str, day: date) -> set[str]:
         )
     ).scalars()
     return {str(json.loads(s).get("meal")) for s in summaries}
-
-
-def alert_raised(session: Session, premises_id: str, rule: str, started_at: datetime) -> bool:
-    found = session.execute(
-        select(AlertRow.alert_id)
-        .where(
-            AlertRow.premises_id == premises_id,
-            AlertRow.rule == rule,
-            AlertRow.started_at == started_at,
-        )
-        .limit(1)
-    ).first()
-    return found is not None
 
 
 def premises_to_check(session: Session) -> Sequence[PremisesRow]:
