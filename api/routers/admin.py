@@ -18,10 +18,15 @@ from api.deps import SessionDep
 from api.pagination import PageDep, paged
 from traceability.devices.registry import DeviceInfo, DeviceRegistry, decode_public_key
 from traceability.orgs import repository as org_repository
+from traceability.rules.device_kinds import DEVICE_KINDS
 from traceability.storage.models import OrganisationRow, PremisesRow
 
 router = APIRouter(prefix="/v1/admin", tags=["admin"], dependencies=[Depends(get_admin)])
 registry = DeviceRegistry()
+
+# The same Literal the kinds were once spelled out in (one OpenAPI enum, the same 422),
+# built from their one definition.
+DeviceKindName = Literal[*DEVICE_KINDS]  # type: ignore[valid-type]
 
 
 class NewDevice(BaseModel):
@@ -30,16 +35,7 @@ class NewDevice(BaseModel):
     device_id: str = Field(min_length=1, max_length=64)
     premises_id: str = Field(min_length=1, max_length=64)
     location: str = Field(min_length=1, max_length=200)
-    kind: Literal[
-        "fridge",
-        "freezer",
-        "hot_holding",
-        "core_probe",
-        "dishwasher",
-        "disinfection_cabinet",
-        "sample_fridge",
-        "room",
-    ]
+    kind: DeviceKindName
     profile: Literal["cn", "us"] = "cn"
     public_key: str = Field(description="Ed25519 public key, 32 bytes, base64")
 

@@ -22,7 +22,8 @@ from pydantic import field_validator as validator
 from traceability.errors import Invalid
 from traceability.orgs.registry import PREMISES_KINDS
 from traceability.public_record.gs1 import normalise_gtin
-from traceability.rules.profiles import DEVICE_KINDS, PROFILES
+from traceability.rules.device_kinds import DEVICE_KINDS
+from traceability.rules.profiles import PROFILES
 
 FORMAT = "sunledger-demo-scenario/1"
 Id = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]

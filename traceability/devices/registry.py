@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from traceability.devices import repository as repo
 from traceability.errors import Conflict, Invalid, NotFound
-from traceability.rules.profiles import DEVICE_KINDS as DEVICE_KINDS
+from traceability.rules.device_kinds import DEVICE_KINDS as DEVICE_KINDS
 from traceability.rules.profiles import PROFILES as PROFILES
 from traceability.storage.models import DeviceRow, GatewayRow, SignerKeyRow
 

@@ -34,10 +34,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from enum import StrEnum
 from typing import Any, Literal, Protocol
 
 from traceability.errors import Invalid
+from traceability.rules.device_kinds import DeviceKind
 from traceability.rules.profiles import (
     ChemicalSanitisingRule,
     ColdLimitRule,
@@ -56,17 +56,6 @@ CHLORINE = "Chlorine"
 
 AlertClass = Literal[1, 2, 3]
 Phase = Literal["breach", "recovery"]
-
-
-class DeviceKind(StrEnum):
-    FRIDGE = "fridge"
-    FREEZER = "freezer"
-    HOT_HOLDING = "hot_holding"
-    CORE_PROBE = "core_probe"
-    DISHWASHER = "dishwasher"
-    DISINFECTION_CABINET = "disinfection_cabinet"
-    SAMPLE_FRIDGE = "sample_fridge"
-    ROOM = "room"
 
 
 @dataclass(frozen=True)

@@ -19,19 +19,9 @@ from typing import Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from traceability.errors import Invalid
+from traceability.rules.device_kinds import DEVICE_KINDS
 
 PROFILES = ("cn", "us")
-
-DEVICE_KINDS = (
-    "fridge",
-    "freezer",
-    "hot_holding",
-    "core_probe",
-    "dishwasher",
-    "disinfection_cabinet",
-    "sample_fridge",
-    "room",
-)
 
 # Which rules the engine can judge from each kind of probe. A profile chooses,
 # per device kind, a subset of these (probe_silent applies to every kind).

@@ -18,8 +18,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from traceability.errors import Invalid
+from traceability.rules.device_kinds import DeviceKind
 from traceability.rules.engine import (
-    DeviceKind,
     DeviceMonitor,
     Observation,
     RuleEvent,

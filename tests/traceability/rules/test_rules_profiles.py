@@ -10,7 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 from traceability.errors import Invalid
-from traceability.rules.engine import DeviceKind
+from traceability.rules.device_kinds import DeviceKind
 from traceability.rules.profiles import (
     DEVICE_KINDS,
     JUDGEABLE_RULES,
