@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,10 +78,3 @@ def device_keys(data_dir: Path, owners: Iterable[str]) -> dict[str, Ed25519Priva
         raw = {owner: secrets.token_bytes(32) for owner in wanted}
         write_keys_file(path, raw)
     return {owner: Ed25519PrivateKey.from_private_bytes(raw[owner]) for owner in wanted}
-
-
-def by_org(keys: Mapping[str, DemoApiKey], org_id: str) -> DemoApiKey:
-    try:
-        return keys[org_id]
-    except KeyError:
-        raise Invalid(f"the demo keys file has no key for {org_id} (run with --reset)") from None

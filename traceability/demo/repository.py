@@ -5,17 +5,13 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from traceability.storage.models import AlertRow, PremisesRow
+from traceability.storage.models import AlertRow
 
 
 def alert_counts(session: Session) -> dict[str, int]:
     """Alerts by status."""
     rows = session.execute(select(AlertRow.status, func.count()).group_by(AlertRow.status)).all()
     return {str(status): int(count) for status, count in rows}
-
-
-def premises_in_order(session: Session) -> list[PremisesRow]:
-    return list(session.execute(select(PremisesRow).order_by(PremisesRow.premises_id)).scalars())
 
 
 def first_breach_event(session: Session, rule: str) -> str | None:

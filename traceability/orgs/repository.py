@@ -62,14 +62,6 @@ def api_key(session: Session, key_id: str) -> ApiKeyRow | None:
     return session.get(ApiKeyRow, key_id)
 
 
-def api_keys_of(session: Session, org_id: str) -> Sequence[ApiKeyRow]:
-    return list(
-        session.execute(
-            select(ApiKeyRow).where(ApiKeyRow.org_id == org_id).order_by(ApiKeyRow.created_at)
-        ).scalars()
-    )
-
-
 def add(session: Session, row: object) -> None:
     session.add(row)
     session.flush()

@@ -146,8 +146,3 @@ class DaySummaries:
         row.readings_sha256 = payload["readings_sha256"]
         row.event_id = event.event_id
         session.flush()
-
-
-def summary_days(today: date, days: int = SUMMARY_DAYS) -> list[date]:
-    """The days the public record shows, oldest first, ending today."""
-    return [today - timedelta(days=n) for n in range(days - 1, -1, -1)]
