@@ -42,8 +42,8 @@ class NotCheckpointed(NotFound):
     """The event is logged, but no signed checkpoint covers it yet.
 
     A reader can only prove an event against a published checkpoint. Ask again
-    after the next one is signed (anchoring signs one each tick), or publish one
-    through the log's write side (``TransparencyLog.checkpoint``).
+    after the next one is signed (anchoring signs one whenever it schedules an
+    anchor), or publish one through the log's write side (``TransparencyLog.checkpoint``).
     """
 
 
