@@ -73,3 +73,13 @@ class ChainUnavailable(SunledgerError):
     """The chain did not answer (node down, network error) or has no anchor contract yet."""
 
     status_code = 503
+
+
+class RpcError(SunledgerError):
+    """A chain's JSON-RPC endpoint failed or answered with an error.
+
+    A verifier reports it as "chain unreachable" (exit 13), never as a failed
+    check: nothing was learnt about the bundle. Ask again later or elsewhere.
+    """
+
+    status_code = 502

@@ -12,19 +12,47 @@ import json
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from eth_abi.abi import decode, encode
 from eth_utils.crypto import keccak
 
-from traceability.verify.anchors import AnchorTransaction, ChainLog, RpcError
+from traceability.errors import RpcError
 
-__all__ = ["ROOT_AT_SELECTOR", "JsonRpc", "RpcAnchorReader", "root_at_call"]
+__all__ = [
+    "ROOT_AT_SELECTOR",
+    "JsonRpc",
+    "RpcAnchorReader",
+    "RpcLog",
+    "RpcTransaction",
+    "root_at_call",
+]
 
 ROOT_AT_SELECTOR = keccak(text="rootAt(bytes32,uint64)")[:4]
 
 RpcCaller = Callable[[str, list[Any]], Any]
 """``caller(method, params)`` returns the JSON-RPC ``result`` or raises ``RpcError``."""
+
+
+@dataclass(frozen=True)
+class RpcLog:
+    """One event log entry of a receipt or of ``eth_getLogs`` (``verify.ChainLog``)."""
+
+    address: str
+    topics: tuple[bytes, ...]
+    data: bytes
+
+
+@dataclass(frozen=True)
+class RpcTransaction:
+    """A transaction with its receipt (``verify.AnchorTransaction``)."""
+
+    to: str | None
+    input: str
+    status: int
+    block_number: int | None
+    logs: tuple[RpcLog, ...]
 
 
 class JsonRpc:
@@ -61,11 +89,11 @@ def _unhex(value: str) -> bytes:
     return bytes.fromhex(value[2:] if value.startswith("0x") else value)
 
 
-def _logs(entries: object) -> tuple[ChainLog, ...]:
+def _logs(entries: object) -> tuple[RpcLog, ...]:
     if not isinstance(entries, list):
         return ()
     return tuple(
-        ChainLog(
+        RpcLog(
             str(entry.get("address")),
             tuple(_unhex(str(t)) for t in entry.get("topics") or []),
             _unhex(str(entry.get("data", "0x"))),
@@ -92,14 +120,14 @@ class RpcAnchorReader:
         (stored,) = decode(["bytes32"], _unhex(str(answer)))
         return bytes(stored)
 
-    def transaction(self, tx_hash: str) -> AnchorTransaction | None:
+    def transaction(self, tx_hash: str) -> RpcTransaction | None:
         tx = self.call("eth_getTransactionByHash", [tx_hash])
         receipt = self.call("eth_getTransactionReceipt", [tx_hash])
         if not isinstance(tx, dict) or not isinstance(receipt, dict):
             return None
         to = tx.get("to")
         block = receipt.get("blockNumber")
-        return AnchorTransaction(
+        return RpcTransaction(
             to=to if isinstance(to, str) else None,
             input=str(tx.get("input", tx.get("data", ""))),
             status=int(str(receipt.get("status", "0x0")), 16),
@@ -107,7 +135,7 @@ class RpcAnchorReader:
             logs=_logs(receipt.get("logs")),
         )
 
-    def anchor_logs(self, contract: str, topics: tuple[bytes, ...]) -> list[ChainLog]:
+    def anchor_logs(self, contract: str, topics: tuple[bytes, ...]) -> list[RpcLog]:
         entries = self.call(
             "eth_getLogs",
             [

@@ -5,51 +5,59 @@ checks (the chain id, the root the anchor contract holds for a size, an anchor
 transaction with its receipt, the contract's ``CheckpointAnchored`` logs) and
 decides everything else itself. The JSON-RPC implementation lives with the
 chain code (``traceability.chain.json_rpc.RpcAnchorReader``); tests may give an
-in-process one that behaves the same.
+in-process one that behaves the same. Every type here is a Protocol, so an
+implementation returns values of its own with these shapes and needs nothing from
+this package: the verifier and the chain code do not import each other.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Protocol
 
-from traceability.errors import SunledgerError
+from traceability.errors import RpcError
 
 __all__ = ["AnchorReader", "AnchorTransaction", "ChainLog", "RpcError"]
 
 
-class RpcError(SunledgerError):
-    """The chain's JSON-RPC endpoint failed or answered with an error.
-
-    A verifier reports it as "chain unreachable" (exit 13), never as a failed
-    check: nothing was learnt about the bundle. Ask again later or elsewhere.
-    """
-
-    status_code = 502
-
-
-@dataclass(frozen=True)
-class ChainLog:
+class ChainLog(Protocol):
     """One event log entry as the chain reports it."""
 
-    address: str
-    """The emitting contract, as the chain spells it (compare case-insensitively)."""
-    topics: tuple[bytes, ...]
-    data: bytes
+    @property
+    def address(self) -> str:
+        """The emitting contract, as the chain spells it (compare case-insensitively)."""
+        ...
+
+    @property
+    def topics(self) -> tuple[bytes, ...]: ...
+
+    @property
+    def data(self) -> bytes: ...
 
 
-@dataclass(frozen=True)
-class AnchorTransaction:
+class AnchorTransaction(Protocol):
     """A mined transaction and what its receipt says."""
 
-    to: str | None
-    """The called address (None for a contract creation)."""
-    input: str
-    """The calldata, ``0x`` + hex, as the chain spells it."""
-    status: int
-    """The receipt's status: 1 succeeded, 0 reverted."""
-    block_number: int | None
-    logs: tuple[ChainLog, ...]
+    @property
+    def to(self) -> str | None:
+        """The called address (None for a contract creation)."""
+        ...
+
+    @property
+    def input(self) -> str:
+        """The calldata, ``0x`` + hex, as the chain spells it."""
+        ...
+
+    @property
+    def status(self) -> int:
+        """The receipt's status: 1 succeeded, 0 reverted."""
+        ...
+
+    @property
+    def block_number(self) -> int | None: ...
+
+    @property
+    def logs(self) -> tuple[ChainLog, ...]: ...
 
 
 class AnchorReader(Protocol):
@@ -79,7 +87,7 @@ class AnchorReader(Protocol):
         """The transaction and its receipt, or None when the chain knows either not."""
         ...
 
-    def anchor_logs(self, contract: str, topics: tuple[bytes, ...]) -> list[ChainLog]:
+    def anchor_logs(self, contract: str, topics: tuple[bytes, ...]) -> Sequence[ChainLog]:
         """Every log ``contract`` emitted, from block 0 to the latest, whose leading topics
         are ``topics``."""
         ...

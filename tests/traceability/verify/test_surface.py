@@ -15,14 +15,7 @@ import traceability.verify as verify
 from traceability import merkle
 from traceability.transparency.canonical import canonical_bytes
 from traceability.transparency.checkpoints import Checkpoint, NoteSigner, sign_checkpoint
-from traceability.verify import (
-    AnchorTransaction,
-    ChainLog,
-    ChainPin,
-    RpcError,
-    anchored_on_chain,
-    verify_bundle,
-)
+from traceability.verify import ChainPin, RpcError, anchored_on_chain, verify_bundle
 from traceability.verify.bundle import ANCHORED_TOPIC, anchor_call
 
 FORBIDDEN = (
@@ -60,6 +53,32 @@ def test_importing_verify_loads_no_database_broker_chain_or_web_library() -> Non
 def test_every_public_name_exists() -> None:
     assert verify.__all__ and all(hasattr(verify, name) for name in verify.__all__)
     assert verify.__doc__ is not None and "verify_bundle(" in verify.__doc__
+
+
+def test_the_json_rpc_reader_is_an_anchor_reader() -> None:
+    from traceability.chain.json_rpc import RpcAnchorReader
+
+    def node(method: str, params: list[object]) -> object:
+        return {"eth_chainId": "0x7"}[method]
+
+    reader: verify.AnchorReader = RpcAnchorReader(node)  # mypy checks the shapes
+    assert reader.chain_id() == 7
+
+
+@dataclass(frozen=True)
+class ChainLog:
+    address: str
+    topics: tuple[bytes, ...]
+    data: bytes
+
+
+@dataclass(frozen=True)
+class AnchorTransaction:
+    to: str | None
+    input: str
+    status: int
+    block_number: int | None
+    logs: tuple[ChainLog, ...]
 
 
 @dataclass
