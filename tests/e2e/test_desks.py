@@ -70,18 +70,24 @@ def test_the_console_records_an_inspection_and_a_grade_at_414_px(
     page.click("#lang")
     assert page.inner_text("#live") == "connected"
     assert "Sample under the minimum weight" in row.inner_text()
+    _no_sideways_scroll(page)
+    save_screenshot(page, "console-414-queue.png")
 
     # Only the steps the status allows: an open alert may be acknowledged or sent back for
     # rectification; a submitted rectification may be closed or reopened.
     page.locator(f"#queue tr[data-alert-id='{vision}']").click()
     page.wait_for_selector("#detail [data-action]")
-    assert sorted(page.eval_on_selector_all("#detail [data-action]", "b => b.map(x => x.dataset.action)")) == [
+    assert sorted(
+        page.eval_on_selector_all("#detail [data-action]", "b => b.map(x => x.dataset.action)")
+    ) == [
         "acknowledge",
         "request-rectification",
     ]
     row.click()
     page.wait_for_selector("#detail [data-action=close]")
-    assert sorted(page.eval_on_selector_all("#detail [data-action]", "b => b.map(x => x.dataset.action)")) == [
+    assert sorted(
+        page.eval_on_selector_all("#detail [data-action]", "b => b.map(x => x.dataset.action)")
+    ) == [
         "close",
         "reopen",
     ]
@@ -92,9 +98,9 @@ def test_the_console_records_an_inspection_and_a_grade_at_414_px(
     expect(page.locator("#live")).to_have_attribute("data-last-status", "closed")
     page.wait_for_selector("#detail-status[data-status=closed]")
     expect(page.locator("#action-result")).to_have_text("✓ Close: done and logged")
-    assert page.eval_on_selector_all("#detail [data-action]", "b => b.map(x => x.dataset.action)") == [
-        "reopen"
-    ]
+    assert page.eval_on_selector_all(
+        "#detail [data-action]", "b => b.map(x => x.dataset.action)"
+    ) == ["reopen"]
     _no_sideways_scroll(page)
     save_screenshot(page, "console-414.png")
 
@@ -143,7 +149,7 @@ def test_the_console_records_an_inspection_and_a_grade_at_414_px(
     _no_sideways_scroll(page)
     save_screenshot(page, "console-grade-preview.png")
     page.click("#grade-submit")
-    expect(page.locator("#grade-result")).to_contain_text(f"Logged (entry")
+    expect(page.locator("#grade-result")).to_contain_text("Logged (entry")
     assert (grade or "no grade") in page.inner_text("#grade-result")
 
 
@@ -160,15 +166,21 @@ def test_the_kitchen_has_seven_forms_and_says_when_a_record_raises_an_alert(
     forms = page.locator("#forms form[data-record-type]")
     assert forms.count() == 7
     # Plain words in both languages, never a raw key such as weight_g.
-    zh_labels = page.eval_on_selector_all("#forms label > span:first-child", "s => s.map(x => x.innerText)")
+    zh_labels = page.eval_on_selector_all(
+        "#forms label > span:first-child", "s => s.map(x => x.textContent)"
+    )
     assert "重量（克） *" in zh_labels and "晨检人" in zh_labels
+    page.click("details[data-record-type=sample_retention] summary")
+    page.locator("#form-sample_retention").scroll_into_view_if_needed()
+    save_screenshot(page, "kitchen-form-zh.png")
     page.click("#lang")
-    labels = page.eval_on_selector_all("#forms label > span:first-child", "s => s.map(x => x.innerText)")
+    labels = page.eval_on_selector_all(
+        "#forms label > span:first-child", "s => s.map(x => x.textContent)"
+    )
     assert "Weight (grams) *" in labels and "Checked by" in labels
     assert not [text for text in labels if "_" in text], labels
 
     # A light sample: the page says at once that it raised an alert, and lists it.
-    page.click("details[data-record-type=sample_retention] summary")
     form = page.locator("#form-sample_retention")
     form.locator("[name=dish]").fill("Braised tofu")
     form.locator("[name=weight_g]").fill("100")

@@ -209,7 +209,7 @@ async function loadDetail(alertId) {
     el(
       "ol",
       { class: "timeline" },
-      el("li", {}, `${moment(a.started_at)} · breach `, el("a", { href: detail.breach ? detail.breach.proof : a.proof }, "proof")),
+      el("li", {}, `${moment(a.started_at)} · ${t("console.breach")} `, el("a", { href: detail.breach ? detail.breach.proof : a.proof }, t("console.proof"))),
       (detail.timeline || []).map((s) =>
         el(
           "li",
@@ -218,10 +218,10 @@ async function loadDetail(alertId) {
           s.note ? ` — ${s.note}` : "",
           s.evidence_sha256.length ? ` · ${t("alerts.evidence")} ×${s.evidence_sha256.length}` : "",
           " ",
-          el("a", { href: s.proof }, "proof"),
+          el("a", { href: s.proof }, t("console.proof")),
         ),
       ),
-      detail.recovery ? el("li", {}, `${moment(detail.recovery.at)} · recovery`) : "",
+      detail.recovery ? el("li", {}, `${moment(detail.recovery.at)} · ${t("console.recovery")}`) : "",
     ),
     thumbs,
     steps.length ? note : "",
