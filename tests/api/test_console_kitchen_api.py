@@ -250,3 +250,21 @@ def test_keys_see_the_names_of_the_premises_they_reach(city: City) -> None:
     assert [p["premises_id"] for p in own["items"]] == ["p-2"]
     assert json.dumps(own).count("licence_issued_on") == 1
     assert date.fromisoformat(own["items"][0]["licence_issued_on"])
+
+
+def test_a_bad_cell_of_a_grouped_record_is_reported_once(city: City) -> None:
+    day = record_day().isoformat()
+    expiry = (record_day() + timedelta(days=30)).isoformat()
+    header = "date,checked_at,checked_by,staff_name,health_certificate_expiry,excluded_reason"
+    data = "\n".join(
+        [
+            header,
+            f"{day},{day} 07:00,Boss,Zhang Wei,{expiry},",
+            f"{day},7 o'clock,Boss,Wang Fang,{expiry},",
+        ]
+    ).encode()
+    answer = post_csv(city, "morning_check", data)
+    assert answer.status_code == 422
+    assert [(r["row"], r["column"], r["value"]) for r in answer.json()["rows"]] == [
+        (3, "checked_at", "7 o'clock")
+    ]

@@ -318,7 +318,9 @@ def _read(
             elif text:
                 values[column] = text
         readable.append((number, values))
-    groups = _groups(spec, readable, problems)
+    mismatched: list[RowProblem] = []
+    groups = _groups(spec, readable, mismatched)
+    problems.extend(p for p in mismatched if cells.fresh(p))
     records: list[tuple[list[int], RecordModel]] = []
     for group in groups:
         try:
