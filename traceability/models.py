@@ -21,8 +21,8 @@ from sqlalchemy import (
     Text,
 )
 from sqlalchemy.engine import Dialect
-from sqlalchemy.sql.expression import false
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql.expression import false
 from sqlalchemy.types import TypeDecorator
 
 # Stable constraint names so Alembic migrations are the same on SQLite and PostgreSQL.

@@ -222,8 +222,10 @@ class Scheme(_Strict):
             return None
         order = [b.rating for b in self.bands]
         for cap in self.caps:
-            applies = key_item_failed if cap.when == "key_item_failed" else (
-                cap.risk_category in risk_categories
+            applies = (
+                key_item_failed
+                if cap.when == "key_item_failed"
+                else (cap.risk_category in risk_categories)
             )
             if applies and order.index(derived) < order.index(cap.at_most):
                 derived = cap.at_most
@@ -235,8 +237,10 @@ def load_scheme(name: str) -> Scheme:
     """The packaged scheme ``name``; ``Invalid`` naming the known ones otherwise."""
     if name not in SCHEMES:
         raise Invalid(f"inspection scheme {name!r} is not one of {', '.join(SCHEMES)}")
-    text = resources.files("traceability.inspections").joinpath(f"scheme_files/{name}.json").read_text(
-        encoding="utf-8"
+    text = (
+        resources.files("traceability.inspections")
+        .joinpath(f"scheme_files/{name}.json")
+        .read_text(encoding="utf-8")
     )
     try:
         scheme = Scheme.model_validate(json.loads(text))

@@ -28,6 +28,7 @@ from traceability.models import AlertRow, GradeRow, InspectionRow, PremisesRow
 KEY_ITEM_RULE = "inspection_key_item"
 KEY_ITEM_ALERT_CLASS = 2
 MAX_INSPECTIONS_PER_YEAR = 500
+CN_SCHEME = "cn"
 
 
 @dataclass(frozen=True)
@@ -127,6 +128,8 @@ class Inspections:
                     "result": result,
                     "inspected_on": submission.inspected_on.isoformat(),
                     "findings": submission.findings,
+                    "scheme": CN_SCHEME,
+                    "rating": result,
                 },
             ),
             now,
@@ -161,6 +164,10 @@ class Inspections:
             result=result,
             summary=json.dumps(inspection_summary(submission, key_failed), ensure_ascii=False),
             recorded_at=now,
+            scheme=CN_SCHEME,
+            rating=result,
+            violations="[]",
+            historical=False,
         )
         repo.add_inspection(session, row)
         logged = self._append(session, events)
@@ -194,6 +201,8 @@ class Inspections:
                 f"premises {premises.premises_id} has more than {MAX_INSPECTIONS_PER_YEAR} "
                 f"inspections in {year}; a grade event cannot list them all"
             )
+        # The annual grade is a cn one: it counts the inspections that have a cn result.
+        graded = [i for i in inspections if i.result is not None]
         since = local_midnight(premises, grades.add_months(today, -grades.AFTER_INCIDENT_MONTHS))
         incident = repo.latest_alert_of_class(
             session, premises.premises_id, grades.INCIDENT_ALERT_CLASS, since, now
@@ -207,8 +216,8 @@ class Inspections:
         if blocked is not None:
             decision = grades.AnnualGrade(None, f"no grade: {blocked}")
         else:
-            decision = grades.annual_grade(year, [i.result for i in inspections])
-        based_on = [i.event_id for i in inspections]
+            decision = grades.annual_grade(year, [i.result for i in graded if i.result is not None])
+        based_on = [i.event_id for i in graded]
         event = prepare_event(
             EventInput(
                 kind=EventKind.GRADE,
@@ -242,7 +251,7 @@ class Inspections:
 
 def inspection_view(row: InspectionRow) -> dict[str, Any]:
     """An inspection as the regulator API shows it."""
-    label = grades.RESULT_LABELS[row.result]
+    label = grades.RESULT_LABELS.get(row.result or "", {})
     return {
         "event_id": row.event_id,
         "premises_id": row.premises_id,
@@ -250,8 +259,15 @@ def inspection_view(row: InspectionRow) -> dict[str, Any]:
         "inspected_on": row.inspected_on.isoformat(),
         "score": row.score,
         "result": row.result,
-        "result_zh": label["zh"],
-        "face": label["face"],
+        "result_zh": label.get("zh"),
+        "face": label.get("face"),
+        "scheme": row.scheme,
+        "inspection_type": row.inspection_type,
+        "rating": row.rating,
+        "authority_rating": row.authority_rating,
+        "sub_scores": None if row.sub_scores is None else json.loads(row.sub_scores),
+        "violations": json.loads(row.violations),
+        "historical": row.historical,
         "summary": json.loads(row.summary),
         "recorded_at": rfc3339(row.recorded_at),
         "proof": f"/v1/proofs/{row.event_id}",

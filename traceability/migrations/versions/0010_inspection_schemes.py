@@ -58,9 +58,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column("rating", sa.String(length=40), nullable=True))
         batch_op.add_column(sa.Column("authority_rating", sa.String(length=40), nullable=True))
         batch_op.add_column(sa.Column("sub_scores", sa.Text(), nullable=True))
-        batch_op.add_column(
-            sa.Column("violations", sa.Text(), nullable=False, server_default="[]")
-        )
+        batch_op.add_column(sa.Column("violations", sa.Text(), nullable=False, server_default="[]"))
         batch_op.add_column(
             sa.Column("historical", sa.Boolean(), nullable=False, server_default=sa.false())
         )
