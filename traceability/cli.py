@@ -20,6 +20,7 @@ from traceability.checkpoints import NoteSigner, write_signer_key_file
 from traceability.cli_audit import register as register_audit
 from traceability.cli_contracts import contracts_app
 from traceability.cli_devices import register_commands as register_device_commands
+from traceability.cli_import import import_app
 from traceability.cli_options import DataDir
 from traceability.cli_orgs import orgs_app
 from traceability.cli_simulate import register as register_simulate
@@ -52,6 +53,7 @@ app.add_typer(contracts_app, name="contracts")
 app.add_typer(orgs_app, name="orgs")
 app.add_typer(vision_app, name="vision")
 app.add_typer(witness_app, name="witness")
+app.add_typer(import_app, name="import")
 register_audit(app)
 register_device_commands(app)
 register_simulate(app)

@@ -91,6 +91,8 @@ class SubScore(_Strict):
 
 class Scheme(_Strict):
     name: str
+    timezone: str = "UTC"
+    """The zone an imported premises is placed in unless the import says otherwise."""
     title: str
     sources: list[str] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
