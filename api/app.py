@@ -18,6 +18,7 @@ from api.routers import (
     chain,
     exports,
     health,
+    inspection_imports,
     me,
     pages,
     probes,
@@ -67,4 +68,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(public.router)
     app.include_router(exports.router)
     app.include_router(cameras.router)
+    app.include_router(inspection_imports.router)
     return app

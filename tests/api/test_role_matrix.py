@@ -65,6 +65,19 @@ class Call:
     """Keyword arguments of the TestClient call (json=, content=, params=, headers=)."""
 
 
+def import_request(f: Fixtures) -> dict[str, Any]:
+    """A one-inspection CSV of inspection history for district d1."""
+    business = f.unique("b")
+    body = (
+        f"business_id,business_name,inspection_date,score\n{business},Matrix Diner,2020-01-02,88\n"
+    )
+    return {
+        "content": body.encode(),
+        "params": {"format": "csv", "district": "d1", "source": "matrix"},
+        "headers": {"content-type": "text/csv"},
+    }
+
+
 def public_key(_f: Fixtures) -> str:
     """A fresh key each time: a key is registered to one device or gateway only."""
     raw = Ed25519PrivateKey.generate().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
@@ -292,6 +305,18 @@ MATRIX: list[Call] = [
                 "to": TODAY.isoformat(),
             }
         },
+    ),
+    Call(
+        "POST",
+        "/v1/admin/imports/inspections",
+        ADMIN,
+        lambda f: import_request(f),
+    ),
+    Call(
+        "POST",
+        "/v1/regulator/imports/inspections",
+        REGULATOR,
+        lambda f: import_request(f),
     ),
 ]
 
