@@ -405,3 +405,29 @@ def test_the_flattened_lives_form(town: Town) -> None:
             "Low Risk",
         ]
         assert rows["2015-09-28"].score is None
+
+
+def test_the_import_command_reports_per_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    from traceability.cli import app
+
+    for key in [k for k in __import__("os").environ if k.startswith("SUNLEDGER_")]:
+        monkeypatch.delenv(key)
+    runner = CliRunner()
+    args = ["import", "inspections", str(FILES / "nyc_dohmh_cp1252.csv"), "--format", "nyc"]
+    args += ["--district", "bk", "--data-dir", str(tmp_path)]
+    wrong = runner.invoke(app, args)
+    assert wrong.exit_code == 2
+    assert "is not valid utf-8: byte offset" in wrong.output
+    assert "(nothing was stored)" in wrong.output
+    done = runner.invoke(app, [*args, "--encoding", "cp1252"])
+    assert done.exit_code == 0, done.output
+    assert "4 loaded (4 historical, 0 alert(s) opened), 2 skipped, 1 refused" in done.output
+    assert "refused: nyc_dohmh_cp1252.csv line 9: rating 'Q'" in done.output
+    again = runner.invoke(app, [*args, "--encoding", "cp1252", "--json"])
+    assert again.exit_code == 0
+    report = json.loads(again.output)
+    assert report["loaded"] == 0 and report["skipped"] == 6
