@@ -20,6 +20,7 @@ from api.routers import (
     health,
     inspection_imports,
     me,
+    open_data_formats,
     pages,
     probes,
     public,
@@ -69,4 +70,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(exports.router)
     app.include_router(cameras.router)
     app.include_router(inspection_imports.router)
+    app.include_router(open_data_formats.router)
     return app

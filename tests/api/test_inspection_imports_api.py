@@ -72,3 +72,30 @@ def test_a_regulator_imports_only_into_its_districts(city: City) -> None:
         headers=city.headers("reg-1"),
     )
     assert theirs.status_code == 403
+
+
+def test_the_public_reads_a_lives_zip_and_fhrs_establishments(city: City) -> None:
+    import io
+    import zipfile
+
+    imported = city.client.post(
+        "/v1/admin/imports/inspections",
+        params={"format": "fhrs", "district": "d1", "name": "fhrs.json"},
+        content=(FILES / "fhrs_north_norfolk.json").read_bytes(),
+        headers=city.headers("admin"),
+    )
+    assert imported.status_code == 200 and imported.json()["loaded"] == 3
+    page = city.client.get(
+        "/v1/public/open-data/fhrs/establishments",
+        params={"district": "d1", "pageSize": 4, "pageNumber": 2},
+    )
+    assert page.status_code == 200
+    meta = page.json()["meta"]
+    # p-1 (a seeded premises in d1) and the 6 establishments.
+    assert (meta["totalCount"], meta["totalPages"], meta["itemCount"]) == (7, 2, 3)
+    bundle = city.client.get("/v1/public/open-data/lives.zip", params={"scheme": "uk-fhrs"})
+    assert bundle.status_code == 200 and bundle.headers["content-type"] == "application/zip"
+    names = zipfile.ZipFile(io.BytesIO(bundle.content)).namelist()
+    assert "inspections.csv" in names and "legend.csv" in names
+    unknown = city.client.get("/v1/public/open-data/lives.zip", params={"scheme": "fr"})
+    assert unknown.status_code == 422 and "not one of" in unknown.json()["detail"]

@@ -188,6 +188,8 @@ MATRIX: list[Call] = [
     Call("GET", "/01/{gtin}/10/{lot}/qr.svg", EVERYONE),
     Call("GET", "/v1/public/open-data/inspections.csv", EVERYONE),
     Call("GET", "/v1/public/open-data/inspections.json", EVERYONE),
+    Call("GET", "/v1/public/open-data/lives.zip", EVERYONE),
+    Call("GET", "/v1/public/open-data/fhrs/establishments", EVERYONE),
     Call("GET", "/v1/public/config", EVERYONE),
     Call("GET", "/r/{premises_id}", EVERYONE),
     Call("GET", "/console", EVERYONE),
