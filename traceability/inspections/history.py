@@ -30,11 +30,12 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from traceability.alerts.raising import open_alert
 from traceability.errors import Invalid
-from traceability.events import EventInput, EventKind, PreparedEvent, prepare_event
+from traceability.events import EventKind, Inspection, PreparedEvent, prepared, rfc3339
 from traceability.ingest import Ingest
 from traceability.inspections import history_repository as repo
 from traceability.inspections.importers.parsed import (
@@ -230,6 +231,7 @@ class HistoryImport:
         premises = self._premises(session, parsed, options, scheme, zone_name, known, fresh, now)
         report.premises_added = premises.added
         total = len(fresh)
+        recorded_text = rfc3339(now)
         for start in range(0, total, BATCH):
             batch = fresh[start : start + BATCH]
             events: list[PreparedEvent] = []
@@ -237,16 +239,7 @@ class HistoryImport:
             for r in batch:
                 premises_id = premises.ids[r.source.business_id]
                 occurred_at = datetime.combine(r.source.inspected_on, time(0), zone).astimezone(UTC)
-                event = prepare_event(
-                    EventInput(
-                        kind=EventKind.INSPECTION,
-                        subject=f"premises:{premises_id}",
-                        occurred_at=occurred_at,
-                        payload=r.payload,
-                    ),
-                    now,
-                    event_id=r.event_id,
-                )
+                event = _inspection_event(r, premises_id, occurred_at, now, recorded_text)
                 events.append(event)
                 if r.alert_class is not None:
                     opened = open_alert(
@@ -358,6 +351,12 @@ class HistoryImport:
         }
         if scheme.name == "cn" and rating is not None:
             payload["result"] = rating  # the cn result, as recorded inspections carry it
+        try:
+            payload = Inspection.model_validate(payload).model_dump(mode="json")
+        except ValidationError as exc:
+            problem = exc.errors()[0]
+            where = ".".join(str(p) for p in problem["loc"])
+            raise Invalid(f"{where}: {problem['msg']}") from None
         return _Ready(item, event_id, payload, alert_class, codes)
 
     def _premises(
@@ -402,6 +401,24 @@ class HistoryImport:
 class _Premises:
     ids: dict[str, str]
     added: int
+
+
+def _inspection_event(
+    r: _Ready, premises_id: str, occurred_at: datetime, now: datetime, recorded_text: str
+) -> PreparedEvent:
+    """The event of an imported inspection. Its payload was validated against the
+    ``inspection`` schema (``_judge``); it has no personal fields, so its public form is
+    the payload as validated (what ``prepare_event`` would log)."""
+    return prepared(
+        event_id=r.event_id,
+        kind=EventKind.INSPECTION,
+        subject=f"premises:{premises_id}",
+        occurred_at=occurred_at,
+        occurred_text=rfc3339(occurred_at),
+        recorded_at=now,
+        recorded_text=recorded_text,
+        payload=r.payload,
+    )
 
 
 def _premises_row(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import functools
 import io
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -143,9 +144,18 @@ def parse_day(value: str | None, what: str, formats: Sequence[str]) -> date:
     text = (value or "").strip()
     if not text:
         raise ValueError(f"{what} is missing")
+    day = _day(text, tuple(formats))
+    if day is None:
+        raise ValueError(f"{what} {text!r} is not a date ({' or '.join(formats)})")
+    return day
+
+
+@functools.lru_cache(maxsize=65_536)
+def _day(text: str, formats: tuple[str, ...]) -> date | None:
+    """Files repeat the same days on many rows: each spelling is parsed once."""
     for fmt in formats:
         try:
             return datetime.strptime(text, fmt).date()
         except ValueError:
             continue
-    raise ValueError(f"{what} {text!r} is not a date ({' or '.join(formats)})")
+    return None
