@@ -22,6 +22,7 @@ from traceability.ingest import Ingest
 from traceability.inspections import grades
 from traceability.inspections import repository as repo
 from traceability.inspections.schemas import InspectionSubmission
+from traceability.inspections.schemes import load_scheme
 from traceability.log import TransparencyLog
 from traceability.models import AlertRow, GradeRow, InspectionRow, PremisesRow
 
@@ -29,6 +30,7 @@ KEY_ITEM_RULE = "inspection_key_item"
 KEY_ITEM_ALERT_CLASS = 2
 MAX_INSPECTIONS_PER_YEAR = 500
 CN_SCHEME = "cn"
+VIOLATION_RULE = "inspection_violation"
 
 
 @dataclass(frozen=True)
@@ -103,7 +105,9 @@ class Inspections:
         submission: InspectionSubmission,
         now: datetime,
     ) -> RecordedInspection:
-        """Log an inspection by ``inspector_org``; a failed key item opens a class 2 alert."""
+        """Log an inspection by ``inspector_org`` under the premises' scheme; a failed key
+        item opens a class 2 alert, and so does a violation whose risk category the scheme
+        alerts on (the lower class when both)."""
         today = local_today(premises, now)
         if submission.inspected_on > today:
             raise Invalid(
@@ -112,9 +116,34 @@ class Inspections:
             )
         if submission.inspected_on.year < 2000:
             raise Invalid(f"inspected_on {submission.inspected_on.isoformat()} is before 2000")
+        scheme = load_scheme(premises.scheme)
+        if scheme.name == CN_SCHEME and not submission.items:
+            raise Invalid("items: a cn inspection lists at least one item (its key items)")
+        scheme.check_type(submission.inspection_type)
+        if submission.score is not None:
+            scheme.check_score(submission.score)
+        violations = [
+            {**v.model_dump(mode="json"), "risk_category": scheme.risk_of(v.code, v.risk_category)}
+            for v in submission.violations
+        ]
         self._log.lock(session)
         key_failed = [i.item for i in submission.items if i.key and not i.passed]
-        result = grades.inspection_result(submission.score, bool(key_failed))
+        result = (
+            None
+            if submission.score is None or scheme.name != CN_SCHEME
+            else grades.inspection_result(submission.score, bool(key_failed))
+        )
+        rating = scheme.rating(
+            score=submission.score,
+            key_item_failed=bool(key_failed),
+            risk_categories=[v["risk_category"] for v in violations],
+            authority_rating=submission.rating,
+        )
+        risky = [
+            str(v["code"] or v["description"] or "?")[:200]
+            for v in violations
+            if scheme.alert_class_of(v["risk_category"]) is not None
+        ]
         occurred_at = local_midnight(premises, submission.inspected_on)
         event = prepare_event(
             EventInput(
@@ -128,8 +157,11 @@ class Inspections:
                     "result": result,
                     "inspected_on": submission.inspected_on.isoformat(),
                     "findings": submission.findings,
-                    "scheme": CN_SCHEME,
-                    "rating": result,
+                    "scheme": scheme.name,
+                    "inspection_type": submission.inspection_type,
+                    "rating": rating,
+                    "authority_rating": submission.rating,
+                    "violations": violations,
                 },
             ),
             now,
@@ -137,18 +169,26 @@ class Inspections:
         )
         events = [event]
         alert: AlertRow | None = None
-        if key_failed:
+        if key_failed or risky:
+            classes = [KEY_ITEM_ALERT_CLASS] if key_failed else []
+            classes += [
+                c
+                for v in violations
+                if (c := scheme.alert_class_of(v["risk_category"])) is not None
+            ]
+            failed = (["key item(s) failed: " + "; ".join(key_failed)] if key_failed else []) + (
+                ["violation(s): " + "; ".join(risky)] if risky else []
+            )
             opened = open_alert(
                 session,
                 premises_id=premises.premises_id,
                 subject=f"premises:{premises.premises_id}",
                 source="inspection",
-                rule=KEY_ITEM_RULE,
-                alert_class=KEY_ITEM_ALERT_CLASS,
+                rule=KEY_ITEM_RULE if key_failed else VIOLATION_RULE,
+                alert_class=min(classes),
                 detail=(
                     f"official inspection on {submission.inspected_on.isoformat()} by "
-                    f"{inspector_org} (event {event.event_id}): key item(s) failed: "
-                    + "; ".join(key_failed)
+                    f"{inspector_org} (event {event.event_id}): " + "; ".join(failed)
                 )[:2000],
                 started_at=occurred_at,
                 now=now,
@@ -164,9 +204,11 @@ class Inspections:
             result=result,
             summary=json.dumps(inspection_summary(submission, key_failed), ensure_ascii=False),
             recorded_at=now,
-            scheme=CN_SCHEME,
-            rating=result,
-            violations="[]",
+            scheme=scheme.name,
+            inspection_type=submission.inspection_type,
+            rating=rating,
+            authority_rating=submission.rating,
+            violations=json.dumps(violations, ensure_ascii=False),
             historical=False,
         )
         repo.add_inspection(session, row)
