@@ -431,3 +431,23 @@ def test_the_import_command_reports_per_file(
     assert again.exit_code == 0
     report = json.loads(again.output)
     assert report["loaded"] == 0 and report["skipped"] == 6
+
+
+def test_the_audit_names_a_changed_rating_or_violation_of_an_imported_inspection(
+    town: Town,
+) -> None:
+    town.run("nyc", FILES / "nyc_dohmh_cp1252.csv", encoding="cp1252")
+    with transaction(town.sessions) as session:
+        row = session.execute(select(InspectionRow).where(InspectionRow.rating == "Z")).scalar_one()
+        row.rating = "A"  # a better grade than the Department gave
+        row.violations = "[]"  # and its violation gone
+        row.historical = False
+        tampered = row.event_id
+    with town.sessions() as session:
+        report = audit_projections(session, town.log.size(session))
+    named = {(f.table, f.key, f.field) for f in report.findings}
+    assert named == {
+        ("inspections", tampered, "rating"),
+        ("inspections", tampered, "violations"),
+        ("inspections", tampered, "historical"),
+    }
