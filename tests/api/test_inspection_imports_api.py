@@ -99,3 +99,20 @@ def test_the_public_reads_a_lives_zip_and_fhrs_establishments(city: City) -> Non
     assert "inspections.csv" in names and "legend.csv" in names
     unknown = city.client.get("/v1/public/open-data/lives.zip", params={"scheme": "fr"})
     assert unknown.status_code == 422 and "not one of" in unknown.json()["detail"]
+
+
+def test_an_imported_premises_has_a_public_record(city: City) -> None:
+    imported = city.client.post(
+        "/v1/admin/imports/inspections",
+        params={"format": "nyc", "district": "d1", "encoding": "cp1252", "name": "nyc.csv"},
+        content=(FILES / "nyc_dohmh_cp1252.csv").read_bytes(),
+        headers=city.headers("admin"),
+    )
+    assert imported.status_code == 200
+    record = city.client.get("/v1/public/restaurants/nyc-50005678")
+    assert record.status_code == 200, record.text
+    body = record.json()
+    assert body["premises"]["licence"]["number"] is None
+    latest = body["latest_inspection"]
+    assert (latest["scheme"], latest["rating"], latest["score"]) == ("us-nyc", "Z", 18.0)
+    assert latest["violations"][0]["code"] == "08A"

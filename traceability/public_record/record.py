@@ -77,6 +77,10 @@ def _inspection(row: InspectionRow, coverage: AnchorCoverage) -> dict[str, Any]:
         "result": row.result,
         "result_zh": label.get("zh"),
         "face": label.get("face"),
+        "scheme": row.scheme,
+        "inspection_type": row.inspection_type,
+        "rating": row.rating,
+        "violations": _json(row.violations),
         "summary": _json(row.summary),
         "event": coverage.proof(row.event_id),
     }
