@@ -451,3 +451,19 @@ def test_the_audit_names_a_changed_rating_or_violation_of_an_imported_inspection
         ("inspections", tampered, "violations"),
         ("inspections", tampered, "historical"),
     }
+
+
+def test_an_import_into_another_district_cannot_add_to_known_premises(town: Town) -> None:
+    town.run("lives", FILES / "lives_flat.csv")  # into d1
+    parsed = read_path("lives", FILES / "lives_flat.csv", "utf-8")
+    for item in parsed.inspections:
+        item.inspection_type = "Complaint"  # other inspections of the same businesses
+    options = ImportOptions(
+        scheme="us-lives", source="lives", district="d2", org_id="imported-lives"
+    )
+    before = town.count(InspectionRow)
+    with transaction(town.sessions) as session:
+        report = HistoryImport(town.log).run(session, "flat.csv", parsed, options, NOW)
+    assert report.loaded == 0 and len(report.refused) == 4
+    assert "business 101 is premises lives-101 in district d1, not d2" in report.refused[0].reason
+    assert town.count(InspectionRow) == before

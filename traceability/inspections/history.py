@@ -33,6 +33,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from traceability import org_repository
 from traceability.alerts.raising import open_alert
 from traceability.errors import Invalid
 from traceability.events import EventKind, Inspection, PreparedEvent, prepared, rfc3339
@@ -190,9 +191,27 @@ class HistoryImport:
         today = _local_today(zone, now)
         alerts_from = today - timedelta(days=options.alert_window_days)
         known = repo.external_ids(session, options.source)
+        # A business imported before keeps its premises; an import into another district
+        # may not add to it (a regulator imports into its own districts only).
+        elsewhere = repo.districts_other_than(
+            session,
+            sorted({known[i.business_id] for i in parsed.inspections if i.business_id in known}),
+            options.district,
+        )
         ready: list[_Ready] = []
         first_seen: dict[str, str] = {}
         for item in parsed.inspections:
+            held = known.get(item.business_id)
+            if held is not None and held in elsewhere:
+                report.refused.append(
+                    Refusal(
+                        item.where,
+                        f"business {item.business_id} is premises {held} in district "
+                        f"{elsewhere[held]}, not {options.district}",
+                        item.row,
+                    )
+                )
+                continue
             if item.business_id not in parsed.businesses and item.business_id not in known:
                 report.refused.append(
                     Refusal(
@@ -271,8 +290,6 @@ class HistoryImport:
     # ------------------------------------------------------------------ parts
 
     def _ensure_org(self, session: Session, org_id: str, now: datetime) -> None:
-        from traceability import org_repository
-
         org = org_repository.organisation(session, org_id)
         if org is None:
             Directory().create_organisation(

@@ -51,6 +51,21 @@ def existing_premises(session: Session, premises_ids: Sequence[str]) -> set[str]
     return found
 
 
+def districts_other_than(
+    session: Session, premises_ids: Sequence[str], district: str
+) -> dict[str, str]:
+    """Premises id → district, for those of ``premises_ids`` outside ``district``."""
+    found: dict[str, str] = {}
+    for chunk in _chunks(premises_ids):
+        rows = session.execute(
+            select(PremisesRow.premises_id, PremisesRow.district).where(
+                PremisesRow.premises_id.in_(chunk), PremisesRow.district != district
+            )
+        ).all()
+        found.update({str(p): str(d) for p, d in rows})
+    return found
+
+
 def premises_by_ids(session: Session, premises_ids: Sequence[str]) -> dict[str, PremisesRow]:
     found: dict[str, PremisesRow] = {}
     for chunk in _chunks(premises_ids):
