@@ -96,17 +96,17 @@ def regulator_import(
     scheme: Annotated[str | None, Query(max_length=32)] = None,
     encoding: Annotated[str, Query(max_length=40)] = "utf-8",
     source: Annotated[str | None, Query(max_length=40)] = None,
-    org: Annotated[str | None, Query(max_length=64)] = None,
     timezone: Annotated[str | None, Query(max_length=40)] = None,
     name: Annotated[str, Query(max_length=200)] = "upload",
 ) -> dict[str, Any]:
     """The same, by a regulator, into one of its own districts; the inspections name the
-    regulator's organisation unless the file names its authority."""
+    regulator's organisation unless the file names its authority. The premises go to the
+    import's own organisation (``imported-<source>``), never to an existing restaurant's."""
     if district not in principal.districts:
         raise Forbidden(f"{principal.org_id} does not supervise district {district}")
     report = _run(
         platform, session, body, format=format, district=district, scheme=scheme,
-        encoding=encoding, source=source, org=org, authority=None, timezone=timezone,
+        encoding=encoding, source=source, org=None, authority=None, timezone=timezone,
         name=name, fallback_authority=principal.org_id,
     )  # fmt: skip
     platform.after_commit(background, alerts=bool(report["alerts_opened"]))
