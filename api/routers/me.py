@@ -38,7 +38,9 @@ def my_premises(principal: PrincipalDep, session: SessionDep, page: PageDep) -> 
                 "name": p.name,
                 "district": p.district,
                 "address": p.address,
-                "licence_issued_on": p.licence_issued_on.isoformat(),
+                "licence_issued_on": (
+                    None if p.licence_issued_on is None else p.licence_issued_on.isoformat()
+                ),
                 "timezone": p.timezone,
             }
             for p in rows

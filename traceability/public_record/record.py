@@ -69,7 +69,7 @@ def _moment(value: datetime | None) -> str | None:
 
 
 def _inspection(row: InspectionRow, coverage: AnchorCoverage) -> dict[str, Any]:
-    label = RESULT_LABELS.get(row.result, {})
+    label = RESULT_LABELS.get(row.result or "", {})
     return {
         "inspected_on": row.inspected_on.isoformat(),
         "inspector_org": row.regulator_org,
@@ -77,6 +77,10 @@ def _inspection(row: InspectionRow, coverage: AnchorCoverage) -> dict[str, Any]:
         "result": row.result,
         "result_zh": label.get("zh"),
         "face": label.get("face"),
+        "scheme": row.scheme,
+        "inspection_type": row.inspection_type,
+        "rating": row.rating,
+        "violations": _json(row.violations),
         "summary": _json(row.summary),
         "event": coverage.proof(row.event_id),
     }
@@ -171,7 +175,7 @@ def sunshine_record(session: Session, premises_id: str, now: datetime) -> dict[s
             "licence": {
                 "number": premises.licence_number,
                 "status": premises.licence_status,
-                "issued_on": premises.licence_issued_on.isoformat(),
+                "issued_on": _day(premises.licence_issued_on),
                 "expires_on": _day(premises.licence_expires_on),
             },
         },
