@@ -18,7 +18,9 @@ from api.routers import (
     chain,
     exports,
     health,
+    inspection_imports,
     me,
+    open_data_formats,
     pages,
     probes,
     public,
@@ -67,4 +69,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(public.router)
     app.include_router(exports.router)
     app.include_router(cameras.router)
+    app.include_router(inspection_imports.router)
+    app.include_router(open_data_formats.router)
     return app

@@ -71,6 +71,8 @@ class Settings(BaseSettings):
     # Probes: how far a reading's clock may stray, who may register devices, MQTT.
     reading_max_future_seconds: float = Field(default=300.0, ge=0)
     reading_max_age_seconds: float = Field(default=7 * 86_400.0, gt=0)
+    # Imported inspections older than this many days are history: they open no alert.
+    inspection_alert_window_days: int = Field(default=30, ge=0, le=36_500)
     admin_token: SecretStr | None = None
     mqtt_host: str = "127.0.0.1"
     mqtt_port: int = Field(default=1883, ge=1, le=65535)

@@ -18,6 +18,7 @@ from api.deps import SessionDep
 from api.pagination import PageDep, paged
 from traceability.devices.registry import DeviceInfo, DeviceRegistry, decode_public_key
 from traceability.orgs import repository as org_repository
+from traceability.orgs.registry import RegistryFields
 from traceability.rules.device_kinds import DEVICE_KINDS
 from traceability.storage.models import OrganisationRow, PremisesRow
 
@@ -147,6 +148,24 @@ class NewApiKey(BaseModel):
     valid_days: int | None = Field(default=None, ge=1, le=3650)
 
 
+class PremisesRegistry(BaseModel):
+    """What outside registries carry (all optional)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    external_ids: dict[str, str] = Field(default_factory=dict, max_length=20)
+    """Source → the premises' id there, e.g. {"fhrs": "254719"}."""
+    city: str | None = Field(default=None, max_length=100)
+    region: str | None = Field(default=None, max_length=100)
+    postal_code: str | None = Field(default=None, max_length=20)
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
+    phone: str | None = Field(default=None, max_length=40)
+    business_type: str | None = Field(default=None, max_length=100)
+    scheme: str = Field(default="cn", max_length=32)
+    inspection_only: bool = False
+
+
 class NewPremises(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -154,14 +173,15 @@ class NewPremises(BaseModel):
     org_id: str = Field(min_length=1, max_length=64)
     name: str = Field(min_length=1, max_length=200)
     kind: str = Field(min_length=1, max_length=32)
-    licence_number: str = Field(min_length=1, max_length=64)
-    licence_issued_on: date
+    licence_number: str | None = Field(default=None, min_length=1, max_length=64)
+    licence_issued_on: date | None = None
     licence_expires_on: date | None = None
     licence_status: Literal["valid", "suspended", "revoked", "expired"] = "valid"
     district: str = Field(min_length=1, max_length=64)
     address: str = Field(min_length=1, max_length=300)
     timezone: str = Field(default="Asia/Shanghai", max_length=40)
     first_shift: str = Field(default="07:00", max_length=5)
+    registry: PremisesRegistry | None = None
 
 
 class Webhook(BaseModel):
@@ -189,7 +209,9 @@ def premises_json(row: PremisesRow) -> dict[str, Any]:
         "kind": row.kind,
         "licence_number": row.licence_number,
         "licence_status": row.licence_status,
-        "licence_issued_on": row.licence_issued_on.isoformat(),
+        "licence_issued_on": (
+            None if row.licence_issued_on is None else row.licence_issued_on.isoformat()
+        ),
         "licence_expires_on": (
             None if row.licence_expires_on is None else row.licence_expires_on.isoformat()
         ),
@@ -197,6 +219,15 @@ def premises_json(row: PremisesRow) -> dict[str, Any]:
         "address": row.address,
         "timezone": row.timezone,
         "first_shift": row.first_shift,
+        "city": row.city,
+        "region": row.region,
+        "postal_code": row.postal_code,
+        "latitude": row.latitude,
+        "longitude": row.longitude,
+        "phone": row.phone,
+        "business_type": row.business_type,
+        "scheme": row.scheme,
+        "inspection_only": row.inspection_only,
     }
 
 
@@ -253,5 +284,15 @@ def set_webhook(org_id: str, hook: Webhook, session: SessionDep) -> dict[str, An
 
 @router.post("/premises", status_code=201)
 def add_premises(new: NewPremises, session: SessionDep) -> dict[str, Any]:
-    row = directory.add_premises(session, now=datetime.now(UTC), **new.model_dump())
-    return premises_json(row)
+    fields = new.model_dump(exclude={"registry"})
+    registry = None
+    if new.registry is not None:
+        registry = RegistryFields(
+            **new.registry.model_dump(exclude={"external_ids"}),
+            external_ids=tuple(sorted(new.registry.external_ids.items())),
+        )
+    row = directory.add_premises(session, now=datetime.now(UTC), registry=registry, **fields)
+    return {
+        **premises_json(row),
+        "external_ids": org_repository.external_ids(session, row.premises_id),
+    }

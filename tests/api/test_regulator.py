@@ -229,3 +229,34 @@ def test_no_grade_after_a_new_licence_or_an_incident(city: City) -> None:
     assert "incident (class 1 alert)" in hit.json()["reason"]
     listed = city.client.get("/v1/regulator/premises/p-1/grades", headers=city.headers("rest-1"))
     assert listed.json()["items"][0]["grade"] is None
+
+
+def test_an_unscored_follow_up_is_recorded_without_result_or_rating(city: City) -> None:
+    before = counts(city)
+    answer = city.client.post(
+        "/v1/regulator/premises/p-1/inspections",
+        json={
+            "inspected_on": TODAY.isoformat(),
+            "inspection_type": "follow-up",
+            "items": [{"item": "drain covers", "passed": True}],
+            "violations": [
+                {"code": "K1", "description": "rodent droppings", "risk_category": "key"}
+            ],
+        },
+        headers=city.headers("reg-1"),
+    )
+    assert answer.status_code == 201, answer.text
+    body = answer.json()
+    assert (body["score"], body["result"], body["rating"], body["scheme"]) == (
+        None,
+        None,
+        None,
+        "cn",
+    )
+    assert body["inspection_type"] == "follow-up"
+    assert body["violations"] == [
+        {"code": "K1", "description": "rodent droppings", "risk_category": "key"}
+    ]
+    assert body["alert_id"] is not None  # a key-risk violation alerts under cn
+    inspections, events, _grades = counts(city)
+    assert (inspections, events) == (before[0] + 1, before[1] + 2)

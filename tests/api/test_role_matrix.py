@@ -65,6 +65,19 @@ class Call:
     """Keyword arguments of the TestClient call (json=, content=, params=, headers=)."""
 
 
+def import_request(f: Fixtures) -> dict[str, Any]:
+    """A one-inspection CSV of inspection history for district d1."""
+    business = f.unique("b")
+    body = (
+        f"business_id,business_name,inspection_date,score\n{business},Matrix Diner,2020-01-02,88\n"
+    )
+    return {
+        "content": body.encode(),
+        "params": {"format": "csv", "district": "d1", "source": "matrix"},
+        "headers": {"content-type": "text/csv"},
+    }
+
+
 def public_key(_f: Fixtures) -> str:
     """A fresh key each time: a key is registered to one device or gateway only."""
     raw = Ed25519PrivateKey.generate().public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
@@ -168,6 +181,7 @@ MATRIX: list[Call] = [
     ),
     Call("POST", "/v1/probes/readings", EVERYONE, lambda _f: {"json": {"readings": []}}),
     Call("GET", "/v1/records/csv-templates/{record_type}", EVERYONE),
+    Call("GET", "/v1/records/csv-templates/{record_type}/legend", EVERYONE),
     Call("GET", "/v1/public/restaurants/{premises_id}", EVERYONE),
     Call("GET", "/v1/public/restaurants/{premises_id}/qr.svg", EVERYONE),
     Call("GET", "/v1/public/restaurants/{premises_id}/qr.png", EVERYONE),
@@ -175,6 +189,8 @@ MATRIX: list[Call] = [
     Call("GET", "/01/{gtin}/10/{lot}/qr.svg", EVERYONE),
     Call("GET", "/v1/public/open-data/inspections.csv", EVERYONE),
     Call("GET", "/v1/public/open-data/inspections.json", EVERYONE),
+    Call("GET", "/v1/public/open-data/lives.zip", EVERYONE),
+    Call("GET", "/v1/public/open-data/fhrs/establishments", EVERYONE),
     Call("GET", "/v1/public/config", EVERYONE),
     Call("GET", "/r/{premises_id}", EVERYONE),
     Call("GET", "/console", EVERYONE),
@@ -186,6 +202,7 @@ MATRIX: list[Call] = [
     Call("GET", "/v1/public/snapshots/{sha256}", EVERYONE),
     # Any key.
     Call("GET", "/v1/me", ANY_KEY),
+    Call("GET", "/v1/me/premises", ANY_KEY),
     Call("GET", "/v1/alerts", ANY_KEY),
     Call(
         "GET",
@@ -271,7 +288,9 @@ MATRIX: list[Call] = [
     Call("POST", "/v1/alerts/{alert_id}/reopen", REGULATOR, lambda _f: {"json": {"note": "again"}}),
     # Regulator acts on its districts.
     Call("POST", "/v1/regulator/premises/{premises_id}/inspections", REGULATOR, inspection),
+    Call("POST", "/v1/regulator/premises/{premises_id}/inspections/preview", REGULATOR, inspection),
     Call("GET", "/v1/regulator/premises/{premises_id}/inspections", READERS_OF_P1),
+    Call("GET", "/v1/regulator/premises/{premises_id}/grades/{year}/preview", REGULATOR),
     Call("POST", "/v1/regulator/premises/{premises_id}/grades/{year}", REGULATOR),
     Call("GET", "/v1/regulator/premises/{premises_id}/grades", READERS_OF_P1),
     # Exports.
@@ -292,6 +311,18 @@ MATRIX: list[Call] = [
                 "to": TODAY.isoformat(),
             }
         },
+    ),
+    Call(
+        "POST",
+        "/v1/admin/imports/inspections",
+        ADMIN,
+        lambda f: import_request(f),
+    ),
+    Call(
+        "POST",
+        "/v1/regulator/imports/inspections",
+        REGULATOR,
+        lambda f: import_request(f),
     ),
 ]
 

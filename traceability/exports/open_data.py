@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from traceability.exports import repository as repo
 from traceability.exports.spreadsheet import csv_text
-from traceability.storage.models import InspectionRow
+from traceability.storage.models import InspectionRow, PremisesRow
 
 COLUMNS = (
     "premises_id",
@@ -32,6 +32,19 @@ COLUMNS = (
     "event_id",
     "leaf_index",
     "proof_link",
+    # Issue 18: what LIVES / FHRS consumers read.
+    "city",
+    "postal_code",
+    "latitude",
+    "longitude",
+    "phone",
+    "business_type",
+    "scheme",
+    "inspection_type",
+    "rating",
+    "authority_rating",
+    "violation_count",
+    "violation_codes",
 )
 
 
@@ -50,6 +63,30 @@ def failed_counts(inspection: InspectionRow) -> tuple[int | None, int | None]:
         failed if isinstance(failed, int) else None,
         key_failed if isinstance(key_failed, int) else None,
     )
+
+
+def registry_columns(inspection: InspectionRow, premises: PremisesRow) -> dict[str, Any]:
+    """The columns added for consumers of LIVES / FHRS data: the premises' registry fields
+    and the inspection's scheme, type, ratings and violation codes (``;``-separated)."""
+    try:
+        violations = json.loads(inspection.violations)
+    except (TypeError, ValueError):
+        violations = []
+    codes = [str(v.get("code")) for v in violations if isinstance(v, dict) and v.get("code")]
+    return {
+        "city": premises.city,
+        "postal_code": premises.postal_code,
+        "latitude": premises.latitude,
+        "longitude": premises.longitude,
+        "phone": premises.phone,
+        "business_type": premises.business_type,
+        "scheme": inspection.scheme,
+        "inspection_type": inspection.inspection_type,
+        "rating": inspection.rating,
+        "authority_rating": inspection.authority_rating,
+        "violation_count": len(violations),
+        "violation_codes": ";".join(codes) or None,
+    }
 
 
 def inspection_records(
@@ -98,6 +135,7 @@ def inspection_records(
                 "event_id": inspection.event_id,
                 "leaf_index": leaves.get(inspection.event_id),
                 "proof_link": proof_base + quote(inspection.event_id, safe=""),
+                **registry_columns(inspection, premises),
             }
         )
     return records

@@ -91,12 +91,21 @@ def add_months(day: date, months: int) -> date:
 
 
 def no_grade_reason(
-    decided_on: date, licence_issued_on: date, last_incident_on: date | None
+    decided_on: date, licence_issued_on: date | None, last_incident_on: date | None
 ) -> str | None:
-    """Why no grade may be given on ``decided_on``, or None when a grade may be given."""
+    """Why no grade may be given on ``decided_on``, or None when a grade may be given.
+
+    A premises known only from a registry without licences (imported history) has no
+    issue date: no new-licence period applies to it."""
     reasons = []
-    licence_ends = add_months(licence_issued_on, NEW_LICENCE_MONTHS)
-    if licence_issued_on <= decided_on < licence_ends:
+    licence_ends = (
+        None if licence_issued_on is None else add_months(licence_issued_on, NEW_LICENCE_MONTHS)
+    )
+    if (
+        licence_issued_on is not None
+        and licence_ends is not None
+        and licence_issued_on <= decided_on < licence_ends
+    ):
         reasons.append(
             f"new licence issued on {licence_issued_on.isoformat()}: no grade until "
             f"{licence_ends.isoformat()} ({NEW_LICENCE_MONTHS} months)"

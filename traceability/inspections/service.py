@@ -21,6 +21,7 @@ from traceability.errors import Conflict, Invalid
 from traceability.inspections import grades
 from traceability.inspections import repository as repo
 from traceability.inspections.schemas import InspectionSubmission
+from traceability.rules.schemes import load_scheme
 from traceability.storage.models import AlertRow, GradeRow, InspectionRow, PremisesRow
 from traceability.transparency.events import (
     EventInput,
@@ -35,6 +36,8 @@ from traceability.transparency.log import TransparencyLog
 KEY_ITEM_RULE = "inspection_key_item"
 KEY_ITEM_ALERT_CLASS = 2
 MAX_INSPECTIONS_PER_YEAR = 500
+CN_SCHEME = "cn"
+VIOLATION_RULE = "inspection_violation"
 
 
 @dataclass(frozen=True)
@@ -87,6 +90,87 @@ def inspection_summary(
     }
 
 
+def _check_inspected_on(
+    premises: PremisesRow, submission: InspectionSubmission, now: datetime
+) -> None:
+    today = local_today(premises, now)
+    if submission.inspected_on > today:
+        raise Invalid(
+            f"inspected_on {submission.inspected_on.isoformat()} is after today "
+            f"({today.isoformat()} at the premises)"
+        )
+    if submission.inspected_on.year < 2000:
+        raise Invalid(f"inspected_on {submission.inspected_on.isoformat()} is before 2000")
+
+
+@dataclass(frozen=True)
+class _PreparedInspection:
+    """An inspection checked against the premises' scheme: what ``record`` logs and what
+    the console's preview shows (one computation for both)."""
+
+    scheme: str
+    violations: list[dict[str, Any]]
+    key_failed: list[str]
+    result: str | None
+    rating: str | None
+    risky: list[str]
+    alert_classes: list[int]
+    payload: dict[str, Any]
+
+
+def _prepare_inspection(
+    premises: PremisesRow, inspector_org: str, submission: InspectionSubmission, now: datetime
+) -> _PreparedInspection:
+    _check_inspected_on(premises, submission, now)
+    scheme = load_scheme(premises.scheme)
+    if scheme.name == CN_SCHEME and not submission.items:
+        raise Invalid("items: a cn inspection lists at least one item (its key items)")
+    scheme.check_type(submission.inspection_type)
+    if submission.score is not None:
+        scheme.check_score(submission.score)
+    violations = [
+        {**v.model_dump(mode="json"), "risk_category": scheme.risk_of(v.code, v.risk_category)}
+        for v in submission.violations
+    ]
+    key_failed = [i.item for i in submission.items if i.key and not i.passed]
+    result = (
+        None
+        if submission.score is None or scheme.name != CN_SCHEME
+        else grades.inspection_result(submission.score, bool(key_failed))
+    )
+    rating = scheme.rating(
+        score=submission.score,
+        key_item_failed=bool(key_failed),
+        risk_categories=[v["risk_category"] for v in violations],
+        authority_rating=submission.rating,
+    )
+    risky = [
+        str(v["code"] or v["description"] or "?")[:200]
+        for v in violations
+        if scheme.alert_class_of(v["risk_category"]) is not None
+    ]
+    classes = [KEY_ITEM_ALERT_CLASS] if key_failed else []
+    classes += [
+        c for v in violations if (c := scheme.alert_class_of(v["risk_category"])) is not None
+    ]
+    payload = {
+        "inspector_org": inspector_org,
+        "items": [item.model_dump(mode="json") for item in submission.items],
+        "score": submission.score,
+        "result": result,
+        "inspected_on": submission.inspected_on.isoformat(),
+        "findings": submission.findings,
+        "scheme": scheme.name,
+        "inspection_type": submission.inspection_type,
+        "rating": rating,
+        "authority_rating": submission.rating,
+        "violations": violations,
+    }
+    return _PreparedInspection(
+        scheme.name, violations, key_failed, result, rating, risky, classes, payload
+    )
+
+
 class Inspections:
     """Official inspections and annual grades of premises, logged as events."""
 
@@ -109,50 +193,39 @@ class Inspections:
         submission: InspectionSubmission,
         now: datetime,
     ) -> RecordedInspection:
-        """Log an inspection by ``inspector_org``; a failed key item opens a class 2 alert."""
-        today = local_today(premises, now)
-        if submission.inspected_on > today:
-            raise Invalid(
-                f"inspected_on {submission.inspected_on.isoformat()} is after today "
-                f"({today.isoformat()} at the premises)"
-            )
-        if submission.inspected_on.year < 2000:
-            raise Invalid(f"inspected_on {submission.inspected_on.isoformat()} is before 2000")
+        """Log an inspection by ``inspector_org`` under the premises' scheme; a failed key
+        item opens a class 2 alert, and so does a violation whose risk category the scheme
+        alerts on (the lower class when both)."""
+        prepared = _prepare_inspection(premises, inspector_org, submission, now)
         self._log.lock(session)
-        key_failed = [i.item for i in submission.items if i.key and not i.passed]
-        result = grades.inspection_result(submission.score, bool(key_failed))
+        key_failed, violations, risky = prepared.key_failed, prepared.violations, prepared.risky
         occurred_at = local_midnight(premises, submission.inspected_on)
         event = prepare_event(
             EventInput(
                 kind=EventKind.INSPECTION,
                 subject=f"premises:{premises.premises_id}",
                 occurred_at=occurred_at,
-                payload={
-                    "inspector_org": inspector_org,
-                    "items": [item.model_dump(mode="json") for item in submission.items],
-                    "score": submission.score,
-                    "result": result,
-                    "inspected_on": submission.inspected_on.isoformat(),
-                    "findings": submission.findings,
-                },
+                payload=prepared.payload,
             ),
             now,
             event_id=str(uuid.uuid4()),
         )
         events = [event]
         alert: AlertRow | None = None
-        if key_failed:
+        if key_failed or risky:
+            failed = (["key item(s) failed: " + "; ".join(key_failed)] if key_failed else []) + (
+                ["violation(s): " + "; ".join(risky)] if risky else []
+            )
             opened = open_alert(
                 session,
                 premises_id=premises.premises_id,
                 subject=f"premises:{premises.premises_id}",
                 source="inspection",
-                rule=KEY_ITEM_RULE,
-                alert_class=KEY_ITEM_ALERT_CLASS,
+                rule=KEY_ITEM_RULE if key_failed else VIOLATION_RULE,
+                alert_class=min(prepared.alert_classes),
                 detail=(
                     f"official inspection on {submission.inspected_on.isoformat()} by "
-                    f"{inspector_org} (event {event.event_id}): key item(s) failed: "
-                    + "; ".join(key_failed)
+                    f"{inspector_org} (event {event.event_id}): " + "; ".join(failed)
                 )[:2000],
                 started_at=occurred_at,
                 now=now,
@@ -165,9 +238,15 @@ class Inspections:
             regulator_org=inspector_org,
             inspected_on=submission.inspected_on,
             score=submission.score,
-            result=result,
+            result=prepared.result,
             summary=json.dumps(inspection_summary(submission, key_failed), ensure_ascii=False),
             recorded_at=now,
+            scheme=prepared.scheme,
+            inspection_type=submission.inspection_type,
+            rating=prepared.rating,
+            authority_rating=submission.rating,
+            violations=json.dumps(violations, ensure_ascii=False),
+            historical=False,
         )
         repo.add_inspection(session, row)
         logged = self._append(session, events)
@@ -185,36 +264,8 @@ class Inspections:
 
         Deciding a year again replaces its row; both decisions stay in the log.
         """
-        today = local_today(premises, now)
-        if not 2000 <= year <= today.year:
-            raise Invalid(f"year {year} must lie between 2000 and this year ({today.year})")
         self._log.lock(session)  # decide on the inspections and alerts as of this lock
-        inspections = repo.inspections_between(
-            session,
-            premises.premises_id,
-            date(year, 1, 1),
-            date(year, 12, 31),
-            limit=MAX_INSPECTIONS_PER_YEAR + 1,
-        )
-        if len(inspections) > MAX_INSPECTIONS_PER_YEAR:
-            raise Conflict(
-                f"premises {premises.premises_id} has more than {MAX_INSPECTIONS_PER_YEAR} "
-                f"inspections in {year}; a grade event cannot list them all"
-            )
-        since = local_midnight(premises, grades.add_months(today, -grades.AFTER_INCIDENT_MONTHS))
-        incident = alerts_repo.latest_alert_of_class(
-            session, premises.premises_id, grades.INCIDENT_ALERT_CLASS, since, now
-        )
-        incident_on = (
-            None
-            if incident is None
-            else incident.opened_at.astimezone(ZoneInfo(premises.timezone)).date()
-        )
-        blocked = grades.no_grade_reason(today, premises.licence_issued_on, incident_on)
-        if blocked is not None:
-            decision = grades.AnnualGrade(None, f"no grade: {blocked}")
-        else:
-            decision = grades.annual_grade(year, [i.result for i in inspections])
+        decision, inspections = self._decision(session, premises, year, now)
         based_on = [i.event_id for i in inspections]
         event = prepare_event(
             EventInput(
@@ -246,10 +297,108 @@ class Inspections:
         [logged] = self._append(session, [event])
         return DecidedGrade(row, logged, based_on, replaced)
 
+    def _decision(
+        self, session: Session, premises: PremisesRow, year: int, now: datetime
+    ) -> tuple[grades.AnnualGrade, list[InspectionRow]]:
+        """The grade ``year`` would get now, and the inspections it rests on (no writes)."""
+        today = local_today(premises, now)
+        if not 2000 <= year <= today.year:
+            raise Invalid(f"year {year} must lie between 2000 and this year ({today.year})")
+        inspections = repo.inspections_between(
+            session,
+            premises.premises_id,
+            date(year, 1, 1),
+            date(year, 12, 31),
+            limit=MAX_INSPECTIONS_PER_YEAR + 1,
+        )
+        if len(inspections) > MAX_INSPECTIONS_PER_YEAR:
+            raise Conflict(
+                f"premises {premises.premises_id} has more than {MAX_INSPECTIONS_PER_YEAR} "
+                f"inspections in {year}; a grade event cannot list them all"
+            )
+        since = local_midnight(premises, grades.add_months(today, -grades.AFTER_INCIDENT_MONTHS))
+        incident = alerts_repo.latest_alert_of_class(
+            session, premises.premises_id, grades.INCIDENT_ALERT_CLASS, since, now
+        )
+        incident_on = (
+            None
+            if incident is None
+            else incident.opened_at.astimezone(ZoneInfo(premises.timezone)).date()
+        )
+        blocked = grades.no_grade_reason(today, premises.licence_issued_on, incident_on)
+        # The annual grade is a cn one: it counts the inspections that have a cn result.
+        graded = [i for i in inspections if i.result is not None]
+        if blocked is not None:
+            decision = grades.AnnualGrade(None, f"no grade: {blocked}")
+        else:
+            decision = grades.annual_grade(year, [i.result for i in graded if i.result is not None])
+        return decision, graded
+
+    def preview_grade(
+        self, session: Session, premises: PremisesRow, year: int, decided_by: str, now: datetime
+    ) -> dict[str, Any]:
+        """What deciding ``year`` now would log, without logging it (the console's preview).
+        The decision itself is taken again under the log lock, so a later inspection or
+        incident can change it."""
+        decision, inspections = self._decision(session, premises, year, now)
+        current = repo.grade(session, premises.premises_id, year)
+        return {
+            "premises_id": premises.premises_id,
+            "year": year,
+            "grade": decision.grade,
+            "reason": decision.reason,
+            "payload": {
+                "year": year,
+                "grade": decision.grade,
+                "reason": decision.reason,
+                "decided_by": decided_by,
+                "inspections": [i.event_id for i in inspections],
+            },
+            "inspections": [
+                {
+                    "event_id": i.event_id,
+                    "inspected_on": i.inspected_on.isoformat(),
+                    "score": i.score,
+                    "result": i.result,
+                }
+                for i in inspections
+            ],
+            "replaces": None if current is None else grade_view(current),
+        }
+
+    def preview_inspection(
+        self,
+        premises: PremisesRow,
+        inspector_org: str,
+        submission: InspectionSubmission,
+        now: datetime,
+    ) -> dict[str, Any]:
+        """What ``record`` would log for ``submission``, without logging it; the same checks
+        (a date in the future is refused here too)."""
+        prepared = _prepare_inspection(premises, inspector_org, submission, now)
+        label = grades.RESULT_LABELS.get(prepared.result or "", {})
+        return {
+            "premises_id": premises.premises_id,
+            "result": prepared.result,
+            "result_zh": label.get("zh"),
+            "face": label.get("face"),
+            "rating": prepared.rating,
+            "payload": prepared.payload,
+            "summary": inspection_summary(submission, prepared.key_failed),
+            "alert": None
+            if not prepared.alert_classes
+            else {
+                "class": min(prepared.alert_classes),
+                "rule": KEY_ITEM_RULE if prepared.key_failed else VIOLATION_RULE,
+                "key_items_failed": prepared.key_failed,
+                "violations": prepared.risky,
+            },
+        }
+
 
 def inspection_view(row: InspectionRow) -> dict[str, Any]:
     """An inspection as the regulator API shows it."""
-    label = grades.RESULT_LABELS[row.result]
+    label = grades.RESULT_LABELS.get(row.result or "", {})
     return {
         "event_id": row.event_id,
         "premises_id": row.premises_id,
@@ -257,8 +406,15 @@ def inspection_view(row: InspectionRow) -> dict[str, Any]:
         "inspected_on": row.inspected_on.isoformat(),
         "score": row.score,
         "result": row.result,
-        "result_zh": label["zh"],
-        "face": label["face"],
+        "result_zh": label.get("zh"),
+        "face": label.get("face"),
+        "scheme": row.scheme,
+        "inspection_type": row.inspection_type,
+        "rating": row.rating,
+        "authority_rating": row.authority_rating,
+        "sub_scores": None if row.sub_scores is None else json.loads(row.sub_scores),
+        "violations": json.loads(row.violations),
+        "historical": row.historical,
         "summary": json.loads(row.summary),
         "recorded_at": rfc3339(row.recorded_at),
         "proof": f"/v1/proofs/{row.event_id}",

@@ -24,7 +24,12 @@ from sqlalchemy.orm import Session
 
 from traceability.errors import Conflict, Forbidden, Invalid, NotFound, Unauthenticated
 from traceability.orgs import repository as repo
-from traceability.storage.models import ApiKeyRow, OrganisationRow, PremisesRow
+from traceability.storage.models import (
+    ApiKeyRow,
+    OrganisationRow,
+    PremisesExternalIdRow,
+    PremisesRow,
+)
 from traceability.transparency.events import as_utc
 
 ROLES = ("restaurant", "regulator", "auditor", "admin")
@@ -41,6 +46,7 @@ LICENCE_STATUSES = ("valid", "suspended", "revoked", "expired")
 KEY_PREFIX = "slk_"
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _DISTRICT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+_SOURCE = re.compile(r"^[a-z0-9][a-z0-9._:-]{0,39}$")
 _SHIFT = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 _KEY = re.compile(r"^slk_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$")
 
@@ -74,6 +80,50 @@ class IssuedKey:
     """The whole key; it is not stored and cannot be shown again."""
     org_id: str
     expires_at: datetime | None
+
+
+@dataclass(frozen=True)
+class RegistryFields:
+    """What outside registries carry about a premises (all optional): ids per source,
+    address parts, coordinates, phone, business type; the inspection scheme it follows;
+    whether it is known from inspections only (no probes, no daily records here)."""
+
+    external_ids: tuple[tuple[str, str], ...] = ()
+    city: str | None = None
+    region: str | None = None
+    postal_code: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    phone: str | None = None
+    business_type: str | None = None
+    scheme: str = "cn"
+    inspection_only: bool = False
+
+    def check(self) -> None:
+        from traceability.rules.schemes import load_scheme
+
+        load_scheme(self.scheme)
+        for source, external_id in self.external_ids:
+            if not _SOURCE.match(source) or not 1 <= len(external_id) <= 100:
+                raise Invalid(
+                    f"external id {source}:{external_id} needs a source of 1-40 of a-z, 0-9, "
+                    "'.', '_', ':', '-' and an id of 1-100 characters"
+                )
+        if len({s for s, _ in self.external_ids}) != len(self.external_ids):
+            raise Invalid("one external id per source")
+        if self.latitude is not None and not -90 <= self.latitude <= 90:
+            raise Invalid(f"latitude {self.latitude} is outside ±90")
+        if self.longitude is not None and not -180 <= self.longitude <= 180:
+            raise Invalid(f"longitude {self.longitude} is outside ±180")
+        for what, value, limit in (
+            ("city", self.city, 100),
+            ("region", self.region, 100),
+            ("postal_code", self.postal_code, 20),
+            ("phone", self.phone, 40),
+            ("business_type", self.business_type, 100),
+        ):
+            if value is not None and not 1 <= len(value) <= limit:
+                raise Invalid(f"{what} must be 1-{limit} characters")
 
 
 def _check_id(what: str, value: str) -> None:
@@ -174,14 +224,15 @@ class Directory:
         org_id: str,
         name: str,
         kind: str,
-        licence_number: str,
-        licence_issued_on: date,
+        licence_number: str | None,
+        licence_issued_on: date | None,
         district: str,
         address: str,
         licence_expires_on: date | None = None,
         licence_status: str = "valid",
         timezone: str = "Asia/Shanghai",
         first_shift: str = "07:00",
+        registry: RegistryFields | None = None,
         now: datetime,
     ) -> PremisesRow:
         _check_id("premises_id", premises_id)
@@ -194,8 +245,12 @@ class Directory:
             raise Invalid(f"kind {kind!r} is not one of {', '.join(PREMISES_KINDS)}")
         if licence_status not in LICENCE_STATUSES:
             raise Invalid(f"licence status {licence_status!r} is not one of {LICENCE_STATUSES}")
-        if not re.match(r"^[A-Za-z0-9][A-Za-z0-9-]{3,63}$", licence_number):
+        if licence_number is not None and not re.match(
+            r"^[A-Za-z0-9][A-Za-z0-9-]{3,63}$", licence_number
+        ):
             raise Invalid(f"licence number {licence_number!r} is not valid")
+        fields = registry or RegistryFields()
+        fields.check()
         if not _DISTRICT.match(district):
             raise Invalid(f"district {district!r} is not a valid district code")
         if not name.strip() or len(name) > 200 or not address.strip() or len(address) > 300:
@@ -206,12 +261,23 @@ class Directory:
             ZoneInfo(timezone)
         except (ZoneInfoNotFoundError, ValueError):
             raise Invalid(f"timezone {timezone!r} is not an IANA time zone") from None
-        if licence_expires_on is not None and licence_expires_on < licence_issued_on:
+        if (
+            licence_expires_on is not None
+            and licence_issued_on is not None
+            and licence_expires_on < licence_issued_on
+        ):
             raise Invalid("the licence expires before it was issued")
         if repo.premises(session, premises_id) is not None:
             raise Conflict(f"premises {premises_id} already exists")
-        if repo.premises_by_licence(session, licence_number) is not None:
+        if (
+            licence_number is not None
+            and repo.premises_by_licence(session, licence_number) is not None
+        ):
             raise Conflict(f"licence {licence_number} is already registered to other premises")
+        for source, external_id in fields.external_ids:
+            holder = repo.premises_by_external_id(session, source, external_id)
+            if holder is not None:
+                raise Conflict(f"{source} id {external_id} already names premises {holder}")
         row = PremisesRow(
             premises_id=premises_id,
             org_id=org_id,
@@ -226,8 +292,24 @@ class Directory:
             timezone=timezone,
             first_shift=first_shift,
             created_at=now,
+            city=fields.city,
+            region=fields.region,
+            postal_code=fields.postal_code,
+            latitude=fields.latitude,
+            longitude=fields.longitude,
+            phone=fields.phone,
+            business_type=fields.business_type,
+            scheme=fields.scheme,
+            inspection_only=fields.inspection_only,
         )
         repo.add(session, row)
+        for source, external_id in fields.external_ids:
+            repo.add(
+                session,
+                PremisesExternalIdRow(
+                    source=source, external_id=external_id, premises_id=premises_id
+                ),
+            )
         return row
 
     def issue_key(
@@ -321,6 +403,19 @@ class Directory:
         if not can_supervise(principal, row):
             raise Forbidden(f"{principal.org_id} does not supervise premises {premises_id}")
         return row
+
+    def premises_named(
+        self, session: Session, principal: Principal, *, offset: int, limit: int
+    ) -> Sequence[PremisesRow]:
+        """A page of the premises a principal may read, by id (regulators: their districts';
+        restaurants: their own; admins and auditors: all)."""
+        if principal.role in ("admin", "auditor"):
+            return repo.premises_list(session, offset=offset, limit=limit)
+        if principal.role == "regulator":
+            return repo.premises_list(
+                session, districts=sorted(principal.districts), offset=offset, limit=limit
+            )
+        return repo.premises_list(session, org_id=principal.org_id, offset=offset, limit=limit)
 
     def premises_scope(self, session: Session, principal: Principal) -> list[str] | None:
         """The premises ids a principal may list (None: all of them)."""

@@ -7,7 +7,12 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from traceability.storage.models import ApiKeyRow, OrganisationRow, PremisesRow
+from traceability.storage.models import (
+    ApiKeyRow,
+    OrganisationRow,
+    PremisesExternalIdRow,
+    PremisesRow,
+)
 
 
 def organisation(session: Session, org_id: str) -> OrganisationRow | None:
@@ -32,6 +37,19 @@ def premises_by_licence(session: Session, licence_number: str) -> PremisesRow | 
     return session.execute(
         select(PremisesRow).where(PremisesRow.licence_number == licence_number)
     ).scalar_one_or_none()
+
+
+def premises_by_external_id(session: Session, source: str, external_id: str) -> str | None:
+    row = session.get(PremisesExternalIdRow, (source, external_id))
+    return None if row is None else row.premises_id
+
+
+def external_ids(session: Session, premises_id: str) -> dict[str, str]:
+    """Source → the premises' id there."""
+    rows = session.execute(
+        select(PremisesExternalIdRow).where(PremisesExternalIdRow.premises_id == premises_id)
+    ).scalars()
+    return {r.source: r.external_id for r in rows}
 
 
 def premises_list(

@@ -24,7 +24,7 @@ from traceability.alerts.raising import RECTIFY_WITHIN
 from traceability.alerts.status import CLOSED, OPEN, SYSTEM_ACTOR
 from traceability.errors import SunledgerError
 from traceability.projections import repository as repo
-from traceability.projections.audit import LoggedEvent, ProjectionAuditor, Row, instant
+from traceability.projections.auditor import LoggedEvent, ProjectionAuditor, Row, instant
 from traceability.public_record.summaries import CLOSED as CLOSED_DAY
 from traceability.public_record.summaries import LoggedReading, SummaryWindow, recompute
 from traceability.records.checks import DISINFECTION_MINIMUMS
@@ -106,8 +106,24 @@ def inspection_summary(payload: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def inspection_scheme_fields(payload: dict[str, Any]) -> Row:
+    """The scheme fields of an inspection row, from its event: an event without a scheme
+    (logged before schemes) is a cn one whose rating is its result."""
+    scheme = payload.get("scheme")
+    return {
+        "scheme": scheme or "cn",
+        "inspection_type": payload.get("inspection_type"),
+        "rating": payload.get("rating") if scheme else payload.get("result"),
+        "authority_rating": payload.get("authority_rating"),
+        "sub_scores": payload.get("sub_scores"),
+        "violations": list(payload.get("violations") or []),
+        "historical": bool(payload.get("historical")),
+    }
+
+
 class InspectionAuditor(ProjectionAuditor):
-    """``inspections``: one row per ``inspection`` event that carries a result and a date."""
+    """``inspections``: one row per ``inspection`` event that carries a date and a result
+    (or names its scheme: imported inspections may have no result)."""
 
     table = "inspections"
     kinds: ClassVar[frozenset[str]] = frozenset({EventKind.INSPECTION.value})
@@ -117,16 +133,17 @@ class InspectionAuditor(ProjectionAuditor):
 
     def fold(self, event: LoggedEvent) -> None:
         p = event.payload
-        if p.get("result") is None or p.get("inspected_on") is None:
+        if p.get("inspected_on") is None or (p.get("result") is None and not p.get("scheme")):
             return
         self.rows[event.event_id] = {
             "premises_id": event.premises_id,
             "regulator_org": p.get("inspector_org"),
             "inspected_on": _day(p["inspected_on"]),
             "score": p.get("score"),
-            "result": p["result"],
+            "result": p.get("result"),
             "summary": inspection_summary(p),
             "recorded_at": event.recorded_at,
+            **inspection_scheme_fields(p),
         }
 
     def derived(self) -> dict[str, Row]:
@@ -142,6 +159,13 @@ class InspectionAuditor(ProjectionAuditor):
                 "result": r.result,
                 "summary": _json(r.summary),
                 "recorded_at": r.recorded_at,
+                "scheme": r.scheme,
+                "inspection_type": r.inspection_type,
+                "rating": r.rating,
+                "authority_rating": r.authority_rating,
+                "sub_scores": None if r.sub_scores is None else _json(r.sub_scores),
+                "violations": _json(r.violations),
+                "historical": r.historical,
             }
             for r in repo.inspections(session)
         }

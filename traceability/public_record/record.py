@@ -24,8 +24,8 @@ from traceability.inspections.grades import RESULT_LABELS
 from traceability.orgs import repository as org_repository
 from traceability.public_record import repository as repo
 from traceability.public_record.coverage import AnchorCoverage
-from traceability.public_record.gs1 import digital_link_path
 from traceability.public_record.probes import SUMMARY_DAYS, probe_sections
+from traceability.records.gs1 import digital_link_path
 from traceability.storage.models import AlertRow, AlertTransitionRow, InspectionRow, LotRow
 from traceability.transparency.events import rfc3339
 
@@ -70,7 +70,7 @@ def _moment(value: datetime | None) -> str | None:
 
 
 def _inspection(row: InspectionRow, coverage: AnchorCoverage) -> dict[str, Any]:
-    label = RESULT_LABELS.get(row.result, {})
+    label = RESULT_LABELS.get(row.result or "", {})
     return {
         "inspected_on": row.inspected_on.isoformat(),
         "inspector_org": row.regulator_org,
@@ -78,6 +78,10 @@ def _inspection(row: InspectionRow, coverage: AnchorCoverage) -> dict[str, Any]:
         "result": row.result,
         "result_zh": label.get("zh"),
         "face": label.get("face"),
+        "scheme": row.scheme,
+        "inspection_type": row.inspection_type,
+        "rating": row.rating,
+        "violations": _json(row.violations),
         "summary": _json(row.summary),
         "event": coverage.proof(row.event_id),
     }
@@ -172,7 +176,7 @@ def sunshine_record(session: Session, premises_id: str, now: datetime) -> dict[s
             "licence": {
                 "number": premises.licence_number,
                 "status": premises.licence_status,
-                "issued_on": premises.licence_issued_on.isoformat(),
+                "issued_on": _day(premises.licence_issued_on),
                 "expires_on": _day(premises.licence_expires_on),
             },
         },

@@ -71,6 +71,7 @@ def premises_to_check(session: Session) -> Sequence[PremisesRow]:
         session.execute(
             select(PremisesRow)
             .where(PremisesRow.licence_status == "valid")
+            .where(PremisesRow.inspection_only.is_(False))  # no daily records kept here
             .order_by(PremisesRow.premises_id)
         ).scalars()
     )

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     Date,
     DateTime,
@@ -21,6 +22,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql.expression import false
 from sqlalchemy.types import TypeDecorator
 
 # Stable constraint names so Alembic migrations are the same on SQLite and PostgreSQL.
@@ -329,9 +331,9 @@ class PremisesRow(Base):
     )
     name: Mapped[str] = mapped_column(String(200), nullable=False)
     kind: Mapped[str] = mapped_column(String(32), nullable=False)
-    licence_number: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    licence_number: Mapped[str | None] = mapped_column(String(64), nullable=True, unique=True)
     licence_status: Mapped[str] = mapped_column(String(16), nullable=False)
-    licence_issued_on: Mapped[date] = mapped_column(Date, nullable=False)
+    licence_issued_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     licence_expires_on: Mapped[date | None] = mapped_column(Date, nullable=True)
     district: Mapped[str] = mapped_column(String(64), nullable=False, index=True)
     address: Mapped[str] = mapped_column(String(300), nullable=False)
@@ -339,6 +341,33 @@ class PremisesRow(Base):
     first_shift: Mapped[str] = mapped_column(String(5), nullable=False)
     """Local "HH:MM" the first shift starts; the morning check is due before it."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    # What real registries carry (issue 18); all optional.
+    city: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    region: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    postal_code: Mapped[str | None] = mapped_column(String(20), nullable=True)
+    latitude: Mapped[float | None] = mapped_column(Float, nullable=True)
+    longitude: Mapped[float | None] = mapped_column(Float, nullable=True)
+    phone: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    business_type: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    scheme: Mapped[str] = mapped_column(String(32), nullable=False, server_default="cn")
+    """The inspection scheme its inspections follow (traceability.rules.schemes)."""
+    inspection_only: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, default=False, server_default=false()
+    )
+    """Known from inspections only (imported): no probes, no daily records, so no
+    daily-record alerts."""
+
+
+class PremisesExternalIdRow(Base):
+    """A premises' id in an outside registry (a LIVES business_id, an FHRSID, a CAMIS)."""
+
+    __tablename__ = "premises_external_ids"
+
+    source: Mapped[str] = mapped_column(String(40), primary_key=True)
+    external_id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    premises_id: Mapped[str] = mapped_column(
+        String(64), ForeignKey("premises.premises_id"), nullable=False, index=True
+    )
 
 
 class ApiKeyRow(Base):
@@ -474,10 +503,24 @@ class InspectionRow(Base):
     regulator_org: Mapped[str] = mapped_column(String(64), nullable=False)
     inspected_on: Mapped[date] = mapped_column(Date, nullable=False)
     score: Mapped[float | None] = mapped_column(Float, nullable=True)
-    result: Mapped[str] = mapped_column(String(16), nullable=False)
+    result: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    """The cn result (excellent / good / fair); None under other schemes."""
     summary: Mapped[str] = mapped_column(Text, nullable=False)
     """JSON: items, findings and counts as published."""
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    # Schemes and imported history (issue 18); each follows from the event's payload.
+    scheme: Mapped[str] = mapped_column(String(32), nullable=False, server_default="cn")
+    inspection_type: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    rating: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    """The published rating under the scheme (derived, or the authority's as given)."""
+    authority_rating: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    sub_scores: Mapped[str | None] = mapped_column(Text, nullable=True)
+    """JSON object of sub-scores (FHRS hygiene / structural / confidence in management)."""
+    violations: Mapped[str] = mapped_column(Text, nullable=False, server_default="[]")
+    """JSON list of {code, description, risk_category}."""
+    historical: Mapped[bool] = mapped_column(
+        Boolean, nullable=False, default=False, server_default=false()
+    )
 
 
 class GradeRow(Base):

@@ -159,15 +159,46 @@ class InspectionItem(_Payload):
     """A key item (关键项): failing one caps the inspection's result at fair."""
 
 
+class InspectionViolation(_Payload):
+    """A violation an inspection cited, as the authority coded and described it."""
+
+    code: str | None = Field(default=None, max_length=40)
+    description: str | None = Field(default=None, max_length=4000)
+    risk_category: str | None = Field(default=None, max_length=60)
+
+
+class InspectionSource(_Payload):
+    """Where an imported inspection came from: the format and the source's own ids."""
+
+    format: Literal["lives", "fhrs", "nyc", "csv"]
+    business_id: str = Field(min_length=1, max_length=100)
+    inspection_id: str | None = Field(default=None, max_length=100)
+
+
 class Inspection(_Payload):
-    """An official inspection; the inspector is named by its organisation, never a person."""
+    """An official inspection; the inspector is named by its organisation, never a person.
+
+    ``scheme`` names the inspection scheme (traceability/rules/schemes/)
+    its score, rating and codes follow; events logged before schemes existed have
+    none and are ``cn``. ``score`` may be absent (follow-ups, complaint visits);
+    its range is the scheme's. ``historical`` marks imported history: it opened no
+    live alert.
+    """
 
     inspector_org: str = Field(min_length=1, max_length=100)
     items: list[InspectionItem] = Field(default_factory=list, max_length=500)
-    score: float | None = Field(default=None, ge=0, le=100)
+    score: float | None = Field(default=None, ge=0, le=1000)
     result: Literal["excellent", "good", "fair", "fail"] | None = None
     inspected_on: date | None = None
     findings: str | None = Field(default=None, max_length=4000)
+    scheme: str | None = Field(default=None, max_length=32)
+    inspection_type: str | None = Field(default=None, max_length=200)
+    rating: str | None = Field(default=None, max_length=40)
+    authority_rating: str | None = Field(default=None, max_length=40)
+    sub_scores: dict[str, float] | None = None
+    violations: list[InspectionViolation] | None = Field(default=None, max_length=500)
+    source: InspectionSource | None = None
+    historical: bool | None = None
 
 
 class IngredientReceipt(_Payload):

@@ -21,6 +21,7 @@ from traceability.transparency.checkpoints import Checkpoint, NoteSigner, sign_c
 from traceability.transparency.tile_paths import TileRequest
 from traceability.transparency.tiles import (
     TILE_WIDTH,
+    LogCorrupted,
     Subtree,
     TiledTree,
     append_leaves,
@@ -29,10 +30,6 @@ from traceability.transparency.tiles import (
     inclusion_ranges,
     tiles_for_ranges,
 )
-
-
-class LogCorrupted(RuntimeError):
-    """Stored tiles disagree with the stored root: the database was changed behind our back."""
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,8 @@ from sqlalchemy.orm import Session
 from traceability import merkle
 from traceability.errors import NotFound
 from traceability.transparency import log_repository as repo
-from traceability.transparency.log import LogCorrupted
 from traceability.transparency.tile_paths import TileRequest, entry_bundle
-from traceability.transparency.tiles import TILE_WIDTH
+from traceability.transparency.tiles import TILE_WIDTH, LogCorrupted
 
 
 def published_size(session: Session) -> int:

@@ -40,6 +40,10 @@ def _split(blob: bytes) -> list[bytes]:
     return [blob[i : i + HASH_SIZE] for i in range(0, len(blob), HASH_SIZE)]
 
 
+class LogCorrupted(RuntimeError):
+    """Stored tiles disagree with the stored root: the database was changed behind our back."""
+
+
 @dataclass(frozen=True)
 class Subtree:
     """The complete subtree of ``2**height`` leaves starting at leaf ``index * 2**height``."""

@@ -609,6 +609,18 @@ def test_open_data_rows_with_current_grade(city: City) -> None:
             "event_id": old,
             "leaf_index": first["leaf_index"],
             "proof_link": PROOFS + old,
+            "city": None,
+            "postal_code": None,
+            "latitude": None,
+            "longitude": None,
+            "phone": None,
+            "business_type": None,
+            "scheme": "cn",
+            "inspection_type": None,
+            "rating": None,
+            "authority_rating": None,
+            "violation_count": 0,
+            "violation_codes": None,
         }
         assert isinstance(first["leaf_index"], int)
         assert records[1]["current_grade"] is None and records[1]["grade_year"] is None

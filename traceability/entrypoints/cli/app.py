@@ -18,6 +18,7 @@ from traceability.chain import anchor_repository
 from traceability.entrypoints.cli.audit import register as register_audit
 from traceability.entrypoints.cli.contracts import contracts_app
 from traceability.entrypoints.cli.devices import register_commands as register_device_commands
+from traceability.entrypoints.cli.imports import import_app
 from traceability.entrypoints.cli.options import DataDir
 from traceability.entrypoints.cli.orgs import orgs_app
 from traceability.entrypoints.cli.simulate import register as register_simulate
@@ -53,6 +54,7 @@ app.add_typer(contracts_app, name="contracts")
 app.add_typer(orgs_app, name="orgs")
 app.add_typer(vision_app, name="vision")
 app.add_typer(witness_app, name="witness")
+app.add_typer(import_app, name="import")
 register_audit(app)
 register_device_commands(app)
 register_simulate(app)
@@ -608,7 +610,7 @@ def proof(
 ) -> None:
     """Export the proof of one event (of a log that exists): a sunledger-proof/1 bundle or a
     C2SP tlog-proof."""
-    from traceability.transparency.proofs import build_bundle, build_tlog_proof
+    from traceability.proofs.bundles import build_bundle, build_tlog_proof
     from traceability.witnessing.collection import Witnessing
 
     if proof_format not in ("bundle", "tlog-proof"):

@@ -16,7 +16,7 @@ from traceability.storage.models import CheckpointRow
 from traceability.transparency.checkpoints import NoteSigner
 from traceability.transparency.ingest import Ingest, parse_batch
 from traceability.transparency.log import TransparencyLog
-from traceability.transparency.proofs import NotCheckpointed, build_bundle, read_bundle
+from traceability.proofs.bundles import NotCheckpointed, build_bundle, read_bundle
 
 
 def _event(seq: int) -> dict[str, object]:
