@@ -105,6 +105,11 @@ class RecordBodies:
                 _, (_, dropped) = self._bodies.popitem(last=False)
                 self._bytes -= len(dropped)
 
+    def clear(self) -> None:
+        with self._lock:
+            self._bodies.clear()
+            self._bytes = 0
+
     def __len__(self) -> int:
         with self._lock:
             return len(self._bodies)
