@@ -11,6 +11,7 @@ from fastapi.responses import PlainTextResponse, Response
 from api.deps import PlatformDep, SessionDep
 from traceability import anchor_repository, log_repository
 from traceability.errors import NotFound
+from traceability.proof_batch import MAX_EVENTS, build_bundles
 from traceability.proofs import anchor_json, build_bundle, build_tlog_proof
 from traceability.witnessing.policy import policy_json
 
@@ -106,6 +107,20 @@ def anchors(
 
 
 proofs_router = APIRouter(prefix="/v1/proofs", tags=["auditor"])
+
+
+@proofs_router.get("")
+def proof_bundles(
+    platform: PlatformDep,
+    session: SessionDep,
+    event_id: Annotated[
+        list[str],
+        Query(min_length=1, max_length=MAX_EVENTS, description="Repeat for each event."),
+    ],
+) -> dict[str, Any]:
+    """The bundles of several events (at most 50) in one answer: ``{"bundles": {event_id:
+    bundle}, "missing": {event_id: why}}``, each bundle as ``/v1/proofs/{event_id}`` gives."""
+    return build_bundles(session, platform.log, platform.signer, event_id, platform.witnessing)
 
 
 @proofs_router.get(
