@@ -8,6 +8,7 @@ the JSON answer of ``api.routers.public``: it is served only to requests that as
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import mimetypes
 from functools import lru_cache
@@ -16,7 +17,7 @@ from importlib.resources.abc import Traversable
 from typing import Annotated, Any
 from urllib.parse import quote
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 from fastapi.routing import APIRoute
 from starlette.routing import Match
@@ -107,21 +108,27 @@ def kitchen_page() -> Response:
     return _page("kitchen.html")
 
 
+@lru_cache(maxsize=64)
+def _gzipped(relative: str) -> bytes:
+    """The asset compressed once (scripts and styles shrink to about a third)."""
+    return gzip.compress(_asset(relative), mtime=0)
+
+
 @router.get("/static/{asset:path}", response_class=Response)
-def static_asset(asset: Annotated[str, Path(max_length=200)]) -> Response:
-    """A script, style sheet or image of the pages."""
+def static_asset(asset: Annotated[str, Path(max_length=200)], request: Request) -> Response:
+    """A script, style sheet or image of the pages (gzip-compressed scripts and styles for
+    a client that accepts it)."""
     data = _asset(asset)
     suffix = "." + asset.rsplit(".", 1)[-1] if "." in asset else ""
     media_type = ASSET_TYPES.get(suffix) or mimetypes.guess_type(asset)[0]
-    return Response(
-        data,
-        media_type=media_type or "application/octet-stream",
-        headers={
-            "X-Content-Type-Options": "nosniff",
-            "Cache-Control": "no-cache",
-            "ETag": '"' + hashlib.sha256(data).hexdigest()[:32] + '"',
-        },
-    )
+    tag = hashlib.sha256(data).hexdigest()[:32]
+    headers = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-cache", "ETag": f'"{tag}"'}
+    if suffix in ASSET_TYPES:
+        headers["Vary"] = "Accept-Encoding"
+        if "gzip" in request.headers.get("accept-encoding", "").lower():
+            data = _gzipped(asset)
+            headers |= {"Content-Encoding": "gzip", "ETag": f'"{tag}-gzip"'}
+    return Response(data, media_type=media_type or "application/octet-stream", headers=headers)
 
 
 @router.get("/v1/public/config")

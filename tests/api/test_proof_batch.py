@@ -37,3 +37,22 @@ def test_a_batch_is_bounded(city: City) -> None:
     fifty = {"event_id": [f"e{i}" for i in range(50)]}
     answer = city.client.get("/v1/proofs", params=fifty)
     assert answer.status_code == 200 and len(answer.json()["missing"]) == 50
+
+
+def test_the_batch_and_the_page_scripts_are_compressed_for_who_accepts_it(kitchen: City) -> None:
+    import gzip
+
+    seeded = seed_without_anchoring(kitchen)
+    url = f"/v1/proofs?event_id={seeded.record_event}"
+    plain = kitchen.client.get(url, headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers
+    packed = kitchen.client.get(url, headers={"Accept-Encoding": "gzip"})
+    assert packed.headers["content-encoding"] == "gzip" and packed.json() == plain.json()
+    script = "/static/js/verify.js"
+    raw = kitchen.client.get(script, headers={"Accept-Encoding": "identity"})
+    small = kitchen.client.get(script, headers={"Accept-Encoding": "gzip, br"})
+    assert small.headers["content-encoding"] == "gzip" and small.content == raw.content
+    assert small.headers["etag"] != raw.headers["etag"]  # one strong tag per representation
+    assert small.headers["vary"] == raw.headers["vary"] == "Accept-Encoding"
+    length = int(small.headers["content-length"])
+    assert length < len(raw.content) / 2 and len(gzip.compress(raw.content)) <= length + 64
