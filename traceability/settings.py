@@ -96,10 +96,6 @@ class Settings(BaseSettings):
 
     # Where consumers open public pages: the base of the URLs QR codes point to.
     public_base_url: str = "http://127.0.0.1:8000"
-    # A worker may answer a public record with the bytes it built for the same premises
-    # this long ago, while the log has not grown and no anchor moved (0: always rebuild).
-    # A change that logs no event (the registry, a camera frame) shows up that much later.
-    public_record_reuse_seconds: float = Field(default=0.0, ge=0, le=60)
 
     @field_validator("log_origin")
     @classmethod
