@@ -18,6 +18,7 @@ from api.routers import (
     chain,
     exports,
     health,
+    listing,
     me,
     pages,
     probes,
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(regulator.router)
     app.include_router(pages.router)  # before public: its lot page answers HTML requests
     app.include_router(public.router)
+    app.include_router(listing.router)
     app.include_router(exports.router)
     app.include_router(cameras.router)
     return app

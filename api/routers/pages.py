@@ -81,6 +81,12 @@ class HtmlOnlyRoute(APIRoute):
 router = APIRouter(tags=["pages"])
 
 
+@router.get("/", response_class=Response, responses={200: {"content": {HTML: {}}}})
+def landing_page() -> Response:
+    """The landing page: find a premises by name, district or address, without its QR code."""
+    return _page("index.html")
+
+
 @router.get("/r/{premises_id}", response_class=Response, responses={200: {"content": {HTML: {}}}})
 def consumer_page(premises_id: PremisesId) -> Response:
     """The consumer's page of a premises (the QR code's target); it verifies in the browser."""

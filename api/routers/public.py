@@ -26,6 +26,7 @@ from api.deps import Platform, PlatformDep, SessionDep
 from traceability.errors import NotFound
 from traceability.gs1 import LotPath, lot_from_path
 from traceability.public_record import repository as public_repo
+from traceability.public_record.contacts import public_contacts
 from traceability.public_record.provenance import lot_provenance
 from traceability.public_record.record import sunshine_record
 from traceability.qr import lot_url, premises_url, qr_png, qr_svg
@@ -53,11 +54,11 @@ class _RecordReuse:
 
     def __init__(self, size: int = 2048) -> None:
         self._lock = threading.Lock()
-        self._built: OrderedDict[tuple[int, str], _Built] = OrderedDict()
+        self._built: OrderedDict[tuple[int, str, str], _Built] = OrderedDict()
         self._size = size
 
     def get(
-        self, key: tuple[int, str], validator: tuple[Any, ...], seconds: float
+        self, key: tuple[int, str, str], validator: tuple[Any, ...], seconds: float
     ) -> _Built | None:
         with self._lock:
             built = self._built.get(key)
@@ -65,7 +66,7 @@ class _RecordReuse:
             return None
         return built if time.monotonic() - built.made < seconds else None
 
-    def put(self, key: tuple[int, str], built: _Built) -> None:
+    def put(self, key: tuple[int, str, str], built: _Built) -> None:
         with self._lock:
             self._built[key] = built
             self._built.move_to_end(key)
@@ -74,6 +75,12 @@ class _RecordReuse:
 
 
 _REUSE = _RecordReuse()
+
+
+def public_base(request: Request, platform: Platform) -> str:
+    """The base of the URLs QR codes and links point to: the setting, else the request's own
+    (so a server on another port or host encodes where it is actually reached)."""
+    return platform.settings.public_base_url or str(request.base_url)
 
 
 def _matches(header: str | None, etag: str) -> bool:
@@ -99,19 +106,20 @@ def restaurant(
     the digest of its bytes, so ``If-None-Match`` answers 304 until either changes."""
     now = datetime.now(UTC).replace(second=0, microsecond=0)
     reuse = platform.settings.public_record_reuse_seconds
-    key = (id(platform), premises_id)
+    key = (id(platform), public_base(request, platform), premises_id)
     built = None
     if reuse > 0:
         validator = (now, platform.log.size(session), *public_repo.anchored_sizes(session))
         built = _REUSE.get(key, validator, reuse)
     if built is None:
         record = sunshine_record(session, premises_id, now)
-        base = platform.settings.public_base_url
+        base = public_base(request, platform)
         record["links"] = {
             "page": premises_url(base, premises_id),
             "qr_svg": f"/v1/public/restaurants/{premises_id}/qr.svg",
             "qr_png": f"/v1/public/restaurants/{premises_id}/qr.png",
         }
+        record["contacts"] = public_contacts(platform.settings, record["premises"]["district"])
         data = json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode()
         newest = record["anchoring"]["newest_leaf_index"]
         tag = "-" if newest is None else newest
@@ -131,10 +139,12 @@ def restaurant(
     response_class=Response,
     responses={200: {"content": {SVG: {}}}},
 )
-def restaurant_qr_svg(premises_id: str, session: SessionDep, platform: PlatformDep) -> Response:
-    """A QR code (SVG) pointing to ``{public_base_url}/r/{premises_id}``."""
+def restaurant_qr_svg(
+    premises_id: str, request: Request, session: SessionDep, platform: PlatformDep
+) -> Response:
+    """A QR code (SVG) pointing to ``{base}/r/{premises_id}`` (``public_base``)."""
     premises = directory.premises(session, premises_id)
-    url = premises_url(platform.settings.public_base_url, premises.premises_id)
+    url = premises_url(public_base(request, platform), premises.premises_id)
     return Response(qr_svg(url, premises.name), media_type=SVG, headers=CACHE)
 
 
@@ -143,10 +153,12 @@ def restaurant_qr_svg(premises_id: str, session: SessionDep, platform: PlatformD
     response_class=Response,
     responses={200: {"content": {PNG: {}}}},
 )
-def restaurant_qr_png(premises_id: str, session: SessionDep, platform: PlatformDep) -> Response:
-    """A QR code (PNG) pointing to ``{public_base_url}/r/{premises_id}``."""
+def restaurant_qr_png(
+    premises_id: str, request: Request, session: SessionDep, platform: PlatformDep
+) -> Response:
+    """A QR code (PNG) pointing to ``{base}/r/{premises_id}`` (``public_base``)."""
     premises = directory.premises(session, premises_id)
-    url = premises_url(platform.settings.public_base_url, premises.premises_id)
+    url = premises_url(public_base(request, platform), premises.premises_id)
     return Response(qr_png(url), media_type=PNG, headers=CACHE)
 
 
@@ -169,7 +181,7 @@ def _lot_answer(request: Request, session: Session, platform: Platform) -> Any:
     found = lot_provenance(session, wanted.gtin, wanted.lot_code)
     if wanted.tail is None:
         return JSONResponse(found)
-    url = lot_url(platform.settings.public_base_url, found["gtin"], wanted.lot_code)
+    url = lot_url(public_base(request, platform), found["gtin"], wanted.lot_code)
     return Response(qr_svg(url, f"lot {wanted.lot_code}"), media_type=SVG, headers=CACHE)
 
 
