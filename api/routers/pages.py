@@ -8,6 +8,7 @@ the JSON answer of ``api.routers.public``: it is served only to requests that as
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import mimetypes
 from functools import lru_cache
@@ -15,7 +16,7 @@ from importlib.resources import files
 from importlib.resources.abc import Traversable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import Response
 from fastapi.routing import APIRoute
 from starlette.routing import Match
@@ -24,6 +25,7 @@ from starlette.types import Scope
 from api.deps import PlatformDep
 from traceability.errors import Invalid, NotFound
 from traceability.gs1 import lot_from_path
+from traceability.public_record.contacts import CITY_DEFAULT, public_contacts
 
 STATIC = "mobile_web"
 HTML = "text/html; charset=utf-8"
@@ -37,6 +39,7 @@ PAGE_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-cache",
 }
+COMPRESSIBLE = frozenset({".js", ".css", ".html", ".svg", ".json"})
 ASSET_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
 
 PremisesId = Annotated[str, Path(min_length=1, max_length=64)]
@@ -106,20 +109,33 @@ def kitchen_page() -> Response:
 
 
 @router.get("/static/{asset:path}", response_class=Response)
-def static_asset(asset: Annotated[str, Path(max_length=200)]) -> Response:
-    """A script, style sheet or image of the pages."""
+def static_asset(asset: Annotated[str, Path(max_length=200)], request: Request) -> Response:
+    """A script, style sheet or image of the pages: gzipped for a client that accepts it
+    (a phone on a slow network loads the page's scripts in a third of the bytes), and 304
+    to a client that already holds this version."""
     data = _asset(asset)
     suffix = "." + asset.rsplit(".", 1)[-1] if "." in asset else ""
     media_type = ASSET_TYPES.get(suffix) or mimetypes.guess_type(asset)[0]
-    return Response(
-        data,
-        media_type=media_type or "application/octet-stream",
-        headers={
-            "X-Content-Type-Options": "nosniff",
-            "Cache-Control": "no-cache",
-            "ETag": '"' + hashlib.sha256(data).hexdigest()[:32] + '"',
-        },
-    )
+    digest = hashlib.sha256(data).hexdigest()[:32]
+    gzipped = suffix in COMPRESSIBLE and "gzip" in request.headers.get("accept-encoding", "")
+    headers = {
+        "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "no-cache",
+        "Vary": "Accept-Encoding",
+        # Each encoding is its own representation, with its own validator.
+        "ETag": f'"{digest}-gz"' if gzipped else f'"{digest}"',
+    }
+    if request.headers.get("if-none-match") == headers["ETag"]:
+        return Response(status_code=304, headers=headers)
+    if gzipped:
+        headers["Content-Encoding"] = "gzip"
+        data = _gzipped(asset)
+    return Response(data, media_type=media_type or "application/octet-stream", headers=headers)
+
+
+@lru_cache(maxsize=64)
+def _gzipped(relative: str) -> bytes:
+    return gzip.compress(_asset(relative), compresslevel=9, mtime=0)
 
 
 @router.get("/v1/public/config")
@@ -139,6 +155,8 @@ def public_config(platform: PlatformDep) -> dict[str, Any]:
         "rpc_url": "/v1/chain/rpc" if settings.chain == "embedded" else settings.chain_rpc_url,
         "anchor_contract": settings.anchor_contract,
         "evidence_path": "/v1/public/evidence/{sha256}",
+        # The city's contacts (a premises' record names its district's own).
+        "contacts": public_contacts(settings, CITY_DEFAULT),
     }
 
 
