@@ -31,19 +31,24 @@ class OpenProblems:
     red_cards: int = 0
 
 
-def _filters(text: str | None, district: str | None) -> list[ColumnElement[bool]]:
+def _pattern(text: str) -> str:
+    escaped = text.replace("/", "//").replace("%", "/%").replace("_", "/_")
+    return f"%{escaped}%"
+
+
+def _filters(session: Session, text: str | None, district: str | None) -> list[ColumnElement[bool]]:
     found: list[ColumnElement[bool]] = []
     if district is not None:
         found.append(PremisesRow.district == district)
     if text:
-        needle = text.lower()
-        found.append(
-            or_(
-                func.lower(PremisesRow.name).contains(needle, autoescape=True),
-                func.lower(PremisesRow.address).contains(needle, autoescape=True),
-                func.lower(PremisesRow.district).contains(needle, autoescape=True),
-            )
-        )
+        pattern = _pattern(text)
+        columns = (PremisesRow.name, PremisesRow.address, PremisesRow.district)
+        # Any case: SQLite's LIKE already ignores ASCII case (and CJK has none), so it is
+        # used bare, without a lower() per row per column; PostgreSQL has ILIKE.
+        if session.get_bind().dialect.name == "sqlite":
+            found.append(or_(*(c.like(pattern, escape="/") for c in columns)))
+        else:
+            found.append(or_(*(c.ilike(pattern, escape="/") for c in columns)))
     return found
 
 
@@ -51,7 +56,7 @@ def search(
     session: Session, *, text: str | None, district: str | None, offset: int, limit: int
 ) -> tuple[int, Sequence[PremisesRow]]:
     """(how many premises match, the page of them from ``offset``, by name then id)."""
-    where = _filters(text, district)
+    where = _filters(session, text, district)
     total = session.execute(
         select(func.count()).select_from(PremisesRow).where(*where)
     ).scalar_one()
