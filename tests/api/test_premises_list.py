@@ -62,6 +62,8 @@ def test_the_list_searches_name_address_and_district_and_pages(city: City) -> No
         ({"per_page": 0}, "per_page"),
         ({"q": "x" * 101}, "q"),
         ({"district": ""}, "district"),
+        ({"q": "noodle\x00"}, "q"),
+        ({"district": "d1\n"}, "district"),
     ],
 )
 def test_bad_list_parameters_are_422_naming_the_parameter(

@@ -37,6 +37,10 @@ def premises_list(
     text = (text or "").strip() or None
     if text is not None and len(text) > MAX_QUERY:
         raise Invalid(f"q is {len(text)} characters long; at most {MAX_QUERY}")
+    for name, value in (("q", text), ("district", district)):
+        # A control character is never in a name or an address (and PostgreSQL refuses NUL).
+        if value is not None and any(ord(c) < 32 or ord(c) == 127 for c in value):
+            raise Invalid(f"{name} contains a control character")
     total, rows = repo.search(
         session, text=text, district=district, offset=(page - 1) * per_page, limit=per_page
     )

@@ -184,6 +184,7 @@ export class ProofBoard {
         list.append(el("li", { "data-check": v.failed.name }, `${v.item || ""}${v.item ? ": " : ""}${v.failed.detail}`));
       }
       this.banner.append(list);
+      this.banner.append(el("div", { class: "small no-tech" }, t("authentic.bad.details")));
     } else if (done < this.total) {
       this.banner.append(el("strong", {}, t("authentic.pending", { done, total: this.total })));
     } else if (this.total) {
