@@ -25,6 +25,7 @@ from starlette.types import Scope
 
 from api.deps import PlatformDep
 from traceability.errors import Invalid, NotFound
+from traceability.public_record.contacts import CITY_DEFAULT, public_contacts
 from traceability.records.gs1 import lot_from_path
 
 STATIC = "mobile_web"
@@ -39,6 +40,7 @@ PAGE_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-cache",
 }
+COMPRESSIBLE = frozenset({".js", ".css", ".html", ".svg", ".json"})
 ASSET_TYPES = {".js": "text/javascript; charset=utf-8", ".css": "text/css; charset=utf-8"}
 
 PremisesId = Annotated[str, Path(min_length=1, max_length=64)]
@@ -83,6 +85,12 @@ class HtmlOnlyRoute(APIRoute):
 router = APIRouter(tags=["pages"])
 
 
+@router.get("/", response_class=Response, responses={200: {"content": {HTML: {}}}})
+def landing_page() -> Response:
+    """The landing page: find a premises by name, district or address, without its QR code."""
+    return _page("index.html")
+
+
 @router.get("/r/{premises_id}", response_class=Response, responses={200: {"content": {HTML: {}}}})
 def consumer_page(premises_id: PremisesId) -> Response:
     """The consumer's page of a premises (the QR code's target); it verifies in the browser.
@@ -108,27 +116,35 @@ def kitchen_page() -> Response:
     return _page("kitchen.html")
 
 
-@lru_cache(maxsize=64)
-def _gzipped(relative: str) -> bytes:
-    """The asset compressed once (scripts and styles shrink to about a third)."""
-    return gzip.compress(_asset(relative), mtime=0)
-
-
 @router.get("/static/{asset:path}", response_class=Response)
 def static_asset(asset: Annotated[str, Path(max_length=200)], request: Request) -> Response:
-    """A script, style sheet or image of the pages (gzip-compressed scripts and styles for
-    a client that accepts it)."""
+    """A script, style sheet or image of the pages: gzipped for a client that accepts it
+    (a phone on a slow network loads the page's scripts in a third of the bytes), and 304
+    to a client that already holds this version."""
     data = _asset(asset)
     suffix = "." + asset.rsplit(".", 1)[-1] if "." in asset else ""
     media_type = ASSET_TYPES.get(suffix) or mimetypes.guess_type(asset)[0]
-    tag = hashlib.sha256(data).hexdigest()[:32]
-    headers = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-cache", "ETag": f'"{tag}"'}
-    if suffix in ASSET_TYPES:
-        headers["Vary"] = "Accept-Encoding"
-        if "gzip" in request.headers.get("accept-encoding", "").lower():
-            data = _gzipped(asset)
-            headers |= {"Content-Encoding": "gzip", "ETag": f'"{tag}-gzip"'}
+    digest = hashlib.sha256(data).hexdigest()[:32]
+    gzipped = suffix in COMPRESSIBLE and "gzip" in request.headers.get("accept-encoding", "")
+    headers = {
+        "X-Content-Type-Options": "nosniff",
+        "Cache-Control": "no-cache",
+        "Vary": "Accept-Encoding",
+        # Each encoding is its own representation, with its own validator.
+        "ETag": f'"{digest}-gz"' if gzipped else f'"{digest}"',
+    }
+    if request.headers.get("if-none-match") == headers["ETag"]:
+        return Response(status_code=304, headers=headers)
+    if gzipped:
+        headers["Content-Encoding"] = "gzip"
+        data = _gzipped(asset)
     return Response(data, media_type=media_type or "application/octet-stream", headers=headers)
+
+
+@lru_cache(maxsize=64)
+def _gzipped(relative: str) -> bytes:
+    """The asset compressed once (scripts and styles shrink to about a third)."""
+    return gzip.compress(_asset(relative), compresslevel=9, mtime=0)
 
 
 @router.get("/v1/public/config")
@@ -148,6 +164,8 @@ def public_config(platform: PlatformDep) -> dict[str, Any]:
         "rpc_url": "/v1/chain/rpc" if settings.chain == "embedded" else settings.chain_rpc_url,
         "anchor_contract": settings.anchor_contract,
         "evidence_path": "/v1/public/evidence/{sha256}",
+        # The city's contacts (a premises' record names its district's own).
+        "contacts": public_contacts(settings, CITY_DEFAULT),
     }
 
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from api.auth import directory
 from api.deps import Platform, PlatformDep, SessionDep
 from traceability.errors import NotFound
+from traceability.public_record.contacts import public_contacts
 from traceability.public_record.provenance import lot_provenance
 from traceability.public_record.qr import lot_url, premises_url, qr_png, qr_svg
 from traceability.public_record.record import sunshine_record
@@ -32,6 +33,12 @@ PNG = "image/png"
 CACHE = {"Cache-Control": "public, max-age=300"}
 # A CDN may serve a record for 30 s and, while it asks again, a stale one for a minute more.
 RECORD_CACHE = "public, max-age=30, stale-while-revalidate=60"
+
+
+def public_base(request: Request, platform: Platform) -> str:
+    """The base of the URLs QR codes and links point to: the setting, else the request's own
+    (so a server on another port or host encodes where it is actually reached)."""
+    return platform.settings.public_base_url or str(request.base_url)
 
 
 def _matches(header: str | None, etag: str) -> bool:
@@ -62,17 +69,19 @@ def restaurant(
     headers = {"ETag": version.etag, "Cache-Control": RECORD_CACHE}
     if _matches(request.headers.get("if-none-match"), version.etag):
         return Response(status_code=304, headers=headers)
-    data = platform.record_bodies.get(version)
+    # The body names the base it was reached at (links.page), so bodies are kept per base.
+    base = public_base(request, platform)
+    data = platform.record_bodies.get(version, base)
     if data is None:
         record = sunshine_record(session, premises_id, now)
-        base = platform.settings.public_base_url
         record["links"] = {
             "page": premises_url(base, premises_id),
             "qr_svg": f"/v1/public/restaurants/{premises_id}/qr.svg",
             "qr_png": f"/v1/public/restaurants/{premises_id}/qr.png",
         }
+        record["contacts"] = public_contacts(platform.settings, record["premises"]["district"])
         data = json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode()
-        platform.record_bodies.put(version, data)
+        platform.record_bodies.put(version, data, base)
     return Response(data, media_type="application/json", headers=headers)
 
 
@@ -81,10 +90,12 @@ def restaurant(
     response_class=Response,
     responses={200: {"content": {SVG: {}}}},
 )
-def restaurant_qr_svg(premises_id: str, session: SessionDep, platform: PlatformDep) -> Response:
-    """A QR code (SVG) pointing to ``{public_base_url}/r/{premises_id}``."""
+def restaurant_qr_svg(
+    premises_id: str, request: Request, session: SessionDep, platform: PlatformDep
+) -> Response:
+    """A QR code (SVG) pointing to ``{base}/r/{premises_id}`` (``public_base``)."""
     premises = directory.premises(session, premises_id)
-    url = premises_url(platform.settings.public_base_url, premises.premises_id)
+    url = premises_url(public_base(request, platform), premises.premises_id)
     return Response(qr_svg(url, premises.name), media_type=SVG, headers=CACHE)
 
 
@@ -93,10 +104,12 @@ def restaurant_qr_svg(premises_id: str, session: SessionDep, platform: PlatformD
     response_class=Response,
     responses={200: {"content": {PNG: {}}}},
 )
-def restaurant_qr_png(premises_id: str, session: SessionDep, platform: PlatformDep) -> Response:
-    """A QR code (PNG) pointing to ``{public_base_url}/r/{premises_id}``."""
+def restaurant_qr_png(
+    premises_id: str, request: Request, session: SessionDep, platform: PlatformDep
+) -> Response:
+    """A QR code (PNG) pointing to ``{base}/r/{premises_id}`` (``public_base``)."""
     premises = directory.premises(session, premises_id)
-    url = premises_url(platform.settings.public_base_url, premises.premises_id)
+    url = premises_url(public_base(request, platform), premises.premises_id)
     return Response(qr_png(url), media_type=PNG, headers=CACHE)
 
 
@@ -119,7 +132,7 @@ def _lot_answer(request: Request, session: Session, platform: Platform) -> Any:
     found = lot_provenance(session, wanted.gtin, wanted.lot_code)
     if wanted.tail is None:
         return JSONResponse(found)
-    url = lot_url(platform.settings.public_base_url, found["gtin"], wanted.lot_code)
+    url = lot_url(public_base(request, platform), found["gtin"], wanted.lot_code)
     return Response(qr_svg(url, f"lot {wanted.lot_code}"), media_type=SVG, headers=CACHE)
 
 

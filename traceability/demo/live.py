@@ -30,6 +30,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
@@ -183,6 +184,14 @@ def server_env(settings: Settings) -> dict[str, str]:
     return env
 
 
+SERVER_LOG = "demo-server.log"
+
+
+def server_log(settings: Settings) -> Path:
+    """Where the demo's server logs (appended to across runs; ``--reset`` removes it)."""
+    return settings.data_dir / SERVER_LOG
+
+
 def wait_until_up(process: subprocess.Popen[bytes], url: str, timeout: float = 60.0) -> bool:
     """True once ``url`` answers 200; False if the server died or did not answer in time."""
     deadline = time.monotonic() + timeout
@@ -224,7 +233,15 @@ def serve_city(
     Returns the server's exit status (0 when the demo stopped it) and what the
     live threads did.
     """
-    process = subprocess.Popen(server_command(host, port), env=server_env(settings))
+    # The server's own log (JSON lines, a routine anchor tick every minute) goes to a file
+    # in the data directory: the terminal keeps the demo's printout readable.
+    with server_log(settings).open("ab") as log_file:
+        process = subprocess.Popen(
+            server_command(host, port),
+            env=server_env(settings),
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
     base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
     stopping = threading.Event()
 

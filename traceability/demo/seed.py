@@ -85,6 +85,7 @@ DATA_FILES = (
     MARKER_FILE,
     "demo-keys.json",
     "demo-device-keys.json",
+    "demo-server.log",
 )
 """The demo's files in the data directory (``--reset`` removes these and ``demo-clips/``)."""
 

@@ -79,27 +79,31 @@ class RecordBodies:
 
     def __init__(self, max_entries: int = 2048, max_bytes: int = 64 * 1024 * 1024) -> None:
         self._lock = threading.Lock()
-        self._bodies: OrderedDict[str, tuple[str, bytes]] = OrderedDict()
+        self._bodies: OrderedDict[tuple[str, str], tuple[str, bytes]] = OrderedDict()
         self._bytes = 0
         self.max_entries = max_entries
         self.max_bytes = max_bytes
 
-    def get(self, version: RecordVersion) -> bytes | None:
+    def get(self, version: RecordVersion, base: str = "") -> bytes | None:
+        """The body built for exactly ``version`` and reached at ``base`` (the URL base its
+        links name), else None."""
+        key = (version.premises_id, base)
         with self._lock:
-            found = self._bodies.get(version.premises_id)
+            found = self._bodies.get(key)
             if found is None or found[0] != version.etag:
                 return None
-            self._bodies.move_to_end(version.premises_id)
+            self._bodies.move_to_end(key)
             return found[1]
 
-    def put(self, version: RecordVersion, data: bytes) -> None:
+    def put(self, version: RecordVersion, data: bytes, base: str = "") -> None:
         if len(data) > self.max_bytes:
             return
+        key = (version.premises_id, base)
         with self._lock:
-            old = self._bodies.pop(version.premises_id, None)
+            old = self._bodies.pop(key, None)
             if old is not None:
                 self._bytes -= len(old[1])
-            self._bodies[version.premises_id] = (version.etag, data)
+            self._bodies[key] = (version.etag, data)
             self._bytes += len(data)
             while len(self._bodies) > self.max_entries or self._bytes > self.max_bytes:
                 _, (_, dropped) = self._bodies.popitem(last=False)

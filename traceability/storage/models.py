@@ -324,6 +324,11 @@ class PremisesRow(Base):
     """A licensed place where food is prepared: what the public page and the QR code show."""
 
     __tablename__ = "premises"
+    # The public list pages by name, in the city or in one district (migration 0009).
+    __table_args__ = (
+        Index("ix_premises_name", "name", "premises_id"),
+        Index("ix_premises_district_name", "district", "name", "premises_id"),
+    )
 
     premises_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     org_id: Mapped[str] = mapped_column(

@@ -43,13 +43,16 @@ export async function openVerifier() {
   const rpcUrl = new URL(params.get("rpc") || config.rpc_url, location.href).href;
   const keyText = params.get("key") || config.public_key;
   const verifier = await parseVerifierKey(keyText);
+  const chain = jsonRpc(rpcUrl);
+  // Every check reads the chain id first: ask now (memoised), while the page's record loads.
+  chain.rpc("eth_chainId", []).catch(() => {});
   return {
     config,
     pinned,
     verifier,
     rpcUrl,
     keySource: params.get("key") ? "query" : "server",
-    chain: jsonRpc(rpcUrl),
+    chain,
     ed25519: await ed25519Supported(),
     // The witness policy comes with the pinned trust file ({quorum, keys: [...]}).
     witnesses: pinned ? pinned.witnesses : null,
@@ -125,7 +128,8 @@ export class ProofBoard {
   // public record). Its badge goes into `slot`. Once every event verified, `onVerified(events)`
   // renders the item from those events and returns where the server's record disagrees
   // (strings); any disagreement fails the item, named by `label`.
-  item(slot, refs, { label, onVerified } = {}) {
+  // `onDone(verdict)`, if given, hears the item's final verdict (also when it failed).
+  item(slot, refs, { label, onVerified, onDone } = {}) {
     const wanted = (refs || []).filter((r) => r && r.event_id);
     if (!wanted.length) return;
     this.total += 1;
@@ -152,6 +156,7 @@ export class ProofBoard {
       this.results.push(verdict);
       paint(badge, verdict);
       this.render();
+      if (onDone) onDone(verdict);
     });
   }
 
@@ -173,23 +178,29 @@ export class ProofBoard {
     const bad = this.results.filter((v) => !v.ok && !waiting.includes(v));
     this.banner.replaceChildren();
     this.banner.className = "banner " + (bad.length ? "bad" : done < this.total ? "pending" : "ok");
+    // The banner speaks of the record's authenticity, never of the kitchen's safety; the
+    // chain and block are technical details (shown with the page's "how is this checked?").
     if (bad.length) {
       const names = [...new Set(bad.map((v) => t(`check.${v.failed.name}`)))].join(", ");
-      this.banner.append(el("strong", {}, "✗ " + t("verify.summary.bad", { count: bad.length })));
-      this.banner.append(el("div", {}, names));
-      const list = el("ul", { class: "failed-items" });
+      this.banner.append(el("strong", {}, t("authentic.bad", { count: bad.length })));
+      if (this.contact) this.banner.append(el("div", { "data-role": "what-to-do" }, t("authentic.bad.what", { who: this.contact })));
+      this.banner.append(el("div", { class: "tech-inline" }, names));
+      const list = el("ul", { class: "failed-items tech-inline" });
       for (const v of bad) {
         list.append(el("li", { "data-check": v.failed.name }, `${v.item || ""}${v.item ? ": " : ""}${v.failed.detail}`));
       }
       this.banner.append(list);
+      this.banner.append(el("div", { class: "small no-tech" }, t("authentic.bad.details")));
     } else if (done < this.total) {
-      this.banner.append(el("strong", {}, `${t("verify.pending")} ${done}/${this.total}`));
+      this.banner.append(el("strong", {}, t("authentic.pending", { done, total: this.total })));
     } else if (this.total) {
       const chains = [...new Set(ok.map((v) => String(v.chainId)))].join(", ");
-      this.banner.append(el("strong", {}, "✓ " + t("verify.summary.ok", { count: ok.length, chain: chains })));
+      this.banner.append(el("strong", {}, t("authentic.ok", { count: ok.length })));
+      this.banner.append(el("div", { class: "small" }, t(this.note || "authentic.note")));
+      this.banner.append(el("div", { class: "tech small" }, t("verify.summary.ok", { count: ok.length, chain: chains })));
     }
     if (waiting.length) {
-      this.banner.append(el("div", {}, t("verify.summary.waiting", { count: waiting.length })));
+      this.banner.append(el("div", {}, t("authentic.waiting", { count: waiting.length })));
     }
     const witnessed = this.results.find((v) => v.witness);
     if (witnessed) this.banner.append(witnessLine(witnessed.witness));
@@ -210,7 +221,12 @@ export function paint(badge, verdict) {
   if (verdict.ok) {
     badge.className = "badge ok";
     badge.dataset.state = "ok";
-    badge.textContent = "✓ " + t("verify.ok", { chain: verdict.chainId, block: verdict.block });
+    badge.dataset.chain = String(verdict.chainId);
+    badge.dataset.block = String(verdict.block);
+    badge.append(
+      el("strong", {}, t("badge.ok")),
+      el("span", { class: "tech" }, " · " + t("verify.ok", { chain: verdict.chainId, block: verdict.block })),
+    );
     if (verdict.witness) badge.append(witnessLine(verdict.witness));
     return;
   }
@@ -221,8 +237,9 @@ export function paint(badge, verdict) {
   badge.dataset.check = name;
   badge.title = verdict.failed ? verdict.failed.detail : "";
   badge.append(
-    el("strong", {}, (waiting ? "⏳ " : "✗ ") + t(`check.${name}`)),
-    waiting ? "" : el("span", { class: "detail" }, " — " + (verdict.failed ? verdict.failed.detail : "")),
+    el("strong", {}, t(waiting ? "badge.waiting" : "badge.fail")),
+    el("span", { class: "check" }, " · " + t(`check.${name}`)),
+    waiting ? "" : el("span", { class: "detail tech" }, " — " + (verdict.failed ? verdict.failed.detail : "")),
   );
 }
 

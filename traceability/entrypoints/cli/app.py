@@ -290,7 +290,7 @@ def _serve_demo(
     _print_demo(settings, scenario, summary, facts, appended, base, data_dir)
     if not serve_site:
         return
-    from traceability.demo.live import serve_city
+    from traceability.demo.live import serve_city, server_log
 
     def ready(pid: int) -> None:
         out.print(
@@ -298,6 +298,7 @@ def _serve_demo(
             "Ctrl-C stops.",
             highlight=False,
         )
+        out.print(f"  the server's log: {server_log(settings)}", highlight=False)
 
     status, stats = serve_city(
         settings, scenario, host, port, seconds=serve_seconds, on_ready=ready
@@ -410,6 +411,7 @@ def _print_demo(
     for problem in facts["witnessed"].errors:
         out.print(f"[yellow]  witness:[/] {problem}", highlight=False)
     out.print("\n[bold]Consumer pages[/] (what the QR code on the door opens):", highlight=False)
+    out.print(f"  {'search them all (no QR code needed)':<36} {base}/", highlight=False)
     for premises in scenario.premises:
         out.print(f"  {premises.name:<36} {base}/r/{premises.id}", highlight=False)
     qr_url = f"{base}/r/{scenario.qr_premises}"
@@ -450,6 +452,12 @@ def _print_demo(
             highlight=False,
         )
         pinned = "".join(f" --witness {vkey}" for _label, _url, vkey in facts["witnesses"])
+        out.print(
+            "  (`sunledger` is .venv/bin/sunledger after `make demo`; "
+            "`source .venv/bin/activate` puts it on the PATH)",
+            highlight=False,
+            markup=False,
+        )
         out.print(
             f"  sunledger proof {facts['example']}{where} --out bundle.json && "
             f"sunledger verify bundle.json --public-key {facts['verifier_key']} "
