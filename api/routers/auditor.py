@@ -11,8 +11,8 @@ from fastapi.responses import PlainTextResponse, Response
 from api.deps import PlatformDep, SessionDep
 from traceability.chain import anchor_repository
 from traceability.errors import NotFound
+from traceability.proofs.bundles import anchor_json, build_bundle, build_tlog_proof
 from traceability.transparency import log_repository
-from traceability.transparency.proofs import anchor_json, build_bundle, build_tlog_proof
 from traceability.witnessing.policy import policy_json
 
 router = APIRouter(prefix="/v1/log", tags=["auditor"])

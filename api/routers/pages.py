@@ -23,7 +23,7 @@ from starlette.types import Scope
 
 from api.deps import PlatformDep
 from traceability.errors import Invalid, NotFound
-from traceability.public_record.gs1 import lot_from_path
+from traceability.records.gs1 import lot_from_path
 
 STATIC = "mobile_web"
 HTML = "text/html; charset=utf-8"

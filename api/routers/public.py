@@ -25,10 +25,10 @@ from api.auth import directory
 from api.deps import Platform, PlatformDep, SessionDep
 from traceability.errors import NotFound
 from traceability.public_record import repository as public_repo
-from traceability.public_record.gs1 import LotPath, lot_from_path
 from traceability.public_record.provenance import lot_provenance
 from traceability.public_record.qr import lot_url, premises_url, qr_png, qr_svg
 from traceability.public_record.record import sunshine_record
+from traceability.records.gs1 import LotPath, lot_from_path
 
 router = APIRouter(tags=["public"])
 

@@ -49,6 +49,22 @@ def record_inspection(
     return answer
 
 
+@router.post("/premises/{premises_id}/inspections/preview")
+def preview_inspection(
+    premises_id: str,
+    submission: InspectionSubmission,
+    principal: RegulatorDep,
+    platform: PlatformDep,
+    session: SessionDep,
+) -> dict[str, Any]:
+    """What recording this inspection would log (payload, result, the alert a failed key
+    item opens), with the same checks; nothing is stored."""
+    premises = directory.supervised_premises(session, principal, premises_id)
+    return Inspections(platform.log).preview_inspection(
+        premises, principal.org_id, submission, datetime.now(UTC)
+    )
+
+
 @router.get("/premises/{premises_id}/inspections")
 def list_inspections(
     premises_id: str, principal: PrincipalDep, session: SessionDep, page: PageDep
@@ -84,6 +100,22 @@ def decide_grade(
     session.commit()
     platform.after_commit(background)
     return answer
+
+
+@router.get("/premises/{premises_id}/grades/{year}/preview")
+def preview_grade(
+    premises_id: str,
+    year: Year,
+    principal: RegulatorDep,
+    platform: PlatformDep,
+    session: SessionDep,
+) -> dict[str, Any]:
+    """The grade deciding ``year`` now would log, and the inspections it rests on; nothing
+    is stored (the decision is taken again when it is made)."""
+    premises = directory.supervised_premises(session, principal, premises_id)
+    return Inspections(platform.log).preview_grade(
+        session, premises, year, principal.org_id, datetime.now(UTC)
+    )
 
 
 @router.get("/premises/{premises_id}/grades")

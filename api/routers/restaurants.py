@@ -17,6 +17,7 @@ from traceability.attachments import MAX_ATTACHMENT_BYTES, AttachmentStore
 from traceability.errors import Forbidden, Invalid
 from traceability.orgs.registry import can_read
 from traceability.records import LoggedRecord, RecordBook, import_csv, layout
+from traceability.records.csv_columns import DATES_NOTE, columns
 from traceability.records.csv_import import MAX_CSV_BYTES
 
 router = APIRouter(prefix="/v1", tags=["restaurants"])
@@ -218,10 +219,26 @@ def get_attachment(
 
 @router.get("/records/csv-templates/{record_type}", response_class=PlainTextResponse)
 def csv_template(record_type: Annotated[str, Path(max_length=40)]) -> PlainTextResponse:
-    """The header row of a record type's CSV upload (public; see docs/records.md)."""
+    """A record type's CSV upload: the header row and one example row to write over (an
+    upload that still holds the example row unchanged is refused). Public; the columns are
+    explained by ``.../legend`` and docs/records.md."""
     spec = layout(record_type)
     return PlainTextResponse(
-        spec.header + "\r\n",
+        spec.header + "\r\n" + spec.example + "\r\n",
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{record_type}.csv"'},
     )
+
+
+@router.get("/records/csv-templates/{record_type}/legend")
+def csv_legend(record_type: Annotated[str, Path(max_length=40)]) -> dict[str, Any]:
+    """What each column of the record type's CSV holds: kind, whether it is required, the
+    allowed values, the date format, and the template's example value."""
+    spec = layout(record_type)
+    return {
+        "record_type": record_type,
+        "header": spec.header,
+        "example": spec.example,
+        "columns": [c.as_json() for c in columns(record_type, spec.columns, spec.required)],
+        "dates": DATES_NOTE,
+    }

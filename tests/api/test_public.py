@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from traceability.devices.registry import DeviceRegistry
 from traceability.entrypoints.worker import request_anchor_tick
-from traceability.public_record.gs1 import check_digit, normalise_gtin
+from traceability.records.gs1 import check_digit, normalise_gtin
 from traceability.storage.db import transaction
 from traceability.storage.models import (
     AlertRow,

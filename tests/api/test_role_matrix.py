@@ -168,6 +168,7 @@ MATRIX: list[Call] = [
     ),
     Call("POST", "/v1/probes/readings", EVERYONE, lambda _f: {"json": {"readings": []}}),
     Call("GET", "/v1/records/csv-templates/{record_type}", EVERYONE),
+    Call("GET", "/v1/records/csv-templates/{record_type}/legend", EVERYONE),
     Call("GET", "/v1/public/restaurants/{premises_id}", EVERYONE),
     Call("GET", "/v1/public/restaurants/{premises_id}/qr.svg", EVERYONE),
     Call("GET", "/v1/public/restaurants/{premises_id}/qr.png", EVERYONE),
@@ -186,6 +187,7 @@ MATRIX: list[Call] = [
     Call("GET", "/v1/public/snapshots/{sha256}", EVERYONE),
     # Any key.
     Call("GET", "/v1/me", ANY_KEY),
+    Call("GET", "/v1/me/premises", ANY_KEY),
     Call("GET", "/v1/alerts", ANY_KEY),
     Call(
         "GET",
@@ -271,7 +273,9 @@ MATRIX: list[Call] = [
     Call("POST", "/v1/alerts/{alert_id}/reopen", REGULATOR, lambda _f: {"json": {"note": "again"}}),
     # Regulator acts on its districts.
     Call("POST", "/v1/regulator/premises/{premises_id}/inspections", REGULATOR, inspection),
+    Call("POST", "/v1/regulator/premises/{premises_id}/inspections/preview", REGULATOR, inspection),
     Call("GET", "/v1/regulator/premises/{premises_id}/inspections", READERS_OF_P1),
+    Call("GET", "/v1/regulator/premises/{premises_id}/grades/{year}/preview", REGULATOR),
     Call("POST", "/v1/regulator/premises/{premises_id}/grades/{year}", REGULATOR),
     Call("GET", "/v1/regulator/premises/{premises_id}/grades", READERS_OF_P1),
     # Exports.

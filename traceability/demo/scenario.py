@@ -21,7 +21,7 @@ from pydantic import field_validator as validator
 
 from traceability.errors import Invalid
 from traceability.orgs.registry import PREMISES_KINDS
-from traceability.public_record.gs1 import normalise_gtin
+from traceability.records.gs1 import normalise_gtin
 from traceability.rules.profiles import DEVICE_KINDS, PROFILES
 
 FORMAT = "sunledger-demo-scenario/1"

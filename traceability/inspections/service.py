@@ -86,6 +86,33 @@ def inspection_summary(
     }
 
 
+def _check_inspected_on(
+    premises: PremisesRow, submission: InspectionSubmission, now: datetime
+) -> None:
+    today = local_today(premises, now)
+    if submission.inspected_on > today:
+        raise Invalid(
+            f"inspected_on {submission.inspected_on.isoformat()} is after today "
+            f"({today.isoformat()} at the premises)"
+        )
+    if submission.inspected_on.year < 2000:
+        raise Invalid(f"inspected_on {submission.inspected_on.isoformat()} is before 2000")
+
+
+def _inspection_payload(
+    inspector_org: str, submission: InspectionSubmission, result: str
+) -> dict[str, Any]:
+    """The inspection event's payload (the preview shows exactly this)."""
+    return {
+        "inspector_org": inspector_org,
+        "items": [item.model_dump(mode="json") for item in submission.items],
+        "score": submission.score,
+        "result": result,
+        "inspected_on": submission.inspected_on.isoformat(),
+        "findings": submission.findings,
+    }
+
+
 class Inspections:
     """Official inspections and annual grades of premises, logged as events."""
 
@@ -109,14 +136,7 @@ class Inspections:
         now: datetime,
     ) -> RecordedInspection:
         """Log an inspection by ``inspector_org``; a failed key item opens a class 2 alert."""
-        today = local_today(premises, now)
-        if submission.inspected_on > today:
-            raise Invalid(
-                f"inspected_on {submission.inspected_on.isoformat()} is after today "
-                f"({today.isoformat()} at the premises)"
-            )
-        if submission.inspected_on.year < 2000:
-            raise Invalid(f"inspected_on {submission.inspected_on.isoformat()} is before 2000")
+        _check_inspected_on(premises, submission, now)
         self._log.lock(session)
         key_failed = [i.item for i in submission.items if i.key and not i.passed]
         result = grades.inspection_result(submission.score, bool(key_failed))
@@ -126,14 +146,7 @@ class Inspections:
                 kind=EventKind.INSPECTION,
                 subject=f"premises:{premises.premises_id}",
                 occurred_at=occurred_at,
-                payload={
-                    "inspector_org": inspector_org,
-                    "items": [item.model_dump(mode="json") for item in submission.items],
-                    "score": submission.score,
-                    "result": result,
-                    "inspected_on": submission.inspected_on.isoformat(),
-                    "findings": submission.findings,
-                },
+                payload=_inspection_payload(inspector_org, submission, result),
             ),
             now,
             event_id=str(uuid.uuid4()),
@@ -184,36 +197,8 @@ class Inspections:
 
         Deciding a year again replaces its row; both decisions stay in the log.
         """
-        today = local_today(premises, now)
-        if not 2000 <= year <= today.year:
-            raise Invalid(f"year {year} must lie between 2000 and this year ({today.year})")
         self._log.lock(session)  # decide on the inspections and alerts as of this lock
-        inspections = repo.inspections_between(
-            session,
-            premises.premises_id,
-            date(year, 1, 1),
-            date(year, 12, 31),
-            limit=MAX_INSPECTIONS_PER_YEAR + 1,
-        )
-        if len(inspections) > MAX_INSPECTIONS_PER_YEAR:
-            raise Conflict(
-                f"premises {premises.premises_id} has more than {MAX_INSPECTIONS_PER_YEAR} "
-                f"inspections in {year}; a grade event cannot list them all"
-            )
-        since = local_midnight(premises, grades.add_months(today, -grades.AFTER_INCIDENT_MONTHS))
-        incident = repo.latest_alert_of_class(
-            session, premises.premises_id, grades.INCIDENT_ALERT_CLASS, since, now
-        )
-        incident_on = (
-            None
-            if incident is None
-            else incident.opened_at.astimezone(ZoneInfo(premises.timezone)).date()
-        )
-        blocked = grades.no_grade_reason(today, premises.licence_issued_on, incident_on)
-        if blocked is not None:
-            decision = grades.AnnualGrade(None, f"no grade: {blocked}")
-        else:
-            decision = grades.annual_grade(year, [i.result for i in inspections])
+        decision, inspections = self._decision(session, premises, year, now)
         based_on = [i.event_id for i in inspections]
         event = prepare_event(
             EventInput(
@@ -244,6 +229,102 @@ class Inspections:
         session.flush()
         [logged] = self._append(session, [event])
         return DecidedGrade(row, logged, based_on, replaced)
+
+    def _decision(
+        self, session: Session, premises: PremisesRow, year: int, now: datetime
+    ) -> tuple[grades.AnnualGrade, list[InspectionRow]]:
+        """The grade ``year`` would get now, and the inspections it rests on (no writes)."""
+        today = local_today(premises, now)
+        if not 2000 <= year <= today.year:
+            raise Invalid(f"year {year} must lie between 2000 and this year ({today.year})")
+        inspections = repo.inspections_between(
+            session,
+            premises.premises_id,
+            date(year, 1, 1),
+            date(year, 12, 31),
+            limit=MAX_INSPECTIONS_PER_YEAR + 1,
+        )
+        if len(inspections) > MAX_INSPECTIONS_PER_YEAR:
+            raise Conflict(
+                f"premises {premises.premises_id} has more than {MAX_INSPECTIONS_PER_YEAR} "
+                f"inspections in {year}; a grade event cannot list them all"
+            )
+        since = local_midnight(premises, grades.add_months(today, -grades.AFTER_INCIDENT_MONTHS))
+        incident = repo.latest_alert_of_class(
+            session, premises.premises_id, grades.INCIDENT_ALERT_CLASS, since, now
+        )
+        incident_on = (
+            None
+            if incident is None
+            else incident.opened_at.astimezone(ZoneInfo(premises.timezone)).date()
+        )
+        blocked = grades.no_grade_reason(today, premises.licence_issued_on, incident_on)
+        if blocked is not None:
+            decision = grades.AnnualGrade(None, f"no grade: {blocked}")
+        else:
+            decision = grades.annual_grade(year, [i.result for i in inspections])
+        return decision, list(inspections)
+
+    def preview_grade(
+        self, session: Session, premises: PremisesRow, year: int, decided_by: str, now: datetime
+    ) -> dict[str, Any]:
+        """What deciding ``year`` now would log, without logging it (the console's preview).
+        The decision itself is taken again under the log lock, so a later inspection or
+        incident can change it."""
+        decision, inspections = self._decision(session, premises, year, now)
+        current = repo.grade(session, premises.premises_id, year)
+        return {
+            "premises_id": premises.premises_id,
+            "year": year,
+            "grade": decision.grade,
+            "reason": decision.reason,
+            "payload": {
+                "year": year,
+                "grade": decision.grade,
+                "reason": decision.reason,
+                "decided_by": decided_by,
+                "inspections": [i.event_id for i in inspections],
+            },
+            "inspections": [
+                {
+                    "event_id": i.event_id,
+                    "inspected_on": i.inspected_on.isoformat(),
+                    "score": i.score,
+                    "result": i.result,
+                }
+                for i in inspections
+            ],
+            "replaces": None if current is None else grade_view(current),
+        }
+
+    def preview_inspection(
+        self,
+        premises: PremisesRow,
+        inspector_org: str,
+        submission: InspectionSubmission,
+        now: datetime,
+    ) -> dict[str, Any]:
+        """What ``record`` would log for ``submission``, without logging it; the same checks
+        (a date in the future is refused here too)."""
+        _check_inspected_on(premises, submission, now)
+        key_failed = [i.item for i in submission.items if i.key and not i.passed]
+        result = grades.inspection_result(submission.score, bool(key_failed))
+        label = grades.RESULT_LABELS[result]
+        return {
+            "premises_id": premises.premises_id,
+            "result": result,
+            "result_zh": label["zh"],
+            "face": label["face"],
+            "payload": _inspection_payload(inspector_org, submission, result),
+            "summary": inspection_summary(submission, key_failed),
+            "alert": None
+            if not key_failed
+            else {
+                "class": KEY_ITEM_ALERT_CLASS,
+                "rule": KEY_ITEM_RULE,
+                "key_items_failed": key_failed,
+            },
+        }
 
 
 def inspection_view(row: InspectionRow) -> dict[str, Any]:

@@ -322,6 +322,19 @@ class Directory:
             raise Forbidden(f"{principal.org_id} does not supervise premises {premises_id}")
         return row
 
+    def premises_named(
+        self, session: Session, principal: Principal, *, offset: int, limit: int
+    ) -> Sequence[PremisesRow]:
+        """A page of the premises a principal may read, by id (regulators: their districts';
+        restaurants: their own; admins and auditors: all)."""
+        if principal.role in ("admin", "auditor"):
+            return repo.premises_list(session, offset=offset, limit=limit)
+        if principal.role == "regulator":
+            return repo.premises_list(
+                session, districts=sorted(principal.districts), offset=offset, limit=limit
+            )
+        return repo.premises_list(session, org_id=principal.org_id, offset=offset, limit=limit)
+
     def premises_scope(self, session: Session, principal: Principal) -> list[str] | None:
         """The premises ids a principal may list (None: all of them)."""
         if principal.role in ("admin", "auditor"):

@@ -10,8 +10,9 @@ explains are each named by table, key, field, expected and found value.
 
 A projection is audited by a ``ProjectionAuditor``: it names its table and the
 event kinds it folds, folds events one by one, and reads the stored rows. The
-built-in auditors are listed in ``traceability.projections.auditors.AUDITORS``;
-adding a projection (say, probe day summaries) is one class appended there.
+built-in auditors are in ``traceability.projections.auditors`` (``default_auditors``;
+adding a projection, say probe day summaries, is one class appended there); the base
+class and the event type they fold are in ``traceability.projections.auditor``.
 docs/derivations.md says which events and which fold give each field.
 
 Deriving (one pass over the log) and comparing (one read of each table) are
@@ -22,15 +23,16 @@ from __future__ import annotations
 
 import json
 import math
-from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any, ClassVar
+from typing import Any
 
 from sqlalchemy.orm import Session
 
 from traceability.projections import repository as repo
+from traceability.projections.auditor import LoggedEvent, ProjectionAuditor, Row, instant
+from traceability.projections.auditors import default_auditors
 from traceability.transparency.events import as_utc, rfc3339
 
 __all__ = [
@@ -49,29 +51,6 @@ __all__ = [
 MAX_LISTED = 50
 """Findings listed in a report; the rest are counted."""
 
-Row = dict[str, Any]
-"""A projection row as the audit compares it: field name to value."""
-
-
-@dataclass(frozen=True)
-class LoggedEvent:
-    """An event as logged, read from its body (never from the columns beside it)."""
-
-    leaf_index: int
-    event_id: str
-    kind: str
-    subject: str
-    occurred_at: datetime
-    recorded_at: datetime
-    payload: dict[str, Any]
-    body: bytes = b""
-    """The exact logged bytes (what anyone re-hashes, e.g. to recompute a summary)."""
-
-    @property
-    def premises_id(self) -> str:
-        """The premises of a ``premises:<id>`` subject (the whole subject otherwise)."""
-        return self.subject.removeprefix("premises:")
-
 
 @dataclass(frozen=True)
 class ProjectionFinding:
@@ -89,33 +68,6 @@ class ProjectionFinding:
             f"{self.table} [{self.key}] {self.field}: the log gives {_show(self.expected)}, "
             f"the table holds {_show(self.found)}"
         )
-
-
-class ProjectionAuditor(ABC):
-    """Re-derives one projection table from the log and reads the stored one.
-
-    Subclasses set ``table`` and ``kinds``; ``fold`` is called with every logged
-    event of those kinds in leaf order, then ``derived`` gives the rows the log
-    implies (by key) and ``stored`` the rows in the table (by key, the same
-    fields). A stored row the log says nothing about is surplus unless
-    ``default_row`` gives what the log implies for it (e.g. a registered probe
-    that never sent a reading).
-    """
-
-    table: ClassVar[str]
-    kinds: ClassVar[frozenset[str]]
-
-    @abstractmethod
-    def fold(self, event: LoggedEvent) -> None: ...
-
-    @abstractmethod
-    def derived(self) -> dict[str, Row]: ...
-
-    @abstractmethod
-    def stored(self, session: Session) -> dict[str, Row]: ...
-
-    def default_row(self, key: str) -> Row | None:
-        return None
 
 
 @dataclass
@@ -156,8 +108,6 @@ def derive_projections(
 ) -> Derived:
     """Fold the events of leaves ``[0, tree_size)`` into each auditor (by default the built-in)."""
     if auditors is None:
-        from traceability.projections.auditors import default_auditors
-
         auditors = default_auditors()
     by_kind: dict[str, list[ProjectionAuditor]] = {}
     for auditor in auditors:
@@ -286,10 +236,3 @@ def _parse(index: int, body: bytes) -> LoggedEvent | None:
         )
     except (ValueError, KeyError, TypeError, RecursionError):
         return None
-
-
-def instant(text: Any) -> datetime:
-    """An RFC 3339 instant from the log, as an aware UTC datetime."""
-    if not isinstance(text, str):
-        raise ValueError(f"not an instant: {text!r}")
-    return as_utc(datetime.fromisoformat(text.replace("Z", "+00:00")))

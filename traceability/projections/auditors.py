@@ -24,7 +24,7 @@ from traceability.alerts.raising import RECTIFY_WITHIN
 from traceability.alerts.status import CLOSED, OPEN, SYSTEM_ACTOR
 from traceability.errors import SunledgerError
 from traceability.projections import repository as repo
-from traceability.projections.audit import LoggedEvent, ProjectionAuditor, Row, instant
+from traceability.projections.auditor import LoggedEvent, ProjectionAuditor, Row, instant
 from traceability.public_record.summaries import CLOSED as CLOSED_DAY
 from traceability.public_record.summaries import LoggedReading, SummaryWindow, recompute
 from traceability.records.checks import DISINFECTION_MINIMUMS

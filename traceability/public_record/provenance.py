@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session
 from traceability.errors import Invalid, NotFound
 from traceability.public_record import repository as repo
 from traceability.public_record.coverage import AnchorCoverage
-from traceability.public_record.gs1 import digital_link_path, gtin_spellings, normalise_gtin
 from traceability.public_record.record import lot_json
+from traceability.records.gs1 import digital_link_path, gtin_spellings, normalise_gtin
 
 MAX_RECEIPTS = 200
 

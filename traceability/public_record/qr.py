@@ -10,7 +10,7 @@ import io
 
 import segno
 
-from traceability.public_record.gs1 import digital_link_path
+from traceability.records.gs1 import digital_link_path
 
 # Level M survives about 15 % damage: enough for a sticker on a door or a crate.
 ERROR_LEVEL = "m"

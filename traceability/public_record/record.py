@@ -23,8 +23,8 @@ from traceability.inspections.grades import RESULT_LABELS
 from traceability.orgs import repository as org_repository
 from traceability.public_record import repository as repo
 from traceability.public_record.coverage import AnchorCoverage
-from traceability.public_record.gs1 import digital_link_path
 from traceability.public_record.probes import SUMMARY_DAYS, probe_sections
+from traceability.records.gs1 import digital_link_path
 from traceability.storage.models import AlertRow, AlertTransitionRow, InspectionRow, LotRow
 from traceability.transparency.events import rfc3339
 

@@ -1,15 +1,19 @@
 """CSV bulk upload of restaurant records: one documented header per record type.
 
-A file is all or nothing. Every problem is reported with its row (the header is
-row 1, as a spreadsheet numbers it), its column and the reason; one bad row
-rejects the whole file and nothing is stored. The file must be UTF-8 (a BOM
+A file is all or nothing. Every problem of the file is reported in one answer
+with its row (the header is row 1, as a spreadsheet numbers it), its column, the
+cell's value and the reason: formula cells, unreadable dates, schema errors and
+the record book's own checks (a date in the future) alike. One bad row rejects
+the whole file and nothing is stored. The file must be UTF-8 (a BOM
 is fine). Cells that a spreadsheet would run as a formula (starting with
 ``= + - @`` or a tab or carriage return) are refused, except plain numbers
 such as ``-18``.
 
 Morning checks and self-inspections have one row per handler (per checklist
 item); the rows that share a ``date`` make one record. Disinfection ``items``
-are separated by ``;``.
+are separated by ``;``. Dates, times and booleans are read as ``csv_columns``
+says (the forms spreadsheets write). The template's example row is refused if
+it is uploaded as it is.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from traceability.errors import Invalid
+from traceability.records.csv_columns import EXAMPLES, CellProblem, kinds, read_cell
 from traceability.records.schemas import RECORD_TYPES, RecordModel
 from traceability.records.service import (
     FieldProblem,
@@ -59,6 +64,15 @@ class CsvLayout:
     @property
     def header(self) -> str:
         return ",".join(self.columns)
+
+    @property
+    def example(self) -> str:
+        """The template's example row (one filled-in record), as a CSV line."""
+        out = io.StringIO()
+        csv.writer(out, lineterminator="").writerow(
+            [EXAMPLES.get(self.record_type, {}).get(c, "") for c in self.columns]
+        )
+        return out.getvalue()
 
 
 def _flat(record_type: str, list_columns: frozenset[str] = frozenset()) -> CsvLayout:
@@ -118,9 +132,11 @@ class RowProblem:
     row: int
     column: str | None
     reason: str
+    value: str | None = None
+    """The cell as the file has it, when the problem is in one cell."""
 
     def as_json(self) -> dict[str, object]:
-        return {"row": self.row, "column": self.column, "reason": self.reason}
+        return {"row": self.row, "column": self.column, "value": self.value, "reason": self.reason}
 
 
 class CsvRejected(Invalid):
@@ -129,7 +145,10 @@ class CsvRejected(Invalid):
     def __init__(self, summary: str, problems: Sequence[RowProblem]) -> None:
         self.problems = list(problems)[:MAX_REPORTED]
         first = "; ".join(
-            f"row {p.row}" + (f", column {p.column}" if p.column else "") + f": {p.reason}"
+            f"row {p.row}"
+            + (f", column {p.column}" if p.column else "")
+            + (f" ({p.value!r})" if p.value is not None else "")
+            + f": {p.reason}"
             for p in self.problems[:3]
         )
         super().__init__(f"{summary}; nothing was stored" + (f" ({first})" if first else ""))
@@ -217,6 +236,41 @@ def _check_header(header: list[str], spec: CsvLayout) -> list[RowProblem]:
 
 def read_records(data: bytes, record_type: str) -> list[tuple[list[int], RecordModel]]:
     """Parse and validate a whole file; each record with the rows it came from."""
+    records, problems, _ = _read(data, record_type)
+    if problems:
+        raise CsvRejected(f"{len(problems)} problem(s) in the file", problems)
+    return records
+
+
+@dataclass
+class _Cells:
+    """The file's cells by (row, column), and the cells already reported as wrong."""
+
+    raw: dict[tuple[int, str], str] = field(default_factory=dict)
+    reported: set[tuple[int, str]] = field(default_factory=set)
+
+    def with_value(self, problem: RowProblem) -> RowProblem:
+        if problem.column is None or problem.value is not None:
+            return problem
+        raw = self.raw.get((problem.row, problem.column))
+        return (
+            problem if raw is None else RowProblem(problem.row, problem.column, problem.reason, raw)
+        )
+
+    def fresh(self, problem: RowProblem) -> bool:
+        """False for a schema error on a cell already reported (e.g. a formula cell's
+        "field required" once the cell is set aside)."""
+        return problem.column is None or (problem.row, problem.column) not in self.reported
+
+
+def _read(
+    data: bytes, record_type: str
+) -> tuple[list[tuple[list[int], RecordModel]], list[RowProblem], _Cells]:
+    """The file's records that are valid, every problem found in the others, and the
+    cells (to name the value of a problem found later).
+
+    A file whose header, size or encoding is wrong raises ``CsvRejected`` at once: its
+    rows cannot be read."""
     spec = layout(record_type)
     header, body = _table(decode(data))
     problems = _check_header(header, spec)
@@ -227,40 +281,70 @@ def read_records(data: bytes, record_type: str) -> list[tuple[list[int], RecordM
         raise CsvRejected("the file has a header but no records", [])
     if len(rows) > MAX_CSV_ROWS:
         raise CsvRejected(f"the file has {len(rows)} rows; at most {MAX_CSV_ROWS}", [])
-    for number, cells in rows:
-        if len(cells) != len(header):
+    kind = kinds(record_type, spec.columns)
+    example = EXAMPLES.get(record_type, {})
+    cells = _Cells()
+    readable: list[tuple[int, dict[str, str]]] = []
+    for number, row in rows:
+        if len(row) != len(header):
             problems.append(
-                RowProblem(number, None, f"{len(cells)} cells; the header has {len(header)}")
+                RowProblem(number, None, f"{len(row)} cells; the header has {len(header)}")
             )
             continue
-        for column, cell in zip(header, cells, strict=True):
+        if example and all(
+            c.strip() == example.get(h, "") for h, c in zip(header, row, strict=True)
+        ):
+            problems.append(
+                RowProblem(
+                    number,
+                    None,
+                    "this is the template's example row; delete it or write a real record over it",
+                )
+            )
+            continue
+        values: dict[str, str] = {}
+        for column, cell in zip(header, row, strict=True):
+            cells.raw[(number, column)] = cell
             reason = formula_problem(cell)
+            text = cell.strip()
+            if reason is None and text:
+                try:
+                    text = read_cell(kind[column], text)
+                except CellProblem as exc:
+                    reason = str(exc)
             if reason is not None:
-                problems.append(RowProblem(number, column, reason))
-    if problems:
-        raise CsvRejected(f"{len(problems)} problem(s) in the file", problems)
-    groups = _groups(spec, header, rows, problems)
+                problems.append(RowProblem(number, column, reason, cell))
+                cells.reported.add((number, column))
+            elif text:
+                values[column] = text
+        readable.append((number, values))
+    mismatched: list[RowProblem] = []
+    groups = _groups(spec, readable, mismatched)
+    problems.extend(p for p in mismatched if cells.fresh(p))
     records: list[tuple[list[int], RecordModel]] = []
     for group in groups:
         try:
             records.append((group.rows, parse_record(record_type, group.values)))
         except RecordRejected as exc:
-            problems.extend(_locate(spec, group.rows, p) for _, p in exc.problems)
-    if problems:
-        raise CsvRejected(f"{len(problems)} problem(s) in the file", problems)
-    return records
+            located = (_locate(spec, group.rows, p) for _, p in exc.problems)
+            problems.extend(p for p in located if cells.fresh(p))
+    return records, _in_order(spec, [cells.with_value(p) for p in problems]), cells
+
+
+def _in_order(spec: CsvLayout, problems: list[RowProblem]) -> list[RowProblem]:
+    """By row, then by the column's place in the documented header."""
+    place = {c: i for i, c in enumerate(spec.columns)}
+    return sorted(problems, key=lambda p: (p.row, place.get(p.column or "", -1)))
 
 
 def _groups(
     spec: CsvLayout,
-    header: list[str],
-    rows: list[tuple[int, list[str]]],
+    rows: list[tuple[int, dict[str, str]]],
     problems: list[RowProblem],
 ) -> list[_Group]:
     groups: list[_Group] = []
     by_date: dict[str, _Group] = {}
-    for number, cells in rows:
-        values = {c: v.strip() for c, v in zip(header, cells, strict=True) if v.strip() != ""}
+    for number, values in rows:
         listed: dict[str, Any] = {
             c: [part.strip() for part in v.split(LIST_SEPARATOR) if part.strip()]
             if c in spec.list_columns
@@ -272,7 +356,8 @@ def _groups(
             continue
         item = {spec.item_columns[c]: v for c, v in listed.items() if c in spec.item_columns}
         own = {c: v for c, v in listed.items() if c not in spec.item_columns}
-        key = own.get("date", "")
+        # A row whose date is missing or unreadable starts a record of its own.
+        key = own.get("date") or f"row {number}"
         group = by_date.get(key)
         if group is None:
             group = by_date[key] = _Group([number], {**own, spec.item_field: [item]})
@@ -322,12 +407,23 @@ def import_csv(
     actor: str,
     now: datetime,
 ) -> list[LoggedRecord]:
-    """Log every record of a file in one batch, or raise ``CsvRejected`` storing nothing."""
-    records = read_records(data, record_type)
+    """Log every record of a file in one batch, or raise ``CsvRejected`` storing nothing.
+
+    The record book's checks (dates in the future, attachments) run on every record
+    that the schema accepts, so one answer names every problem of the file."""
+    spec = layout(record_type)
+    records, problems, cells = _read(data, record_type)
+    for rows, record in records:
+        problems.extend(
+            cells.with_value(_locate(spec, rows, p))
+            for p in book.problems(session, premises, record, now)
+        )
+    if problems:
+        raise CsvRejected(f"{len(problems)} problem(s) in the file", _in_order(spec, problems))
     try:
         return book.submit_many(
             session, premises, [record for _, record in records], actor=actor, now=now
         )
     except RecordRejected as exc:
-        problems = [_locate(layout(record_type), records[i][0], p) for i, p in exc.problems]
+        problems = [_locate(spec, records[i][0], p) for i, p in exc.problems]
         raise CsvRejected(f"{len(problems)} problem(s) in the file", problems) from None

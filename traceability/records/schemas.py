@@ -20,7 +20,7 @@ from pydantic import (
 )
 
 from traceability.errors import Invalid
-from traceability.public_record.gs1 import normalise_gtin
+from traceability.records.gs1 import normalise_gtin
 
 Text40 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
 Text80 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]

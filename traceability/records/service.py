@@ -121,6 +121,13 @@ def problems_of(exc: ValidationError) -> list[FieldProblem]:
     for err in exc.errors():
         where = ".".join(str(part) for part in err["loc"]) or "(record)"
         reason = err["msg"].removeprefix("Value error, ")
+        # Pydantic's date errors do not say which form is expected.
+        if err["type"].startswith(("date_", "datetime_")) and "YYYY" not in reason:
+            reason += (
+                "; write YYYY-MM-DD HH:MM"
+                if err["type"].startswith("datetime_")
+                else "; write YYYY-MM-DD"
+            )
         problems.append(FieldProblem(where, reason))
     return problems
 

@@ -1,13 +1,65 @@
 // The regulator console: sign in with an API key (kept in sessionStorage for this tab),
 // the alert queue with filters, an alert's detail and timeline, the lifecycle actions, and
 // live updates from the server-sent events stream, read with fetch() because EventSource
-// cannot send the Authorization header.
+// cannot send the Authorization header. Premises are shown by name; an alert offers only
+// the steps its status allows (traceability/alerts/lifecycle.py); the screens for
+// inspections and grades are in regulator_forms.js.
 
-import { ApiError, api, apiKey, authHeaders, day, el, moment, setApiKey } from "./api.js";
-import { applyLabels, installSwitch, t } from "./i18n.js";
+import { ApiError, api, apiKey, authHeaders, el, moment, setApiKey } from "./api.js";
+import "./desk_labels.js";
+import { applyLabels, installSwitch, t, tOr } from "./i18n.js";
+import { installRegulatorForms } from "./regulator_forms.js";
 
-const state = { me: null, alerts: [], selected: null, stream: null, lastEventId: null };
+const state = {
+  me: null,
+  alerts: [],
+  selected: null,
+  stream: null,
+  lastEventId: null,
+  names: new Map(),
+  live: false,
+  // The last step's outcome, shown again when the detail pane is rebuilt (a reload of the
+  // queue, a live update) until another alert is opened.
+  flash: null,
+};
 const $ = (id) => document.getElementById(id);
+
+// The lifecycle's steps (traceability/alerts/lifecycle.py): the statuses each may start
+// from, who may take it, and whether it needs a note.
+const STEPS = [
+  { path: "acknowledge", label: "action.acknowledge", from: ["open"], by: ["regulator", "restaurant"], note: false },
+  { path: "request-rectification", label: "action.request", from: ["open", "acknowledged"], by: ["regulator"], note: true },
+  { path: "close", label: "action.close", from: ["rectification_submitted"], by: ["regulator"], note: false },
+  { path: "reopen", label: "action.reopen", from: ["rectification_submitted", "closed"], by: ["regulator"], note: true },
+];
+
+function stepsFor(alert) {
+  const role = state.me ? state.me.role : "";
+  return STEPS.filter((s) => s.from.includes(alert.status) && s.by.includes(role));
+}
+
+function premisesName(id) {
+  return state.names.get(id) || id;
+}
+
+async function loadNames() {
+  const names = new Map();
+  let offset = 0;
+  for (let pages = 0; pages < 20 && offset !== null; pages += 1) {
+    const page = await api(`/v1/me/premises?limit=500&offset=${offset}`);
+    for (const p of page.items) names.set(p.premises_id, p.name);
+    offset = page.next_offset;
+  }
+  return names;
+}
+
+function setLive(on) {
+  state.live = on;
+  const live = $("live");
+  live.className = on ? "live on" : "live off";
+  live.dataset.state = on ? "on" : "off";
+  live.textContent = t(on ? "console.live.on" : "console.live.off");
+}
 
 async function signIn(key) {
   setApiKey(key);
@@ -25,6 +77,14 @@ async function signIn(key) {
   const select = $("district");
   select.replaceChildren(el("option", { value: "", "data-i18n": "console.all" }, t("console.all")));
   for (const d of state.me.districts) select.append(el("option", { value: d }, d));
+  try {
+    state.names = await loadNames();
+  } catch (err) {
+    state.names = new Map();
+  }
+  const supervised = state.me.role === "regulator" ? state.names : new Map();
+  $("inspect").hidden = $("grade").hidden = !supervised.size;
+  installRegulatorForms({ names: supervised, onLogged: loadQueue });
   await loadQueue();
   listen();
 }
@@ -53,12 +113,15 @@ function renderQueue() {
           class: [a.overdue ? "overdue" : "", a.alert_id === state.selected ? "selected" : ""].join(" "),
           "data-alert-id": a.alert_id,
           "data-status": a.status,
-          onclick: () => loadDetail(a.alert_id),
+          onclick: () => {
+            if (state.selected !== a.alert_id) state.flash = null;
+            loadDetail(a.alert_id);
+          },
         },
-        el("td", {}, a.alert_id.slice(0, 8)),
+        el("td", { class: "cell-id" }, a.alert_id.slice(0, 8)),
         el("td", {}, el("span", { class: `pill class-${a.class}` }, String(a.class))),
-        el("td", {}, a.rule, el("div", { class: "muted small" }, a.source)),
-        el("td", {}, a.premises_id),
+        el("td", {}, tOr(`rule.${a.rule}`, a.rule), el("div", { class: "muted small" }, tOr(`source.${a.source}`, a.source))),
+        el("td", { "data-premises-id": a.premises_id, title: a.premises_id }, premisesName(a.premises_id)),
         el("td", {}, t(`status.${a.status}`), a.escalation !== "none" ? el("div", { class: "flag" }, a.escalation) : ""),
         el("td", {}, moment(a.due_at), a.overdue ? el("div", { class: "flag" }, t("console.overdue")) : ""),
       ),
@@ -100,48 +163,53 @@ async function loadDetail(alertId) {
   }
   const a = detail.alert || detail;
   const thumbs = el("div", { class: "thumbs" });
-  const note = el("textarea", { id: "note", rows: 2, cols: 40, placeholder: t("console.note") });
-  const message = el("p", { id: "action-result", role: "status" });
-  const act = (label, path, needsNote) =>
+  const note = el("textarea", { id: "note", rows: 2, placeholder: t("console.note") });
+  const flash = state.flash && state.flash.alertId === alertId ? state.flash : null;
+  const message = el("p", { id: "action-result", role: "status", class: flash ? (flash.ok ? "okmsg" : "errors") : "" }, flash ? flash.text : "");
+  const remember = (ok, text) => {
+    state.flash = { alertId, ok, text };
+    message.className = ok ? "okmsg" : "errors";
+    message.textContent = text;
+  };
+  const act = (step) =>
     el(
       "button",
       {
         type: "button",
-        "data-action": path,
+        "data-action": step.path,
         onclick: async () => {
           const text = note.value.trim();
-          if (needsNote && !text) {
-            message.className = "errors";
-            message.textContent = `${t("console.note")}?`;
+          if (step.note && !text) {
+            remember(false, `${t("console.note")}?`);
             return;
           }
           try {
-            await api(`/v1/alerts/${encodeURIComponent(alertId)}/${path}`, {
+            await api(`/v1/alerts/${encodeURIComponent(alertId)}/${step.path}`, {
               method: "POST",
               json: text ? { note: text } : {},
             });
-            message.className = "okmsg";
-            message.textContent = "✓";
+            remember(true, t("console.done", { action: t(step.label) }));
             await loadQueue();
           } catch (err) {
-            message.className = "errors";
-            message.textContent = err instanceof ApiError ? err.message : String(err);
+            remember(false, err instanceof ApiError ? err.message : String(err));
           }
         },
       },
-      label,
+      t(step.label),
     );
+  const steps = stepsFor(a);
   box.replaceChildren(
     el("h2", {}, t("console.detail")),
     el("div", { class: "row" }, el("span", { class: `pill class-${a.class}` }, `${t("class")} ${a.class}`), el("span", { class: `pill status ${a.status}`, id: "detail-status", "data-status": a.status }, t(`status.${a.status}`)), a.overdue ? el("span", { class: "flag" }, t("console.overdue")) : ""),
+    el("h3", {}, tOr(`rule.${a.rule}`, a.rule)),
     el("p", {}, a.detail),
-    el("div", { class: "muted small" }, `${a.premises_id} · ${a.subject} · ${a.rule} · ${a.source}`),
+    el("div", { class: "muted small" }, `${premisesName(a.premises_id)} · ${a.premises_id} · ${a.rule} · ${tOr(`source.${a.source}`, a.source)}`),
     el("div", { class: "muted small" }, `${t("alerts.opened")} ${moment(a.opened_at)} · ${t("alerts.due")} ${moment(a.due_at)}`),
     el("h2", {}, t("console.timeline")),
     el(
       "ol",
       { class: "timeline" },
-      el("li", {}, `${moment(a.started_at)} · breach `, el("a", { href: detail.breach ? detail.breach.proof : a.proof }, "proof")),
+      el("li", {}, `${moment(a.started_at)} · ${t("console.breach")} `, el("a", { href: detail.breach ? detail.breach.proof : a.proof }, t("console.proof"))),
       (detail.timeline || []).map((s) =>
         el(
           "li",
@@ -150,20 +218,19 @@ async function loadDetail(alertId) {
           s.note ? ` — ${s.note}` : "",
           s.evidence_sha256.length ? ` · ${t("alerts.evidence")} ×${s.evidence_sha256.length}` : "",
           " ",
-          el("a", { href: s.proof }, "proof"),
+          el("a", { href: s.proof }, t("console.proof")),
         ),
       ),
-      detail.recovery ? el("li", {}, `${moment(detail.recovery.at)} · recovery`) : "",
+      detail.recovery ? el("li", {}, `${moment(detail.recovery.at)} · ${t("console.recovery")}`) : "",
     ),
     thumbs,
-    note,
+    steps.length ? note : "",
     el(
       "div",
       { class: "actions" },
-      act(t("action.acknowledge"), "acknowledge", false),
-      act(t("action.request"), "request-rectification", true),
-      act(t("action.close"), "close", false),
-      act(t("action.reopen"), "reopen", true),
+      steps.length
+        ? steps.map(act)
+        : el("span", { class: "muted small", "data-role": "no-actions" }, t(state.me && state.me.role === "regulator" ? "console.waiting" : "console.readonly")),
     ),
     message,
   );
@@ -183,7 +250,6 @@ async function loadDetail(alertId) {
 
 // Read the SSE stream with fetch; reconnect with Last-Event-ID after the server ends it.
 async function listen() {
-  const live = $("live");
   let failures = 0;
   while (apiKey() && failures < 20) {
     const controller = new AbortController();
@@ -193,8 +259,7 @@ async function listen() {
       if (state.lastEventId) headers["Last-Event-ID"] = state.lastEventId;
       const response = await fetch("/v1/alerts/stream", { headers, signal: controller.signal });
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
-      live.className = "live on";
-      live.textContent = t("console.live");
+      setLive(true);
       failures = 0;
       const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
       let buffer = "";
@@ -212,8 +277,7 @@ async function listen() {
     } catch (err) {
       failures += 1;
     }
-    live.className = "live off";
-    live.textContent = t("console.live.off");
+    setLive(false);
     await new Promise((resolve) => setTimeout(resolve, Math.min(1000 * 2 ** failures, 30000)));
   }
 }
@@ -243,6 +307,7 @@ $("signout").addEventListener("click", () => {
   location.reload();
 });
 installSwitch($("lang"), () => {
+  setLive(state.live);
   if (state.me) {
     renderQueue();
     if (state.selected) loadDetail(state.selected);

@@ -295,3 +295,14 @@ export function installSwitch(button, rerender) {
   });
   applyLabels();
 }
+
+// Pages add their own labels (e.g. desk_labels.js for the console and the kitchen) so that
+// each page's strings live in a module of their own.
+export function addLabels(extra) {
+  for (const [language, labels] of Object.entries(extra)) Object.assign(LABELS[language], labels);
+}
+
+// The label of `key`, or `fallback` when there is none (e.g. a rule added after this page).
+export function tOr(key, fallback, values = {}) {
+  return (LABELS[lang()][key] ?? LABELS.en[key]) !== undefined ? t(key, values) : fallback;
+}

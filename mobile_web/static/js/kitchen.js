@@ -1,22 +1,30 @@
-// The restaurant's pages: sign in with an API key, today's checklist as forms posting to
-// the records API, CSV upload with the row-by-row error report, and open alerts with a
+// The restaurant's pages: sign in with an API key, a form for each of the seven record
+// types (kitchen_forms.js) posting to the records API, CSV upload with its template,
+// column legend and the report of every problem of a file, and open alerts with a
 // rectification form (photo to the attachments API, then the rectification with its hash).
+// A record that raises an alert says so at once and the alert list is reloaded.
 
 import { ApiError, api, apiKey, el, moment, setApiKey } from "./api.js";
-import { applyLabels, installSwitch, t } from "./i18n.js";
+import "./desk_labels.js";
+import { applyLabels, installSwitch, t, tOr } from "./i18n.js";
+import { FORMS, buildForm, localDay, recordOf, showFieldErrors } from "./kitchen_forms.js";
 
 const $ = (id) => document.getElementById(id);
-const state = { me: null, premises: null };
-
-function today() {
-  const now = new Date();
-  const pad = (n) => String(n).padStart(2, "0");
-  return `${now.getFullYear()}-${pad(now.getMonth() + 1)}-${pad(now.getDate())}`;
-}
+const state = { me: null, premises: null, names: new Map(), raised: [] };
+const DAILY = ["morning_check", "sample_retention", "disinfection", "self_inspection"];
 
 function errorText(err) {
   if (!(err instanceof ApiError)) return String(err.message || err);
   return err.message;
+}
+
+async function premisesNames() {
+  try {
+    const page = await api("/v1/me/premises?limit=500");
+    return new Map(page.items.map((p) => [p.premises_id, p.name]));
+  } catch (err) {
+    return new Map();
+  }
 }
 
 async function signIn(key) {
@@ -31,76 +39,139 @@ async function signIn(key) {
   $("signin").hidden = true;
   $("desk").hidden = false;
   $("signout").hidden = false;
-  const select = $("premises");
-  select.replaceChildren(...(state.me.premises || []).map((p) => el("option", { value: p }, p)));
-  state.premises = select.value;
+  state.names = await premisesNames();
+  const ids = state.me.premises || [...state.names.keys()];
+  $("premises").replaceChildren(...ids.map((p) => el("option", { value: p }, state.names.get(p) || p)));
+  state.premises = $("premises").value;
   await refresh();
+}
+
+function csvType() {
+  return new FormData($("csv")).get("record_type");
 }
 
 async function refresh() {
   state.premises = $("premises").value;
   if (!state.premises) return;
-  $("template").href = `/v1/records/csv-templates/${new FormData($("csv")).get("record_type")}`;
-  await Promise.all([loadToday(), loadAlerts()]);
+  $("template").href = `/v1/records/csv-templates/${csvType()}`;
+  await Promise.all([loadToday(), loadAlerts(), loadLegend()]);
 }
 
 async function loadToday() {
-  const day = today();
-  const page = await api(`/v1/premises/${state.premises}/records?from=${day}&to=${day}&limit=200`);
+  const day = localDay();
+  const page = await api(`/v1/premises/${encodeURIComponent(state.premises)}/records?from=${day}&to=${day}&limit=200`);
   const done = new Set(page.items.map((r) => r.record_type));
   $("today").replaceChildren(
-    ...[
-      ["morning_check", "kitchen.morning"],
-      ["sample_retention", "kitchen.samples"],
-      ["disinfection", "kitchen.disinfection"],
-    ].map(([type, label]) =>
-      el("li", { "data-record-type": type, "data-done": done.has(type) }, done.has(type) ? "✓ " : "○ ", t(label)),
+    ...DAILY.map((type) =>
+      el("li", { "data-record-type": type, "data-done": done.has(type) }, done.has(type) ? "✓ " : "○ ", t(`type.${type}`)),
     ),
   );
 }
 
-function recordFrom(form) {
-  const data = Object.fromEntries(new FormData(form).entries());
-  const type = form.dataset.recordType;
-  const record = { date: today() };
-  for (const [k, v] of Object.entries(data)) if (v !== "") record[k] = v;
-  if (type === "morning_check") {
-    record.staff = data.staff
-      .split("\n")
-      .map((line) => line.split(",").map((s) => s.trim()))
-      .filter(([name]) => name)
-      .map(([name, expiry]) => (expiry ? { name, health_certificate_expiry: expiry } : { name }));
+async function uploadFile(file) {
+  const stored = await api(`/v1/premises/${encodeURIComponent(state.premises)}/attachments`, {
+    method: "POST",
+    body: await file.arrayBuffer(),
+    headers: { "Content-Type": file.type || "application/octet-stream" },
+  });
+  return stored.sha256;
+}
+
+function ruleTitle(alert) {
+  return tOr(`rule.${alert.rule}`, alert.rule);
+}
+
+// Say at once which alerts a submission raised (class, what, due), then reload the list.
+async function showRaised(box, alertIds) {
+  if (!alertIds.length) {
+    box.replaceChildren();
+    return;
   }
-  if (type === "sample_retention") {
-    record.weight_g = Number(data.weight_g);
-    record.time_in = new Date(data.time_in).toISOString();
-  }
-  if (type === "disinfection") {
-    record.items = data.items.split(";").map((s) => s.trim()).filter(Boolean);
-    for (const k of ["temperature_c", "concentration_mg_l", "duration_min"]) {
-      if (data[k] !== "" && data[k] !== undefined) record[k] = Number(data[k]);
-    }
-  }
-  return { type, record };
+  const alerts = await Promise.all(
+    alertIds.map((id) => api(`/v1/alerts/${encodeURIComponent(id)}`).then((d) => d.alert || d, () => ({ alert_id: id, rule: "", class: "?" }))),
+  );
+  state.raised = alerts.map((a) => a.alert_id);
+  box.replaceChildren(
+    el(
+      "div",
+      { class: "banner bad raised-alert", role: "alert", "data-alerts": alertIds.join(" ") },
+      el("strong", {}, "⚠ ", t("kitchen.alert.raised")),
+      el(
+        "ul",
+        {},
+        alerts.map((a) =>
+          el(
+            "li",
+            { "data-alert-id": a.alert_id, "data-rule": a.rule },
+            el("span", { class: `pill class-${a.class}` }, `${t("class")} ${a.class}`),
+            " ",
+            ruleTitle(a),
+            a.due_at ? el("span", { class: "small" }, ` · ${t("alerts.due")} ${moment(a.due_at)}`) : "",
+            a.detail ? el("div", { class: "small" }, a.detail) : "",
+          ),
+        ),
+      ),
+    ),
+  );
+  await loadAlerts();
 }
 
 async function submitRecord(event) {
   event.preventDefault();
   const form = event.target;
   const result = form.querySelector(".result");
-  const { type, record } = recordFrom(form);
+  const raised = form.querySelector(".raised");
+  result.className = "result";
+  result.textContent = t("loading");
   try {
-    const logged = await api(`/v1/premises/${state.premises}/records`, {
+    const { type, record } = await recordOf(form, uploadFile);
+    const logged = await api(`/v1/premises/${encodeURIComponent(state.premises)}/records`, {
       method: "POST",
       json: { record_type: type, record },
     });
+    showFieldErrors(form, []);
     result.className = "result okmsg";
     result.textContent = `✓ ${t("kitchen.saved")} #${logged.leaf_index}`;
-    await loadToday();
+    await Promise.all([showRaised(raised, logged.alerts_opened || []), loadToday()]);
   } catch (err) {
+    const fields = (err.body && err.body.fields) || [];
+    const unplaced = showFieldErrors(form, fields);
     result.className = "result errors";
-    result.textContent = errorText(err);
+    result.textContent = fields.length ? [t("kitchen.fix"), ...unplaced].join(" ") : errorText(err);
+    raised.replaceChildren();
   }
+}
+
+function columnLabel(column) {
+  return `${tOr(`field.${column}`, column)} (${column})`;
+}
+
+async function loadLegend() {
+  const type = csvType();
+  let legend;
+  try {
+    legend = await api(`/v1/records/csv-templates/${type}/legend`, { auth: false });
+  } catch (err) {
+    $("legend").replaceChildren(el("tr", {}, el("td", { colspan: 4, class: "errors" }, errorText(err))));
+    return;
+  }
+  $("legend").replaceChildren(
+    ...legend.columns.map((c) =>
+      el(
+        "tr",
+        { "data-column": c.column },
+        el("td", {}, el("code", {}, c.column)),
+        el("td", {}, tOr(`field.${c.column}`, c.column), " ", el("span", { class: c.required ? "flag small" : "muted small" }, t(c.required ? "kitchen.csv.required" : "kitchen.csv.optional"))),
+        el(
+          "td",
+          {},
+          t(`kind.${c.kind}`),
+          c.choices.length ? `: ${c.choices.map((v) => `${v} (${tOr(`choice.${v}`, v)})`).join(", ")}` : "",
+        ),
+        el("td", {}, c.example ? el("code", {}, c.example) : ""),
+      ),
+    ),
+  );
 }
 
 async function uploadCsv(event) {
@@ -111,21 +182,27 @@ async function uploadCsv(event) {
   box.replaceChildren(t("loading"));
   try {
     const answer = await api(
-      `/v1/premises/${state.premises}/records/csv?record_type=${encodeURIComponent(form.get("record_type"))}`,
+      `/v1/premises/${encodeURIComponent(state.premises)}/records/csv?record_type=${encodeURIComponent(form.get("record_type"))}`,
       { method: "POST", body: await file.arrayBuffer(), headers: { "Content-Type": "text/csv" } },
     );
-    box.replaceChildren(el("p", { class: "okmsg", id: "csv-ok" }, t("kitchen.csv.ok", { count: answer.accepted })));
-    await loadToday();
+    const raised = el("div", { class: "raised" });
+    box.replaceChildren(el("p", { class: "okmsg", id: "csv-ok" }, t("kitchen.csv.ok", { count: answer.accepted })), raised);
+    await Promise.all([showRaised(raised, (answer.records || []).flatMap((r) => r.alerts_opened || [])), loadToday()]);
   } catch (err) {
     const rows = (err.body && err.body.rows) || [];
     box.replaceChildren(
-      el("p", { class: "errors" }, errorText(err)),
+      el("p", { class: "errors" }, rows.length ? t("kitchen.csv.problems", { count: rows.length }) : errorText(err)),
       el(
         "ul",
         { class: "errors", id: "csv-errors" },
-        rows.map((r) =>
-          el("li", { "data-row": r.row, "data-column": r.column || "" }, t("kitchen.csv.rows", { row: r.row, column: r.column || "—", reason: r.reason })),
-        ),
+        rows.map((r) => {
+          const column = r.column ? columnLabel(r.column) : "—";
+          const text =
+            r.value !== null && r.value !== undefined && r.value !== ""
+              ? t("kitchen.csv.rows.value", { row: r.row, column, value: r.value, reason: r.reason })
+              : t("kitchen.csv.rows", { row: r.row, column, reason: r.reason });
+          return el("li", { "data-row": r.row, "data-column": r.column || "" }, text);
+        }),
       ),
     );
   }
@@ -135,8 +212,8 @@ async function loadAlerts() {
   const page = await api(`/v1/alerts?premises_id=${encodeURIComponent(state.premises)}&limit=100`);
   const open = page.items.filter((a) => a.status !== "closed");
   $("alerts").replaceChildren(
-    ...(open.length ? open : []).map((a) => {
-      const note = el("textarea", { name: "note", rows: 2, cols: 32, required: true, placeholder: t("console.note") });
+    ...open.map((a) => {
+      const note = el("textarea", { name: "note", rows: 2, required: true, placeholder: t("console.note") });
       const photo = el("input", { type: "file", name: "photo", accept: "image/jpeg,image/png,image/webp,application/pdf", required: true });
       const result = el("span", { class: "result", role: "status" });
       const form = el(
@@ -151,15 +228,10 @@ async function loadAlerts() {
       form.addEventListener("submit", async (event) => {
         event.preventDefault();
         try {
-          const file = photo.files[0];
-          const stored = await api(`/v1/premises/${state.premises}/attachments`, {
-            method: "POST",
-            body: await file.arrayBuffer(),
-            headers: { "Content-Type": file.type || "application/octet-stream" },
-          });
+          const sha = await uploadFile(photo.files[0]);
           await api(`/v1/alerts/${a.alert_id}/rectification`, {
             method: "POST",
-            json: { note: note.value.trim(), evidence_sha256: [stored.sha256] },
+            json: { note: note.value.trim(), evidence_sha256: [sha] },
           });
           result.className = "result okmsg";
           result.textContent = "✓";
@@ -172,15 +244,37 @@ async function loadAlerts() {
       const canRectify = ["open", "acknowledged", "rectification_requested"].includes(a.status);
       return el(
         "li",
-        { "data-alert-id": a.alert_id, "data-status": a.status, class: a.overdue ? "overdue" : "" },
-        el("div", { class: "row" }, el("span", { class: `pill class-${a.class}` }, `${t("class")} ${a.class}`), el("span", { class: "pill" }, t(`status.${a.status}`)), a.overdue ? el("span", { class: "flag" }, t("console.overdue")) : ""),
-        el("div", {}, a.detail),
+        { "data-alert-id": a.alert_id, "data-status": a.status, class: [a.overdue ? "overdue" : "", state.raised.includes(a.alert_id) ? "new" : ""].join(" ") },
+        el(
+          "div",
+          { class: "row" },
+          el("span", { class: `pill class-${a.class}` }, `${t("class")} ${a.class}`),
+          el("strong", {}, ruleTitle(a)),
+          el("span", { class: "pill" }, t(`status.${a.status}`)),
+          a.overdue ? el("span", { class: "flag" }, t("console.overdue")) : "",
+        ),
+        el("div", { class: "small" }, a.detail),
         el("div", { class: "muted small" }, `${t("alerts.opened")} ${moment(a.opened_at)} · ${t("alerts.due")} ${moment(a.due_at)}`),
         canRectify ? form : "",
       );
     }),
   );
   if (!open.length) $("alerts").append(el("li", { class: "muted" }, t("none")));
+}
+
+function buildForms() {
+  $("forms").replaceChildren(
+    ...FORMS.map((spec) => {
+      const form = buildForm(spec);
+      form.addEventListener("submit", submitRecord);
+      return el(
+        "details",
+        { "data-record-type": spec.type },
+        el("summary", { "data-i18n": `type.${spec.type}` }, t(`type.${spec.type}`)),
+        form,
+      );
+    }),
+  );
 }
 
 $("signin").addEventListener("submit", (event) => {
@@ -193,12 +287,11 @@ $("signout").addEventListener("click", () => {
 });
 $("premises").addEventListener("change", refresh);
 $("csv").addEventListener("submit", uploadCsv);
-$("csv").addEventListener("change", () => {
-  $("template").href = `/v1/records/csv-templates/${new FormData($("csv")).get("record_type")}`;
+$("csv").querySelector("select[name=record_type]").addEventListener("change", () => {
+  $("template").href = `/v1/records/csv-templates/${csvType()}`;
+  loadLegend();
 });
-for (const form of document.querySelectorAll("form[data-record-type]")) {
-  form.addEventListener("submit", submitRecord);
-}
+buildForms();
 installSwitch($("lang"), () => {
   if (state.me) refresh();
 });

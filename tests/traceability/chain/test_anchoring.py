@@ -29,13 +29,13 @@ from traceability.chain.factory import deploy, open_chain
 from traceability.entrypoints.cli.audit import register as register_audit
 from traceability.errors import ChainUnavailable
 from traceability.platform import open_platform
+from traceability.proofs.bundles import build_bundle
 from traceability.settings import Settings
 from traceability.storage.db import transaction
 from traceability.storage.models import AnchorRow
 from traceability.transparency.audit import AuditReport, audit_log
 from traceability.transparency.checkpoints import NoteSigner
 from traceability.transparency.ingest import Ingest, parse_batch
-from traceability.transparency.proofs import build_bundle
 from traceability.verify.bundle import CHECKS, JsonRpc, anchored_on_chain, verify_bundle
 from traceability.verify.trust import ChainPin
 

@@ -148,7 +148,7 @@ def proof(
 ) -> None:
     """Export the proof of one event (of a log that exists): a sunledger-proof/1 bundle or a
     C2SP tlog-proof."""
-    from traceability.transparency.proofs import build_bundle, build_tlog_proof
+    from traceability.proofs.bundles import build_bundle, build_tlog_proof
     from traceability.witnessing.collection import Witnessing
 
     if proof_format not in ("bundle", "tlog-proof"):
