@@ -33,8 +33,8 @@ from traceability.transparency.checkpoints import NoteSigner, write_signer_key_f
 from traceability.transparency.ingest import Ingest, parse_batch
 
 if TYPE_CHECKING:
+    from traceability.demo.data_dir import SeedSummary
     from traceability.demo.scenario import Scenario
-    from traceability.demo.seed import SeedSummary
 
 app = typer.Typer(
     help="Sunshine Ledger: a verifiable food-safety event log.",
@@ -221,7 +221,7 @@ def demo(
     A second run reuses the data directory (nothing is seeded twice); --reset
     removes the demo's files there and starts over.
     """
-    from traceability.demo import seed as demo_seed
+    from traceability.demo import data_dir as demo_files
     from traceability.demo import witness as demo_witness
     from traceability.demo.scenario import load_scenario
 
@@ -231,12 +231,12 @@ def demo(
     try:
         scenario = load_scenario(scenario_file)
         if reset:
-            removed = demo_seed.reset(settings.data_dir) + demo_witness.reset(settings.data_dir)
+            removed = demo_files.reset(settings.data_dir) + demo_witness.reset(settings.data_dir)
             err.print(
                 f"reset: removed {', '.join(removed) or 'nothing'} from {settings.data_dir}",
                 highlight=False,
             )
-        summary = demo_seed.marker(settings.data_dir)
+        summary = demo_files.marker(settings.data_dir)
         appended = 0
         if summary is None:
             summary = _seed_demo(settings, scenario)
@@ -289,6 +289,7 @@ def _serve_demo(
     if not serve_site:
         return
     from traceability.demo.live import serve_city
+    from traceability.entrypoints.vision_checker import demo_vision
 
     def ready(pid: int) -> None:
         out.print(
@@ -298,7 +299,13 @@ def _serve_demo(
         )
 
     status, stats = serve_city(
-        settings, scenario, host, port, seconds=serve_seconds, on_ready=ready
+        settings,
+        scenario,
+        host,
+        port,
+        vision=demo_vision(),
+        seconds=serve_seconds,
+        on_ready=ready,
     )
     err.print(
         f"stopped: {stats.readings_accepted} live readings accepted, "
@@ -314,6 +321,7 @@ def _serve_demo(
 def _seed_demo(settings: Settings, scenario: Scenario) -> SeedSummary:
     """Seed the city with a progress bar on a terminal."""
     from traceability.demo.seed import seed_city
+    from traceability.entrypoints.vision_checker import demo_vision
 
     with Progress(
         TextColumn("seeding a week of the demo city"),
@@ -328,7 +336,7 @@ def _seed_demo(settings: Settings, scenario: Scenario) -> SeedSummary:
         def advance(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
 
-        return seed_city(settings, scenario, on_progress=advance)
+        return seed_city(settings, scenario, vision=demo_vision(), on_progress=advance)
 
 
 def _demo_facts(settings: Settings) -> dict[str, Any]:
