@@ -4,9 +4,9 @@ Of ``traceability``, the checker (``kitchen_vision``) depends on this module and
 ``traceability.errors`` alone: it turns what a camera's pipeline found into a
 :class:`CameraBatch` of the plain data types below and gives it to an
 :class:`ObservationSink`; it reads a stove probe's latest logged temperature through
-:class:`StoveReadings`. The implementations (``traceability.cameras.vision_ledger``)
-write the log, the evidence, the snapshots and the alerts; the process entry points
-wire them in.
+:class:`StoveReadings`. The implementations (``traceability.cameras.vision_ledger``;
+``traceability.public_record.stove_readings``) write the log, the evidence, the
+snapshots and the alerts, and read the probe; the process entry points wire them in.
 
 Nothing here touches a database or an image library: the types are data, the protocols
 say what is called.

@@ -21,11 +21,9 @@ decision, ``kitchen_vision.handover``):
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections import Counter
 from datetime import datetime, timedelta
-from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -44,7 +42,6 @@ from traceability.cameras.observations import (
 from traceability.cameras.registry import VISION_UPLOADER_PREFIX, CameraRegistry
 from traceability.errors import NotFound
 from traceability.orgs import repository as org_repository
-from traceability.public_record import repository as public_repo
 from traceability.storage.db import transaction
 from traceability.storage.models import KitchenSnapshotRow
 from traceability.transparency.events import (
@@ -291,22 +288,3 @@ class LedgerSink:
     def record(self, batch: CameraBatch, now: datetime) -> LoggedBatch:
         with transaction(self.sessions) as session:
             return self.ledger.record(session, batch, now)
-
-
-class LoggedStoveProbe:
-    """A stove probe's latest logged reading, read from the log (``StoveReadings``)."""
-
-    def __init__(self, sessions: sessionmaker[Session]) -> None:
-        self.sessions = sessions
-
-    def latest(self, device_id: str) -> tuple[datetime, float] | None:
-        with self.sessions() as session:
-            row = public_repo.last_reading(session, device_id)
-            if row is None:
-                return None
-            body: dict[str, Any] = json.loads(bytes(row.body))
-        payload = body["payload"]
-        for value in payload.get("values", []):
-            if value.get("type") == "Temperature" and value.get("uom") == "CEL":
-                return datetime.fromisoformat(payload["measured_at"]), float(value["value"])
-        return None

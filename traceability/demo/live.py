@@ -37,11 +37,12 @@ from typing import Any
 import httpx
 
 from traceability.cameras.registry import CameraRegistry
-from traceability.cameras.vision_ledger import LedgerSink, LoggedStoveProbe, VisionLedger
+from traceability.cameras.vision_ledger import LedgerSink, VisionLedger
 from traceability.demo.city import demo_fleet
 from traceability.demo.data_dir import clip_path
 from traceability.demo.scenario import Scenario
 from traceability.demo.vision import DemoVision, VisionMissing
+from traceability.public_record.stove_readings import LoggedStoveProbe
 from traceability.settings import Settings
 from traceability.simulator.run import simulate
 from traceability.simulator.transports import HttpSink

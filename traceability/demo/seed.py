@@ -9,7 +9,8 @@ not from the demo); records go through the record book (names only as
 commitments); alerts move through the alert desk; inspections and grades
 through the inspections service; the pest event is found by the vision
 checker in a generated night clip; anchoring is the worker's tick on the
-embedded chain.
+embedded chain. The checker and the tick are handed in by the entry point
+(``traceability.entrypoints.demo_city``): this package imports neither.
 
 The week is replayed in time order on a simulated clock that ends at the real
 "now": every service is handed the simulated instant as its ``now``, so the
@@ -30,8 +31,9 @@ entry point hands in), ``alerts`` (the story's answers); they share a
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 from traceability.alerts.escalation import escalate_overdue
 from traceability.demo import clips
@@ -51,6 +53,10 @@ from traceability.storage.db import transaction
 
 log = logging.getLogger(__name__)
 
+AnchorTick = Callable[[], Mapping[str, Any]]
+"""Anchor the log's current checkpoint now (the worker's tick, forced); its report
+names ``errors`` if any. The entry point hands it in (``entrypoints.demo_city``)."""
+
 
 class CitySeeder:
     """Replays the scenario's week into the platform (see the module docstring)."""
@@ -61,11 +67,13 @@ class CitySeeder:
         scenario: Scenario,
         *,
         vision: DemoVision | VisionMissing,
+        anchor_tick: AnchorTick,
         now: datetime | None = None,
         on_progress: Callable[[int, int], None] | None = None,
     ) -> None:
         self.seeding = Seeding(settings, scenario, now)
         self.vision = vision
+        self.anchor_tick = anchor_tick
         self.on_progress = on_progress
 
     def run(self) -> SeedSummary:
@@ -110,9 +118,7 @@ class CitySeeder:
             timeline.schedule(timeline.at(day, "00:00"), "anchor the day", self._anchor)
 
     def _anchor(self, _when: datetime) -> None:
-        from traceability.entrypoints.worker import run_anchor_tick
-
-        report = run_anchor_tick(self.seeding.settings, force=True)
+        report = self.anchor_tick()
         if report.get("errors"):
             raise Invalid(f"anchoring failed: {report['errors']}")
 
@@ -122,9 +128,18 @@ def seed_city(
     scenario: Scenario,
     *,
     vision: DemoVision | VisionMissing,
+    anchor_tick: AnchorTick,
     now: datetime | None = None,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> SeedSummary:
     """Seed the scenario's week into ``settings.data_dir`` (see the module docstring);
-    ``vision`` is the checker the entry point built (or why there is none)."""
-    return CitySeeder(settings, scenario, vision=vision, now=now, on_progress=on_progress).run()
+    the entry point hands in the vision checker (or why there is none) and the
+    anchoring tick."""
+    return CitySeeder(
+        settings,
+        scenario,
+        vision=vision,
+        anchor_tick=anchor_tick,
+        now=now,
+        on_progress=on_progress,
+    ).run()

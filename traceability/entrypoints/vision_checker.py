@@ -22,8 +22,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from traceability.cameras.observations import ObservationSink, StoveReadings
 from traceability.cameras.registry import CameraRegistry
-from traceability.cameras.vision_ledger import LedgerSink, LoggedStoveProbe, VisionLedger
+from traceability.cameras.vision_ledger import LedgerSink, VisionLedger
 from traceability.demo.vision import AnalysedClip, DemoVision, VisionMissing
+from traceability.public_record.stove_readings import LoggedStoveProbe
 from traceability.transparency.log import TransparencyLog
 
 

@@ -23,8 +23,9 @@ from kitchen_vision.pipeline import FrameResult, Pipeline
 from kitchen_vision.sources import SampledFrame
 from tests.kitchen_vision import scenes
 from traceability.cameras.registry import CameraRegistry, camera_json
-from traceability.cameras.vision_ledger import LedgerSink, LoggedStoveProbe, VisionLedger
+from traceability.cameras.vision_ledger import LedgerSink, VisionLedger
 from traceability.errors import Invalid, NotFound
+from traceability.public_record.stove_readings import LoggedStoveProbe
 from traceability.storage.db import transaction
 from traceability.storage.models import AlertRow, AttachmentRow, EventRow
 from traceability.transparency.events import EventKind, prepared, rfc3339

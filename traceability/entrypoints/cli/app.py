@@ -288,8 +288,7 @@ def _serve_demo(
     _print_demo(settings, scenario, summary, facts, appended, base, data_dir)
     if not serve_site:
         return
-    from traceability.demo.live import serve_city
-    from traceability.entrypoints.vision_checker import demo_vision
+    from traceability.entrypoints.demo_city import serve_demo_city
 
     def ready(pid: int) -> None:
         out.print(
@@ -298,14 +297,8 @@ def _serve_demo(
             highlight=False,
         )
 
-    status, stats = serve_city(
-        settings,
-        scenario,
-        host,
-        port,
-        vision=demo_vision(),
-        seconds=serve_seconds,
-        on_ready=ready,
+    status, stats = serve_demo_city(
+        settings, scenario, host, port, seconds=serve_seconds, on_ready=ready
     )
     err.print(
         f"stopped: {stats.readings_accepted} live readings accepted, "
@@ -320,8 +313,7 @@ def _serve_demo(
 
 def _seed_demo(settings: Settings, scenario: Scenario) -> SeedSummary:
     """Seed the city with a progress bar on a terminal."""
-    from traceability.demo.seed import seed_city
-    from traceability.entrypoints.vision_checker import demo_vision
+    from traceability.entrypoints.demo_city import seed_demo_city
 
     with Progress(
         TextColumn("seeding a week of the demo city"),
@@ -336,7 +328,7 @@ def _seed_demo(settings: Settings, scenario: Scenario) -> SeedSummary:
         def advance(done: int, total: int) -> None:
             progress.update(task, completed=done, total=total)
 
-        return seed_city(settings, scenario, vision=demo_vision(), on_progress=advance)
+        return seed_demo_city(settings, scenario, on_progress=advance)
 
 
 def _demo_facts(settings: Settings) -> dict[str, Any]:

@@ -160,9 +160,10 @@ def run(
     """Watch live cameras until SIGTERM or Ctrl-C; observations and violations go to the log."""
     from kitchen_vision.config import load_configs
     from kitchen_vision.watch import watch_cameras
-    from traceability.cameras.vision_ledger import LedgerSink, LoggedStoveProbe, VisionLedger
+    from traceability.cameras.vision_ledger import LedgerSink, VisionLedger
     from traceability.entrypoints.cli.app import load_settings
     from traceability.platform import open_platform
+    from traceability.public_record.stove_readings import LoggedStoveProbe
 
     try:
         configs = load_configs(config_file)
