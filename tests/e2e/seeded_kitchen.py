@@ -342,10 +342,11 @@ def seed_snapshot(sessions: Any, log: Any, now: datetime) -> str:
     """A camera publishing 可视 snapshots, and one snapshot through the real pipeline
     (CenterFace blurring) and ledger."""
     from kitchen_vision.config import parse_config
-    from kitchen_vision.ledger import VisionLedger
+    from kitchen_vision.handover import CameraReport
     from kitchen_vision.pipeline import Pipeline
     from kitchen_vision.sources import SampledFrame
     from traceability.cameras.registry import CameraRegistry
+    from traceability.cameras.vision_ledger import VisionLedger
 
     config = parse_config(
         {
@@ -371,7 +372,7 @@ def seed_snapshot(sessions: Any, log: Any, now: datetime) -> str:
         )
     result = Pipeline(config).process(SampledFrame(0, 0.0, frame, now - timedelta(minutes=1)))
     with transaction(sessions) as session:
-        batch = VisionLedger(log, config).record(session, [result], now)
+        batch = VisionLedger(log).record(session, CameraReport(config).batch([result]), now)
     assert len(batch.snapshots_published) == 1, batch.snapshots_withheld
     return batch.snapshots_published[0]
 

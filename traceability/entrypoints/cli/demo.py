@@ -18,8 +18,8 @@ from traceability.settings import Settings
 from traceability.transparency import log_repository
 
 if TYPE_CHECKING:
+    from traceability.demo.data_dir import SeedSummary
     from traceability.demo.scenario import Scenario
-    from traceability.demo.seed import SeedSummary
 
 
 def demo(
@@ -49,7 +49,7 @@ def demo(
     A second run reuses the data directory (nothing is seeded twice); --reset
     removes the demo's files there and starts over.
     """
-    from traceability.demo import seed as demo_seed
+    from traceability.demo import data_dir as demo_files
     from traceability.demo import witness as demo_witness
     from traceability.demo.scenario import load_scenario
 
@@ -59,12 +59,12 @@ def demo(
     try:
         scenario = load_scenario(scenario_file)
         if reset:
-            removed = demo_seed.reset(settings.data_dir) + demo_witness.reset(settings.data_dir)
+            removed = demo_files.reset(settings.data_dir) + demo_witness.reset(settings.data_dir)
             err.print(
                 f"reset: removed {', '.join(removed) or 'nothing'} from {settings.data_dir}",
                 highlight=False,
             )
-        summary = demo_seed.marker(settings.data_dir)
+        summary = demo_files.marker(settings.data_dir)
         appended = 0
         if summary is None:
             summary = _seed_demo(settings, scenario)
@@ -116,7 +116,8 @@ def _serve_demo(
     _print_demo(settings, scenario, summary, facts, appended, base, data_dir)
     if not serve_site:
         return
-    from traceability.demo.live import serve_city, server_log
+    from traceability.demo.live import server_log
+    from traceability.entrypoints.demo_city import serve_demo_city
 
     def ready(pid: int) -> None:
         out.print(
@@ -126,7 +127,7 @@ def _serve_demo(
         )
         out.print(f"  the server's log: {server_log(settings)}", highlight=False)
 
-    status, stats = serve_city(
+    status, stats = serve_demo_city(
         settings, scenario, host, port, seconds=serve_seconds, on_ready=ready
     )
     err.print(
@@ -142,10 +143,10 @@ def _serve_demo(
 
 def _seed_demo(settings: Settings, scenario: Scenario) -> SeedSummary:
     """Seed the city with a progress bar on a terminal."""
-    from traceability.demo.seed import seed_city
+    from traceability.entrypoints.demo_city import seed_demo_city
 
     with progress_bar("seeding a week of the demo city") as progress:
-        return seed_city(settings, scenario, on_progress=tracking(progress, "demo"))
+        return seed_demo_city(settings, scenario, on_progress=tracking(progress, "demo"))
 
 
 def _demo_facts(settings: Settings) -> dict[str, Any]:

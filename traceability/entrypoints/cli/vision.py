@@ -140,7 +140,9 @@ def run(
     """Watch live cameras until SIGTERM or Ctrl-C; observations and violations go to the log."""
     from kitchen_vision.config import load_configs
     from kitchen_vision.watch import watch_cameras
+    from traceability.cameras.vision_ledger import LedgerSink, VisionLedger
     from traceability.platform import open_platform
+    from traceability.public_record.stove_readings import LoggedStoveProbe
 
     try:
         configs = load_configs(config_file)
@@ -163,7 +165,8 @@ def run(
     previous = {s: signal.signal(s, stopping) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
         err.print(f"watching {len(configs)} camera(s); SIGTERM or Ctrl-C stops", highlight=False)
-        outcome = watch_cameras(configs, sessions, log, stop)
+        sink = LedgerSink(sessions, VisionLedger(log))
+        outcome = watch_cameras(configs, sink, stop, stove_probe=LoggedStoveProbe(sessions))
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
