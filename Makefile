@@ -9,8 +9,9 @@ NODE_STAMP := hardhat_local/node_modules/.installed
 
 .PHONY: demo test install dev node browser interop lint typecheck layers pytest clocks bench clean reliability
 
+# make demo [PORT=8080] [DATA=./demo-data]: the port to serve on and the data directory.
 demo: install
-	$(BIN)/sunledger demo
+	$(BIN)/sunledger demo $(if $(PORT),--port $(PORT)) $(if $(DATA),--data-dir $(DATA))
 
 test: dev node browser interop lint typecheck layers
 	$(MAKE) --no-print-directory -j2 pytest clocks

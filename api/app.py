@@ -19,6 +19,7 @@ from api.routers import (
     exports,
     health,
     inspection_imports,
+    listing,
     me,
     open_data_formats,
     pages,
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(regulator.router)
     app.include_router(pages.router)  # before public: its lot page answers HTML requests
     app.include_router(public.router)
+    app.include_router(listing.router)
     app.include_router(exports.router)
     app.include_router(cameras.router)
     app.include_router(inspection_imports.router)

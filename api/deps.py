@@ -22,6 +22,7 @@ from traceability.entrypoints.worker import (
     request_webhook_delivery,
 )
 from traceability.errors import SunledgerError
+from traceability.public_record.version import RecordBodies
 from traceability.settings import Settings
 from traceability.transparency.checkpoints import NoteSigner
 from traceability.transparency.log import TransparencyLog
@@ -47,6 +48,11 @@ class Platform:
             max_age=timedelta(seconds=self.settings.reading_max_age_seconds),
         )
         return ProbeIntake(self.log, self.signer, policy)
+
+    @cached_property
+    def record_bodies(self) -> RecordBodies:
+        """The public records this process built, by version (see ``public_record.version``)."""
+        return RecordBodies()
 
     def after_commit(
         self, background: BackgroundTasks, *, alerts: bool = False, readings: bool = False

@@ -36,21 +36,20 @@ from traceability.settings import Settings
 
 SUNLEDGER = str(Path(sys.executable).parent / "sunledger")
 KBPS = 1000 / 8  # bytes per second in one kilobit per second
-# Chrome DevTools' presets (latency in ms, throughput in bytes/s).
-PROFILES = {
-    "no throttling": None,
-    "4x CPU, Fast 3G (562.5 ms, 1.44 Mbps down, 675 kbps up)": {
-        "cpu": 4,
-        "latency": 562.5,
-        "down": 1440 * KBPS,
-        "up": 675 * KBPS,
-    },
-    "4x CPU, Slow 4G (150 ms, 1.6 Mbps down, 750 kbps up)": {
-        "cpu": 4,
-        "latency": 150,
-        "down": 1600 * KBPS,
-        "up": 750 * KBPS,
-    },
+# Chrome DevTools' network presets as CDP takes them (latency in ms, throughput in bytes/s):
+# "Fast 4G" is DevTools' own (60 ms x 2.75, 9 Mbps x 0.9 down, 1.5 Mbps x 0.9 up), taken as
+# the normal phone connection; "Slow 4G" here is Lighthouse's mobile throttling (150 ms RTT,
+# 1.6 Mbps, 750 kbps) applied as is; "Fast 3G" is DevTools' older preset (150 ms x 3.75,
+# 1.6 Mbps x 0.9, 750 kbps x 0.9).
+FAST_4G = {"latency": 165.0, "down": 8100 * KBPS, "up": 1350 * KBPS}
+SLOW_4G = {"latency": 150.0, "down": 1600 * KBPS, "up": 750 * KBPS}
+FAST_3G = {"latency": 562.5, "down": 1440 * KBPS, "up": 675 * KBPS}
+PROFILES: dict[str, dict[str, float] | None] = {
+    "1x CPU, no throttling (127.0.0.1)": None,
+    "1x CPU, Fast 4G (165 ms, 8.1 Mbps down, 1.35 Mbps up)": {"cpu": 1, **FAST_4G},
+    "4x CPU, Fast 4G (165 ms, 8.1 Mbps down, 1.35 Mbps up)": {"cpu": 4, **FAST_4G},
+    "4x CPU, Slow 4G (150 ms, 1.6 Mbps down, 750 kbps up)": {"cpu": 4, **SLOW_4G},
+    "4x CPU, Fast 3G (562.5 ms, 1.44 Mbps down, 675 kbps up)": {"cpu": 4, **FAST_3G},
 }
 
 
@@ -89,10 +88,17 @@ def time_page(browser: Any, url: str, profile: dict[str, float] | None) -> dict[
     states = page.eval_on_selector_all(".badge", "els => els.map(e => e.dataset.state)")
     bundles = page.evaluate(
         "() => performance.getEntriesByType('resource')"
-        ".filter(e => e.name.includes('/v1/proofs/')).length"
+        ".filter(e => /\\/v1\\/proofs[/?]/.test(e.name)).length"
     )
+    requests = page.evaluate("() => performance.getEntriesByType('resource').length")
     context.close()
-    return {"seconds": elapsed, "items": len(states), "ok": states.count("ok"), "bundles": bundles}
+    return {
+        "seconds": elapsed,
+        "items": len(states),
+        "ok": states.count("ok"),
+        "bundles": bundles,
+        "requests": requests + 1,
+    }
 
 
 def main() -> None:
@@ -122,7 +128,12 @@ def main() -> None:
         stderr=open(data_dir / "serve.log", "wb"),
     )
     base = f"http://127.0.0.1:{port}"
-    report: dict[str, Any] = {"cpu_count": os.cpu_count(), "runs": args.runs, "profiles": {}}
+    report: dict[str, Any] = {
+        "cpu_count": os.cpu_count(),
+        "load_average_at_start": os.getloadavg(),
+        "runs": args.runs,
+        "profiles": {},
+    }
     try:
         for _ in range(600):
             try:
@@ -146,11 +157,14 @@ def main() -> None:
                     seconds = [r["seconds"] for r in runs]
                     report["profiles"][name] = {
                         "median_seconds": round(statistics.median(seconds), 2),
+                        "all_seconds": [round(x, 2) for x in seconds],
                         "max_seconds": round(max(seconds), 2),
                         "items": runs[0]["items"],
                         "ok": runs[0]["ok"],
-                        "proof_bundles": runs[0]["bundles"],
+                        "proof_requests": runs[0]["bundles"],
+                        "requests": runs[0]["requests"],
                     }
+                    report["profiles"][name]["load_average"] = os.getloadavg()
                     print(name, report["profiles"][name], file=sys.stderr)
             finally:
                 browser.close()

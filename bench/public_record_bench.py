@@ -8,11 +8,16 @@ hashes, the Merkle tree, the events table), in batches of 5,000, oldest reading 
 that each stage only adds the older history; the probes' day summaries are then logged
 by the real ``DaySummaries.tick`` (its cache emptied first, so each closed day covers all
 of its readings). Latency is measured in-process through the ASGI app (``TestClient``):
-the request's whole handling, no network. Throughput is measured over 127.0.0.1 with
-``sunledger serve --workers 2`` against the 30-day PostgreSQL database, from client
-processes, once for full responses and once for ``If-None-Match`` revalidations (304);
-then again with ``SUNLEDGER_PUBLIC_RECORD_REUSE_SECONDS=5`` (nothing is written during the
-run, so each worker rebuilds the record once per minute and 5 seconds).
+the request's whole handling, no network, three ways: ``build`` (the worker's record cache
+emptied before each request, so every answer builds the record: what the first reader of
+each new version pays), ``cached`` (a repeat of the same version: the version query and
+the stored bytes) and ``revalidate`` (``If-None-Match`` with the current tag: a 304).
+Throughput is measured over 127.0.0.1 against ``sunledger serve --workers 2`` on the
+30-day PostgreSQL database, once for full responses (200) and once for revalidations
+(304), with ``wrk`` if installed (a native load generator: ``apt-get install wrk``), else
+``ab`` (apache2-utils), else, saying so, Python client processes (which on a small machine
+measure themselves more than the server). Each run starts early in a minute, so the tag
+(which names the minute) holds for the whole run; the counts of 200s and 304s are shown.
 Every process started here is stopped by its PID.
 """
 
@@ -23,6 +28,7 @@ import json
 import multiprocessing as mp
 import os
 import platform
+import shutil
 import signal
 import socket
 import statistics
@@ -55,11 +61,11 @@ from traceability.transparency.ingest import Ingest
 POSTGRES = os.environ.get(
     "SUNLEDGER_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
-SUNLEDGER = str(Path(sys.executable).parent / "sunledger")
 PREMISES = "p-bench"
 PROBES = 7
 STAGES = (1, 7, 30)
 BATCH = 5_000
+SUNLEDGER = str(Path(sys.executable).parent / "sunledger")
 
 
 def free_port() -> int:
@@ -161,40 +167,59 @@ def summarise(settings: Settings, now: datetime) -> dict[str, int]:
     return {"closed": report.closed, "running": report.running}
 
 
-def latencies(settings: Settings, requests: int) -> dict[str, float]:
+def _percentiles(times: list[float]) -> dict[str, float]:
+    times = sorted(times)
+    return {
+        "p50_ms": round(statistics.median(times), 2),
+        "p99_ms": round(times[max(0, int(len(times) * 0.99) - 1)], 2),
+        "max_ms": round(times[-1], 2),
+    }
+
+
+def latencies(settings: Settings, requests: int) -> dict[str, Any]:
     from fastapi.testclient import TestClient
 
     from api.app import create_app
 
     app = create_app(settings)
-    times = []
+    url = f"/v1/public/restaurants/{PREMISES}"
+    bodies = app.state.platform.record_bodies
+    out: dict[str, Any] = {"requests": requests}
     with TestClient(app) as client:
-        for i in range(requests + 10):
-            start = time.perf_counter()
-            answer = client.get(f"/v1/public/restaurants/{PREMISES}")
-            elapsed = time.perf_counter() - start
-            assert answer.status_code == 200, answer.text[:300]
-            if i >= 10:  # warm-up
+        for _ in range(10):  # warm-up
+            client.get(url)
+        for mode in ("build", "cached", "revalidate"):
+            times = []
+            for _ in range(requests):
+                if mode == "build":
+                    bodies.clear()
+                headers = {}
+                if mode == "revalidate":
+                    headers = {"If-None-Match": client.get(url).headers["etag"]}
+                start = time.perf_counter()
+                answer = client.get(url, headers=headers)
+                elapsed = time.perf_counter() - start
+                want = 304 if mode == "revalidate" else 200
+                if answer.status_code == 200 and mode == "revalidate":
+                    continue  # the minute turned between the two requests
+                assert answer.status_code == want, answer.text[:300]
                 times.append(elapsed * 1000)
-        body = answer.json()
-    times.sort()
+            out[mode] = _percentiles(times)
+        body = client.get(url).json()
     days = body["temperatures"]["probes"][0]["days"]
-    return {
-        "p50_ms": round(statistics.median(times), 2),
-        "p99_ms": round(times[int(len(times) * 0.99) - 1], 2),
-        "max_ms": round(times[-1], 2),
-        "requests": len(times),
-        "summary_days_with_data": sum(1 for d in days if d["count"]),
-        "readings_in_shown_days_probe_0": sum(d["count"] for d in days),
-    }
+    out["summary_days_with_data"] = sum(1 for d in days if d["count"])
+    out["readings_in_shown_days_probe_0"] = sum(d["count"] for d in days)
+    return out
 
 
-def stage_report(settings: Settings, requests: int) -> list[dict[str, Any]]:
+def stage_report(
+    settings: Settings, requests: int, stages: tuple[int, ...] = STAGES
+) -> list[dict[str, Any]]:
     now = datetime.now(UTC).replace(microsecond=0)
     devices = register(settings, now)
     out = []
     done = 0
-    for days in STAGES:
+    for days in stages:
         start = time.perf_counter()
         added = seed_minutes(settings, devices, now, done * 1440, days * 1440)
         seeded = time.perf_counter() - start
@@ -216,22 +241,130 @@ def stage_report(settings: Settings, requests: int) -> list[dict[str, Any]]:
     return out
 
 
-def _hammer(args: tuple[str, float, str | None]) -> tuple[int, int]:
+WRK_SCRIPT = """
+local threads = {}
+function setup(thread) table.insert(threads, thread) end
+function init(args) s200 = 0; s304 = 0; other = 0 end
+function response(status, headers, body)
+  if status == 200 then s200 = s200 + 1
+  elseif status == 304 then s304 = s304 + 1
+  else other = other + 1 end
+end
+function done(summary, latency, requests)
+  local a, b, c = 0, 0, 0
+  for _, t in ipairs(threads) do
+    a = a + t:get("s200"); b = b + t:get("s304"); c = c + t:get("other")
+  end
+  io.write(string.format("STATUS %d %d %d\\n", a, b, c))
+  io.write(string.format("LATENCY %.3f %.3f\\n",
+    latency:percentile(50) / 1000, latency:percentile(99) / 1000))
+end
+"""
+
+
+def generator() -> str:
+    """The load generator this machine has: wrk, ab, or python (the fallback)."""
+    for name in ("wrk", "ab"):
+        if shutil.which(name):
+            return name
+    print(
+        "neither wrk nor ab is installed (apt-get install wrk apache2-utils): falling back "
+        "to Python client processes, which compete with the server for the same cores; "
+        "the req/s below measure the clients as much as the server",
+        file=sys.stderr,
+    )
+    return "python"
+
+
+def _hammer(args: tuple[str, float, str | None]) -> tuple[int, int, int]:
     url, seconds, etag = args
-    ok = bad = 0
+    full = revalidated = bad = 0
     headers = {"If-None-Match": etag} if etag else {}
     deadline = time.monotonic() + seconds
     with httpx.Client(timeout=30) as client:
         while time.monotonic() < deadline:
-            answer = client.get(url, headers=headers)
-            if answer.status_code in (200, 304):
-                ok += 1
+            status = client.get(url, headers=headers).status_code
+            if status == 200:
+                full += 1
+            elif status == 304:
+                revalidated += 1
             else:
                 bad += 1
-    return ok, bad
+    return full, revalidated, bad
 
 
-def throughput(env: dict[str, str], seconds: float, clients: int, work: Path) -> dict[str, Any]:
+def _early_in_a_minute(seconds: float) -> None:
+    """Wait until a run of ``seconds`` (plus 2) fits before the minute turns."""
+    while datetime.now(UTC).second + seconds + 2 >= 60:
+        time.sleep(0.2)
+
+
+def _load(
+    tool: str, url: str, etag: str | None, seconds: float, clients: int, work: Path
+) -> dict[str, Any]:
+    _early_in_a_minute(seconds)
+    start = time.perf_counter()
+    if tool == "wrk":
+        script = work / "status.lua"
+        script.write_text(WRK_SCRIPT)
+        command = ["wrk", "-t", "2", "-c", str(clients), "-d", f"{seconds:g}s", "-s", str(script)]
+        if etag:
+            command += ["-H", f"If-None-Match: {etag}"]
+        text = subprocess.run(
+            [*command, url], capture_output=True, text=True, check=True, timeout=seconds + 60
+        ).stdout
+        elapsed = time.perf_counter() - start
+        status = next(line for line in text.splitlines() if line.startswith("STATUS")).split()
+        latency = next(line for line in text.splitlines() if line.startswith("LATENCY")).split()
+        rate = next(line for line in text.splitlines() if line.startswith("Requests/sec"))
+        full, revalidated, bad = (int(x) for x in status[1:])
+        return {
+            "full_200": full,
+            "not_modified_304": revalidated,
+            "other": bad,
+            "per_second": float(rate.split()[1]),
+            "p50_ms": float(latency[1]),
+            "p99_ms": float(latency[2]),
+        }
+    if tool == "ab":
+        command = ["ab", "-q", "-k", "-t", f"{seconds:g}", "-n", "10000000", "-c", str(clients)]
+        if etag:
+            command += ["-H", f"If-None-Match: {etag}"]
+        text = subprocess.run(
+            [*command, url], capture_output=True, text=True, check=True, timeout=seconds + 60
+        ).stdout
+        lines = text.splitlines()
+
+        def field(name: str) -> str:
+            return next(line for line in lines if line.startswith(name)).split(":", 1)[1]
+
+        done = int(field("Complete requests"))
+        non_2xx = (
+            int(field("Non-2xx responses"))
+            if any(line.startswith("Non-2xx responses") for line in lines)
+            else 0
+        )
+        return {
+            # ab counts a 304 as "non-2xx"; the run sends one kind of request only.
+            "full_200": done - non_2xx,
+            "not_modified_304_or_other": non_2xx,
+            "per_second": float(field("Requests per second").split()[0]),
+        }
+    with mp.get_context("fork").Pool(clients) as pool:
+        results = pool.map(_hammer, [(url, seconds, etag)] * clients)
+    elapsed = time.perf_counter() - start
+    full, revalidated, bad = (sum(r[i] for r in results) for i in range(3))
+    return {
+        "full_200": full,
+        "not_modified_304": revalidated,
+        "other": bad,
+        "per_second": round((full + revalidated) / elapsed, 1),
+    }
+
+
+def throughput(
+    env: dict[str, str], seconds: float, clients: int, work: Path, tool: str
+) -> dict[str, Any]:
     port = free_port()
     server = subprocess.Popen(
         [SUNLEDGER, "serve", "--host", "127.0.0.1", "--port", str(port), "--workers", "2"],
@@ -249,20 +382,12 @@ def throughput(env: dict[str, str], seconds: float, clients: int, work: Path) ->
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
-        etag = httpx.get(url, timeout=30).headers["etag"]
-        out: dict[str, Any] = {"clients": clients, "seconds": seconds}
-        with mp.get_context("fork").Pool(clients) as pool:
-            for name, tag in (("full_200", None), ("revalidate_304", etag)):
-                start = time.perf_counter()
-                results = pool.map(_hammer, [(url, seconds, tag)] * clients)
-                elapsed = time.perf_counter() - start
-                ok = sum(r[0] for r in results)
-                out[name] = {
-                    "requests": ok,
-                    "errors": sum(r[1] for r in results),
-                    "per_second": round(ok / elapsed, 1),
-                }
-                print(name, out[name], file=sys.stderr)
+        out: dict[str, Any] = {"generator": tool, "connections": clients, "seconds": seconds}
+        for name in ("full_200", "revalidate_304"):
+            _early_in_a_minute(seconds)
+            etag = httpx.get(url, timeout=30).headers["etag"] if name != "full_200" else None
+            out[name] = _load(tool, url, etag, seconds, clients, work)
+            print(name, out[name], file=sys.stderr)
         return out
     finally:
         server.send_signal(signal.SIGTERM)
@@ -277,12 +402,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--clients", type=int, default=8, help="connections (wrk, ab)")
+    parser.add_argument("--runs", type=int, default=3, help="throughput runs")
     parser.add_argument("--skip-sqlite", action="store_true")
+    parser.add_argument(
+        "--days", type=int, nargs="+", default=list(STAGES), help="history stages (days)"
+    )
     parser.add_argument("--out", type=Path, default=Path("bench/results/public_record.json"))
     args = parser.parse_args()
     report: dict[str, Any] = {
-        "machine": {"cpu_count": os.cpu_count(), "python": platform.python_version()},
+        "machine": {
+            "cpu_count": os.cpu_count(),
+            "python": platform.python_version(),
+            "load_average_at_start": os.getloadavg(),
+        },
         "probes": PROBES,
     }
     base_env = {k: v for k, v in os.environ.items() if not k.startswith("SUNLEDGER_")}
@@ -292,7 +425,7 @@ def main() -> None:
     if not args.skip_sqlite:
         work = Path(tempfile.mkdtemp(prefix="sunledger-record-bench-"))
         settings = Settings(data_dir=work, database_url=None)
-        report["sqlite"] = stage_report(settings, args.requests)
+        report["sqlite"] = stage_report(settings, args.requests, tuple(args.days))
 
     dsn = POSTGRES.replace("+psycopg", "")
     schema = f"record_bench_{os.getpid()}"
@@ -304,18 +437,19 @@ def main() -> None:
         key_file = work / "log.key"
         write_signer_key_file(key_file, NoteSigner.generate("bench"))
         settings = Settings(data_dir=work, database_url=url, signing_key_file=key_file)
-        report["postgresql"] = stage_report(settings, args.requests)
+        report["postgresql"] = stage_report(settings, args.requests, tuple(args.days))
         env = {
             **base_env,
             "SUNLEDGER_DATA_DIR": str(work),
             "SUNLEDGER_DATABASE_URL": url,
             "SUNLEDGER_SIGNING_KEY_FILE": str(key_file),
         }
-        report["postgresql_serve_workers_2"] = throughput(env, args.seconds, args.clients, work)
-        reuse = {**env, "SUNLEDGER_PUBLIC_RECORD_REUSE_SECONDS": "5"}
-        report["postgresql_serve_workers_2_reuse_5s"] = throughput(
-            reuse, args.seconds, args.clients, work
-        )
+        tool = generator()
+        report["postgresql_serve_workers_2"] = []
+        for _ in range(args.runs):
+            run = throughput(env, args.seconds, args.clients, work, tool)
+            run["load_average"] = os.getloadavg()
+            report["postgresql_serve_workers_2"].append(run)
     finally:
         with psycopg.connect(dsn, autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA "{schema}" CASCADE')

@@ -21,6 +21,11 @@ work_clothes_colour: "#ffffff"
 stove: {zone: stove-1, probe_device_id: st-1, probe_threshold_c: 60, unattended_minutes: 5}
 thresholds: {tamper_confirm_frames: 3, offline_minutes: 5, repeat_minutes: 30}
 face_model: models/centerface.onnx   # optional: default the CenterFace file shipped with us
+yolo: {model: models/kitchen.onnx, classes: [person, no_hat, rat]}  # with `yolo` in rules
+observation_rules:                   # an observation type (or a YOLO class) held for a while
+  - {type: no_mask, class: 3, persist_seconds: 20, zones: [prep-1]}
+  - {type: rat, rule: pest_seen, class: 1, persist_seconds: 2, zones: [prep-1], anchor: foot,
+     max_gap_seconds: 3}
 ```
 """
 
@@ -31,7 +36,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import cv2
@@ -142,7 +147,8 @@ class Thresholds:
 
 @dataclass(frozen=True)
 class ObservationRule:
-    """A violation from any detector's observation type (e.g. ``no_mask``), held for a while."""
+    """A violation from any detector's observation type (e.g. ``no_mask``, or a class of the
+    camera's YOLO model such as ``rat``), held for a while."""
 
     type: str
     rule: str
@@ -151,6 +157,13 @@ class ObservationRule:
     persist_seconds: float = 10.0
     repeat_minutes: float = 30.0
     zones: tuple[str, ...] = ()
+    anchor: Literal["centre", "foot"] = "centre"
+    """How a box is placed in ``zones``: ``centre``, the zone its detector gave it (the first
+    holding the box's centre), or ``foot``, each zone holding its bottom middle (for things
+    standing on the floor)."""
+    max_gap_seconds: float | None = None
+    """Sightings further apart start a new episode (default: the camera's, a few sampling
+    intervals and at least 5 s)."""
 
 
 @dataclass(frozen=True)
@@ -238,6 +251,11 @@ class CameraConfig:
             ]
             for rule in out["observation_rules"]:
                 del rule["alert_class"]
+                # Left out at their defaults: stored configurations keep their form.
+                if rule["anchor"] == "centre":
+                    del rule["anchor"]
+                if rule["max_gap_seconds"] is None:
+                    del rule["max_gap_seconds"]
         if self.yolo_model is not None:
             out["yolo"] = {"model": self.yolo_model, "classes": list(self.yolo_classes)}
         if self.face_model is not None:
@@ -401,6 +419,8 @@ def _observation_rules(raw: Any, zones: Sequence[Zone]) -> tuple[ObservationRule
         "persist_seconds",
         "repeat_minutes",
         "zones",
+        "anchor",
+        "max_gap_seconds",
     }
     for i, item in enumerate(raw):
         where = f"observation_rules[{i}]"
@@ -414,6 +434,14 @@ def _observation_rules(raw: Any, zones: Sequence[Zone]) -> tuple[ObservationRule
         for name in names:
             if not any(z.name == name for z in zones):
                 raise ConfigError(f"{where}.zones: no zone named {name!r}")
+        anchor = item.get("anchor", "centre")
+        if anchor not in ("centre", "foot"):
+            raise ConfigError(f"{where}.anchor: {anchor!r} is not centre or foot")
+        gap = (
+            _number(item, "max_gap_seconds", where, 0.0, low=0, high=86400)
+            if "max_gap_seconds" in item
+            else None
+        )
         rules.append(
             ObservationRule(
                 type=kind,
@@ -423,6 +451,8 @@ def _observation_rules(raw: Any, zones: Sequence[Zone]) -> tuple[ObservationRule
                 persist_seconds=_number(item, "persist_seconds", where, 10.0, low=0, high=86400),
                 repeat_minutes=_number(item, "repeat_minutes", where, 30.0, low=0, high=10**5),
                 zones=names,
+                anchor=anchor,
+                max_gap_seconds=gap,
             )
         )
     return tuple(rules)

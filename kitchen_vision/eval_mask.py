@@ -22,10 +22,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -33,7 +32,6 @@ from typing import Any, Literal
 import cv2
 import numpy as np
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from kitchen_vision.faces import FaceDetector
 from kitchen_vision.masks import (
@@ -85,22 +83,6 @@ def sample_images(
     return images
 
 
-def _show_progress() -> bool:
-    return sys.stderr.isatty() and os.environ.get("CI", "").lower() not in ("1", "true")
-
-
-def _tracked(items: list[LabelledImage], description: str, show: bool) -> Iterator[LabelledImage]:
-    if not show:
-        yield from items
-        return
-    columns = (TextColumn(description), BarColumn(), MofNCompleteColumn())
-    with Progress(*columns, transient=True) as progress:
-        task = progress.add_task(description, total=len(items))
-        for item in items:
-            yield item
-            progress.advance(task)
-
-
 def _read(path: Path) -> np.ndarray[Any, np.dtype[np.uint8]]:
     image = cv2.imread(str(path), cv2.IMREAD_COLOR)
     if image is None:
@@ -109,18 +91,25 @@ def _read(path: Path) -> np.ndarray[Any, np.dtype[np.uint8]]:
 
 
 def evaluate(
-    images: list[LabelledImage], detector: MaskDetector, *, progress: bool = False
+    images: list[LabelledImage],
+    detector: MaskDetector,
+    *,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
-    """Accuracy, per-class precision and recall, face-found rate and ms per image."""
+    """Accuracy, per-class precision and recall, face-found rate and ms per image.
+
+    ``on_progress(done, total)`` is called after every image."""
     predictions: list[str] = []
     elapsed = 0.0
-    for image in _tracked(images, "mask eval", progress):
+    for done, image in enumerate(images, start=1):
         frame = _read(image.path)
         started = time.perf_counter()
         faces = detector.faces.detect(frame)
         predicted = detector.classify(frame, faces[0].box).label if faces else NO_FACE
         elapsed += time.perf_counter() - started
         predictions.append(predicted)
+        if on_progress is not None:
+            on_progress(done, len(images))
     truth = [image.label for image in images]
     found = [p != NO_FACE for p in predictions]
     correct = [p == t for p, t in zip(predictions, truth, strict=True)]
@@ -171,19 +160,26 @@ def eval_mask_command(
     json_output: bool,
     split: Literal["all", "train", "heldout"] = "all",
     threads: int | None = None,
+    *,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
-    """``sunledger vision eval mask DIR``: print the evaluation as JSON (one line with --json)."""
+    """``sunledger vision eval mask DIR``: print the evaluation as JSON (one line with --json).
+
+    ``on_progress(done, total)`` follows the evaluation, image by image."""
     previous_threads = cv2.getNumThreads()
     if threads is not None:
         cv2.setNumThreads(threads)
     try:
-        return _eval_mask(dir, json_output, split)
+        return _eval_mask(dir, json_output, split, on_progress)
     finally:
         cv2.setNumThreads(previous_threads)
 
 
 def _eval_mask(
-    dir: Path, json_output: bool, split: Literal["all", "train", "heldout"]
+    dir: Path,
+    json_output: bool,
+    split: Literal["all", "train", "heldout"],
+    on_progress: Callable[[int, int], None] | None,
 ) -> dict[str, Any]:
     try:
         images = sample_images(dir, split)
@@ -192,7 +188,7 @@ def _eval_mask(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(code=2) from exc
     try:
-        report = evaluate(images, detector, progress=_show_progress())
+        report = evaluate(images, detector, on_progress=on_progress)
     except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(code=2) from exc

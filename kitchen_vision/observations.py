@@ -75,6 +75,8 @@ class FrameContext:
     time: float
     wall_clock: datetime
     """The frame's time of day at the premises (aware), for opening-hours rules."""
+    frame_size: tuple[int, int] | None = None
+    """(width, height) of the analysed frame, to place boxes in zones given as fractions."""
 
 
 class Detector(Protocol):

@@ -151,6 +151,7 @@ class Pipeline:
             frame=sampled.index,
             time=sampled.time,
             wall_clock=sampled.wall_clock,
+            frame_size=(sampled.image.shape[1], sampled.image.shape[0]),
         )
 
     def process(self, sampled: SampledFrame) -> FrameResult:

@@ -9,13 +9,16 @@
   confirmed tamper observation.
 - ``camera_offline`` (class 2): no frame for ``offline_minutes``
   (``kitchen_vision.sources.OfflineTracker`` decides; ``offline_violation`` builds it).
-- configured ``observation_rules``: an observation type (e.g. ``no_mask``) held for
-  ``persist_seconds``, with the class the configuration gives.
+- configured ``observation_rules``: an observation type (e.g. ``no_mask``, or a class
+  of the camera's YOLO model) held for ``persist_seconds``, in the rule's zones
+  (placed by the box's centre or foot point), with the class the configuration gives;
+  a violation from an operator's model names the model file and its SHA-256.
 
 A condition is one *episode* while it keeps holding with gaps shorter than a
-few sampling intervals. A violation is raised once the episode has lasted its
-persistence time, and again for the same rule and zone only after the repeat
-interval (``repeat_minutes``), however many episodes come in between.
+few sampling intervals (an observation rule may set its own ``max_gap_seconds``).
+A violation is raised once the episode has lasted its persistence time, and
+again for the same rule and zone only after the repeat interval
+(``repeat_minutes``), however many episodes come in between.
 """
 
 from __future__ import annotations
@@ -25,9 +28,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from kitchen_vision.config import CameraConfig
+from kitchen_vision.config import CameraConfig, ObservationRule
 from kitchen_vision.observations import FrameContext, Observation
 from kitchen_vision.tamper import KINDS as TAMPER_KINDS
+from kitchen_vision.yolo import anchor_point, zones_containing
 
 PEST = "pest_suspected"
 UNATTENDED_FLAME = "unattended_flame"
@@ -113,16 +117,17 @@ class Persistence:
         persist: timedelta,
         repeat: timedelta,
         since: datetime | None = None,
+        gap: timedelta | None = None,
     ) -> datetime | None:
-        """The episode's start if a violation is due now, else None."""
+        """The episode's start if a violation is due now, else None; ``gap`` overrides the
+        longest pause an episode survives for this key."""
+        gap = self.gap if gap is None else gap
         state = self._state.setdefault(key, _Episode())
         if not active:
-            if state.last_active is not None and now - state.last_active > self.gap:
+            if state.last_active is not None and now - state.last_active > gap:
                 state.since = None
             return None
-        if state.since is None or (
-            state.last_active is not None and now - state.last_active > self.gap
-        ):
+        if state.since is None or (state.last_active is not None and now - state.last_active > gap):
             state.since = since or now
         state.last_active = now
         if now - state.since < persist:
@@ -330,7 +335,7 @@ class RuleBook:
                     for o in observations
                     if o.type == rule.type
                     and o.confidence >= rule.min_confidence
-                    and (zone is None or o.zone == zone)
+                    and (zone is None or self._in_zone(o, zone, rule, context))
                 ]
                 since = self.persistence.update(
                     (rule.rule, zone),
@@ -338,6 +343,11 @@ class RuleBook:
                     context.wall_clock,
                     persist=timedelta(seconds=rule.persist_seconds),
                     repeat=timedelta(minutes=rule.repeat_minutes),
+                    gap=(
+                        None
+                        if rule.max_gap_seconds is None
+                        else timedelta(seconds=rule.max_gap_seconds)
+                    ),
                 )
                 if since is None:
                     continue
@@ -361,6 +371,21 @@ class RuleBook:
                     )
                 )
         return found
+
+    def _in_zone(
+        self, obs: Observation, zone: str, rule: ObservationRule, context: FrameContext
+    ) -> bool:
+        if rule.anchor == "centre":
+            return obs.zone == zone
+        if obs.box is None:
+            return False
+        if context.frame_size is None:
+            raise ValueError(f"rule {rule.rule!r} places boxes by their foot: needs the frame size")
+        found = self.config.zone(zone)
+        if found is None:
+            raise ValueError(f"rule {rule.rule!r} names unknown zone {zone!r}")
+        point = anchor_point(obs.box, rule.anchor)
+        return bool(zones_containing(point, {zone: found.polygon}, context.frame_size))
 
 
 def offline_violation(

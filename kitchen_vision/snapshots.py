@@ -27,8 +27,6 @@ from kitchen_vision.observations import Detector, Frame, FrameContext
 CENTERFACE = "centerface"
 QUALITIES = (80, 70, 60, 50, 40, 30)
 MIN_WIDTH = 160
-PUBLISHED = "kitchen_snapshot"
-WITHHELD = "kitchen_snapshot_withheld"
 
 
 @dataclass(frozen=True)

@@ -1,27 +1,25 @@
 """Watching live cameras (``sunledger vision run``), and analysing an uploaded clip.
 
-One thread per camera reads its source, runs the pipeline and logs a batch
-every ``batch_seconds`` (at once when a violation is raised). While a stream
-is down the source retries with backoff and the camera's ``OfflineTracker``
-raises ``camera_offline`` after ``offline_minutes``. Setting ``stop`` ends
+One thread per camera reads its source, runs the pipeline and hands a batch to
+the sink (``traceability.cameras.observations``) every ``batch_seconds`` (at once
+when a violation is raised). While a stream is down the source retries with
+backoff and the camera's ``OfflineTracker`` raises ``camera_offline`` after
+``offline_minutes``. Setting ``stop`` ends
 every thread after its current frame or wait (reads time out after 5 s).
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from collections.abc import Sequence
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy.orm import Session, sessionmaker
-
-from kitchen_vision.config import CameraConfig, parse_config
-from kitchen_vision.ledger import LoggedBatch, LoggedStoveProbe, VisionLedger
+from kitchen_vision.config import CameraConfig
+from kitchen_vision.handover import CameraLogger, CameraReport
 from kitchen_vision.pipeline import FrameResult, Pipeline
 from kitchen_vision.rules import offline_violation
 from kitchen_vision.sources import (
@@ -32,9 +30,7 @@ from kitchen_vision.sources import (
     open_source,
     utc_now,
 )
-from traceability.cameras.registry import CameraRegistry
-from traceability.storage.db import transaction
-from traceability.transparency.log import TransparencyLog
+from traceability.cameras.observations import LoggedBatch, ObservationSink, StoveReadings
 
 log = logging.getLogger(__name__)
 
@@ -43,19 +39,19 @@ class CameraWatch:
     def __init__(
         self,
         config: CameraConfig,
-        sessions: sessionmaker[Session],
-        transparency_log: TransparencyLog,
+        sink: ObservationSink,
         stop: threading.Event,
         *,
+        stove_probe: StoveReadings | None = None,
         batch_seconds: float = 5.0,
         clock: Clock = utc_now,
     ) -> None:
         self.config = config
-        self.sessions = sessions
+        self.stove_probe = stove_probe
         self.stop = stop
         self.batch = timedelta(seconds=batch_seconds)
         self.clock = clock
-        self.ledger = VisionLedger(transparency_log, config)
+        self.ledger = CameraLogger(CameraReport(config), sink)
         self.tracker = OfflineTracker(timedelta(minutes=config.thresholds.offline_minutes), clock())
         self.totals = LoggedBatch()
         self.frames = 0
@@ -65,8 +61,7 @@ class CameraWatch:
         if offline:
             since = self.tracker.last_frame_at
             violations.append(offline_violation(self.config, since, now))
-        with transaction(self.sessions) as session:
-            logged = self.ledger.record(session, results, now, offline=violations)
+        logged = self.ledger.record(results, now, offline=violations)
         self.totals.events += logged.events
         self.totals.observations_logged += logged.observations_logged
         self.totals.alerts_opened += logged.alerts_opened
@@ -93,7 +88,7 @@ class CameraWatch:
             source.sleep = self.stop.wait
             source.clock = self.clock
             source.on_outage = self._outage
-        pipeline = Pipeline(self.config, stove_probe=LoggedStoveProbe(self.sessions))
+        pipeline = Pipeline(self.config, stove_probe=self.stove_probe)
         pending: list[FrameResult] = []
         last_flush = self.clock()
         for result in pipeline.run(source.frames()):
@@ -113,15 +108,16 @@ class CameraWatch:
 
 def watch_cameras(
     configs: Sequence[CameraConfig],
-    sessions: sessionmaker[Session],
-    transparency_log: TransparencyLog,
+    sink: ObservationSink,
     stop: threading.Event,
+    *,
+    stove_probe: StoveReadings | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Watch every camera until ``stop`` is set (file sources end on their own)."""
     outcome: dict[str, dict[str, Any]] = {}
 
     def one(config: CameraConfig) -> None:
-        watch = CameraWatch(config, sessions, transparency_log, stop)
+        watch = CameraWatch(config, sink, stop, stove_probe=stove_probe)
         try:
             totals = watch.run()
             outcome[config.camera_id] = {"frames": watch.frames, **asdict(totals)}
@@ -141,32 +137,27 @@ def watch_cameras(
     return outcome
 
 
-def analyze_uploaded_clip(
-    sessions: sessionmaker[Session],
-    transparency_log: TransparencyLog,
-    camera_id: str,
+def analyze_clip(
+    config: CameraConfig,
     path: Path,
-    start: datetime | None = None,
+    sink: ObservationSink,
+    *,
+    stove_probe: StoveReadings | None = None,
 ) -> dict[str, Any]:
-    """Run a registered camera's checker over a clip file and log the results (the Celery
-    task for uploaded clips). The clip's first frame is taken at ``start`` (default: now)."""
-    with sessions() as session:
-        row = CameraRegistry().get(session, camera_id)
-        config = parse_config(json.loads(row.config))
-    if start is not None:
-        config = replace(config, start_time=start)
+    """Run a camera's checker over a clip file and hand the results to ``sink`` (the
+    Celery task for uploaded clips). The clip's first frame is taken at the config's
+    ``start_time``; the clip does not count as the camera being online."""
     source = VideoFileSource(
         path, sample_fps=config.sample_fps, frame_width=config.frame_width, start=config.start_time
     )
-    pipeline = Pipeline(config, stove_probe=LoggedStoveProbe(sessions))
-    ledger = VisionLedger(transparency_log, config, live=False)
+    pipeline = Pipeline(config, stove_probe=stove_probe)
+    ledger = CameraLogger(CameraReport(config, live=False), sink)
     totals = LoggedBatch()
     frames = 0
     pending: list[FrameResult] = []
 
     def flush() -> None:
-        with transaction(sessions) as session:
-            logged = ledger.record(session, pending, utc_now())
+        logged = ledger.record(pending, utc_now())
         totals.events += logged.events
         totals.observations_logged += logged.observations_logged
         totals.alerts_opened += logged.alerts_opened
@@ -180,4 +171,4 @@ def analyze_uploaded_clip(
             flush()
     if pending:
         flush()
-    return {"camera_id": camera_id, "frames": frames, **asdict(totals)}
+    return {"frames": frames, **asdict(totals)}

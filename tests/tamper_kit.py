@@ -25,7 +25,7 @@ from sqlalchemy.types import TypeDecorator
 from traceability import demo as demo_package
 from traceability import merkle
 from traceability.demo.scenario import Scenario, parse_scenario
-from traceability.demo.seed import seed_city
+from traceability.entrypoints.demo_city import seed_demo_city
 from traceability.settings import Settings
 from traceability.storage.db import engine_for, transaction
 from traceability.storage.models import (
@@ -490,7 +490,7 @@ def projection_scenario() -> Scenario:
 def seed_projection_city(data_dir: Path) -> Settings:
     """Seed the cut-down city (through the platform's services) on SQLite in ``data_dir``."""
     settings = Settings(data_dir=data_dir)
-    seed_city(settings, projection_scenario(), now=PROJECTION_NOW)
+    seed_demo_city(settings, projection_scenario(), now=PROJECTION_NOW)
     engine = engine_for(settings)
     with engine.begin() as conn:
         conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))

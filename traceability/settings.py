@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Literal
 
 import platformdirs
-from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_ORIGIN = "sunledger.local/log"
@@ -39,6 +39,22 @@ class WitnessEndpoint(BaseModel):
         except VerificationError as exc:
             raise ValueError(exc.detail) from None
         return value
+
+
+class ReportContact(BaseModel):
+    """Whom the public pages send a diner to: a name, and a phone number or a web address."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1, max_length=100)
+    phone: str | None = Field(default=None, pattern=r"^[0-9+() -]{3,30}$")
+    url: str | None = Field(default=None, pattern=r"^(https?://|mailto:)[^\s]{1,300}$")
+
+    @model_validator(mode="after")
+    def _reachable(self) -> ReportContact:
+        if self.phone is None and self.url is None:
+            raise ValueError(f"report contact {self.name!r} needs a phone or a url")
+        return self
 
 
 class Settings(BaseSettings):
@@ -94,12 +110,15 @@ class Settings(BaseSettings):
     witness_interval_seconds: float = Field(default=30.0, gt=0)
     witness_timeout_seconds: float = Field(default=5.0, gt=0)
 
-    # Where consumers open public pages: the base of the URLs QR codes point to.
-    public_base_url: str = "http://127.0.0.1:8000"
-    # A worker may answer a public record with the bytes it built for the same premises
-    # this long ago, while the log has not grown and no anchor moved (0: always rebuild).
-    # A change that logs no event (the registry, a camera frame) shows up that much later.
-    public_record_reuse_seconds: float = Field(default=0.0, ge=0, le=60)
+    # Where consumers open public pages: the base of the URLs QR codes point to. Unset: the
+    # base of the request that asks (scheme, host and port as the client reached us).
+    public_base_url: str | None = None
+    # Where a diner reports a problem with a premises (a JSON object: district -> contact,
+    # "*" for the city's default), and whom to tell when a page's check fails.
+    report_contacts: dict[str, ReportContact] = Field(
+        default_factory=lambda: {"*": ReportContact(name="12315", phone="12315")}
+    )
+    verification_contact: ReportContact | None = None
 
     @field_validator("log_origin")
     @classmethod

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import PlainTextResponse, Response
 
 from api.deps import PlatformDep, SessionDep
 from traceability.chain import anchor_repository
 from traceability.errors import NotFound
+from traceability.proofs.batch import MAX_EVENTS, build_bundles
 from traceability.proofs.bundles import anchor_json, build_bundle, build_tlog_proof
 from traceability.transparency import log_repository
 from traceability.witnessing.policy import policy_json
@@ -107,6 +109,32 @@ def anchors(
 
 
 proofs_router = APIRouter(prefix="/v1/proofs", tags=["auditor"])
+
+
+@proofs_router.get(
+    "",
+    response_class=Response,
+    responses={200: {"content": {"application/json": {}}}},
+)
+def proof_bundles(
+    request: Request,
+    platform: PlatformDep,
+    session: SessionDep,
+    event_id: Annotated[
+        list[str],
+        Query(min_length=1, max_length=MAX_EVENTS, description="Repeat for each event."),
+    ],
+) -> Response:
+    """The bundles of several events (at most 50) in one answer: ``{"bundles": {event_id:
+    bundle}, "missing": {event_id: why}}``, each bundle as ``/v1/proofs/{event_id}`` gives
+    (gzip-compressed for a client that accepts it)."""
+    found = build_bundles(session, platform.log, platform.signer, event_id, platform.witnessing)
+    data = json.dumps(found, separators=(",", ":")).encode()
+    headers = {"Vary": "Accept-Encoding"}
+    if "gzip" in request.headers.get("accept-encoding", "").lower():
+        data = gzip.compress(data, compresslevel=6, mtime=0)
+        headers["Content-Encoding"] = "gzip"
+    return Response(data, media_type="application/json", headers=headers)
 
 
 @proofs_router.get(

@@ -7,12 +7,7 @@ may later be negotiated on the same paths.
 
 from __future__ import annotations
 
-import hashlib
 import json
-import threading
-import time
-from collections import OrderedDict
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import quote
@@ -24,10 +19,11 @@ from sqlalchemy.orm import Session
 from api.auth import directory
 from api.deps import Platform, PlatformDep, SessionDep
 from traceability.errors import NotFound
-from traceability.public_record import repository as public_repo
+from traceability.public_record.contacts import public_contacts
 from traceability.public_record.provenance import lot_provenance
 from traceability.public_record.qr import lot_url, premises_url, qr_png, qr_svg
 from traceability.public_record.record import sunshine_record
+from traceability.public_record.version import current_version
 from traceability.records.gs1 import LotPath, lot_from_path
 
 router = APIRouter(tags=["public"])
@@ -39,41 +35,10 @@ CACHE = {"Cache-Control": "public, max-age=300"}
 RECORD_CACHE = "public, max-age=30, stale-while-revalidate=60"
 
 
-@dataclass(frozen=True)
-class _Built:
-    validator: tuple[Any, ...]
-    made: float
-    etag: str
-    data: bytes
-
-
-class _RecordReuse:
-    """Per process: the record last built for each premises, reused while its validator
-    (the minute, the log's size, the anchored sizes) holds and it is young enough."""
-
-    def __init__(self, size: int = 2048) -> None:
-        self._lock = threading.Lock()
-        self._built: OrderedDict[tuple[int, str], _Built] = OrderedDict()
-        self._size = size
-
-    def get(
-        self, key: tuple[int, str], validator: tuple[Any, ...], seconds: float
-    ) -> _Built | None:
-        with self._lock:
-            built = self._built.get(key)
-        if built is None or built.validator != validator:
-            return None
-        return built if time.monotonic() - built.made < seconds else None
-
-    def put(self, key: tuple[int, str], built: _Built) -> None:
-        with self._lock:
-            self._built[key] = built
-            self._built.move_to_end(key)
-            while len(self._built) > self._size:
-                self._built.popitem(last=False)
-
-
-_REUSE = _RecordReuse()
+def public_base(request: Request, platform: Platform) -> str:
+    """The base of the URLs QR codes and links point to: the setting, else the request's own
+    (so a server on another port or host encodes where it is actually reached)."""
+    return platform.settings.public_base_url or str(request.base_url)
 
 
 def _matches(header: str | None, etag: str) -> bool:
@@ -95,34 +60,28 @@ def restaurant(
     self-checks, ingredient lots, and each item's anchoring status and proof link.
 
     Built from logged summaries and state, never a rescan of readings. The record is that
-    of the current minute; its strong ETag names the newest logged event it shows and
-    the digest of its bytes, so ``If-None-Match`` answers 304 until either changes."""
+    of the current minute; its strong ETag names its version (``public_record.version``:
+    the premises' record version, the anchored sizes, the minute), read with one indexed
+    query, so ``If-None-Match`` answers 304 without building the record, and a worker
+    answers a version it already built from memory."""
     now = datetime.now(UTC).replace(second=0, microsecond=0)
-    reuse = platform.settings.public_record_reuse_seconds
-    key = (id(platform), premises_id)
-    built = None
-    if reuse > 0:
-        validator = (now, platform.log.size(session), *public_repo.anchored_sizes(session))
-        built = _REUSE.get(key, validator, reuse)
-    if built is None:
+    version = current_version(session, premises_id, now)
+    headers = {"ETag": version.etag, "Cache-Control": RECORD_CACHE}
+    if _matches(request.headers.get("if-none-match"), version.etag):
+        return Response(status_code=304, headers=headers)
+    # The body names the base it was reached at (links.page), so bodies are kept per base.
+    base = public_base(request, platform)
+    data = platform.record_bodies.get(version, base)
+    if data is None:
         record = sunshine_record(session, premises_id, now)
-        base = platform.settings.public_base_url
         record["links"] = {
             "page": premises_url(base, premises_id),
             "qr_svg": f"/v1/public/restaurants/{premises_id}/qr.svg",
             "qr_png": f"/v1/public/restaurants/{premises_id}/qr.png",
         }
+        record["contacts"] = public_contacts(platform.settings, record["premises"]["district"])
         data = json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode()
-        newest = record["anchoring"]["newest_leaf_index"]
-        tag = "-" if newest is None else newest
-        etag = f'"r{tag}-{hashlib.sha256(data).hexdigest()[:24]}"'
-        if reuse > 0:
-            _REUSE.put(key, _Built(validator, time.monotonic(), etag, data))
-    else:
-        etag, data = built.etag, built.data
-    headers = {"ETag": etag, "Cache-Control": RECORD_CACHE}
-    if _matches(request.headers.get("if-none-match"), etag):
-        return Response(status_code=304, headers=headers)
+        platform.record_bodies.put(version, data, base)
     return Response(data, media_type="application/json", headers=headers)
 
 
@@ -131,10 +90,12 @@ def restaurant(
     response_class=Response,
     responses={200: {"content": {SVG: {}}}},
 )
-def restaurant_qr_svg(premises_id: str, session: SessionDep, platform: PlatformDep) -> Response:
-    """A QR code (SVG) pointing to ``{public_base_url}/r/{premises_id}``."""
+def restaurant_qr_svg(
+    premises_id: str, request: Request, session: SessionDep, platform: PlatformDep
+) -> Response:
+    """A QR code (SVG) pointing to ``{base}/r/{premises_id}`` (``public_base``)."""
     premises = directory.premises(session, premises_id)
-    url = premises_url(platform.settings.public_base_url, premises.premises_id)
+    url = premises_url(public_base(request, platform), premises.premises_id)
     return Response(qr_svg(url, premises.name), media_type=SVG, headers=CACHE)
 
 
@@ -143,10 +104,12 @@ def restaurant_qr_svg(premises_id: str, session: SessionDep, platform: PlatformD
     response_class=Response,
     responses={200: {"content": {PNG: {}}}},
 )
-def restaurant_qr_png(premises_id: str, session: SessionDep, platform: PlatformDep) -> Response:
-    """A QR code (PNG) pointing to ``{public_base_url}/r/{premises_id}``."""
+def restaurant_qr_png(
+    premises_id: str, request: Request, session: SessionDep, platform: PlatformDep
+) -> Response:
+    """A QR code (PNG) pointing to ``{base}/r/{premises_id}`` (``public_base``)."""
     premises = directory.premises(session, premises_id)
-    url = premises_url(platform.settings.public_base_url, premises.premises_id)
+    url = premises_url(public_base(request, platform), premises.premises_id)
     return Response(qr_png(url), media_type=PNG, headers=CACHE)
 
 
@@ -169,7 +132,7 @@ def _lot_answer(request: Request, session: Session, platform: Platform) -> Any:
     found = lot_provenance(session, wanted.gtin, wanted.lot_code)
     if wanted.tail is None:
         return JSONResponse(found)
-    url = lot_url(platform.settings.public_base_url, found["gtin"], wanted.lot_code)
+    url = lot_url(public_base(request, platform), found["gtin"], wanted.lot_code)
     return Response(qr_svg(url, f"lot {wanted.lot_code}"), media_type=SVG, headers=CACHE)
 
 

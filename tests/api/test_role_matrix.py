@@ -169,6 +169,7 @@ MATRIX: list[Call] = [
     Call("GET", "/v1/log/anchors", EVERYONE),
     Call("GET", "/v1/trust", EVERYONE),
     Call("GET", "/v1/proofs/{event_id}", EVERYONE),
+    Call("GET", "/v1/proofs", EVERYONE, lambda _f: {"params": {"event_id": ["x", "y"]}}),
     Call("GET", "/v1/proofs/{event_id}.tlog-proof", EVERYONE),
     Call("GET", "/v1/log/witnesses", EVERYONE),
     Call("GET", "/checkpoint", EVERYONE),

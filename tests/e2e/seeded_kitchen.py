@@ -35,6 +35,9 @@ from traceability.transparency.ingest import Ingest
 PREMISES_ZONE = ZoneInfo("Asia/Shanghai")  # the zone register_city gives the premises
 
 PREMISES = "p-sun"
+RIVER = "p-river"
+"""A second premises (district west): an A grade of last year, a failed key item at this
+year's inspection, and an open class 1 alert past its deadline with a yellow card."""
 GTIN = "06912345678902"  # a valid GS1 check digit
 LOT = "L2026-07"
 
@@ -70,6 +73,8 @@ def register_city(settings: Settings) -> tuple[dict[str, str], Ed25519PrivateKey
         for org_id, role, districts in (
             ("sunny-noodles", "restaurant", []),
             ("district-east", "regulator", ["east"]),
+            ("river-fish", "restaurant", []),
+            ("district-west", "regulator", ["west"]),
         ):
             directory.create_organisation(
                 session, org_id=org_id, name=org_id, role=role, districts=districts, now=now
@@ -85,6 +90,18 @@ def register_city(settings: Settings) -> tuple[dict[str, str], Ed25519PrivateKey
             licence_issued_on=date(2024, 1, 1),
             district="east",
             address="12 Riverside Road",
+            now=now,
+        )
+        directory.add_premises(
+            session,
+            premises_id=RIVER,
+            org_id="river-fish",
+            name="River Fish",
+            kind="restaurant",
+            licence_number="JY13301060000002",
+            licence_issued_on=date(2020, 1, 1),
+            district="west",
+            address="3 Harbour Lane",
             now=now,
         )
         DeviceRegistry().register_device(
@@ -105,8 +122,13 @@ def _readings(key: Ed25519PrivateKey, now: datetime) -> list[dict[str, Any]]:
     readings = []
     moments = [now - timedelta(days=6, hours=12) + timedelta(hours=6 * i) for i in range(26)]
     moments += [now - timedelta(minutes=m) for m in (20, 10, 2)]
+    # A door left open three days ago: one reading at 10.5 °C, back to 4 °C three minutes
+    # later (the day's bar crosses 8 °C; the rules allow 30 min in any 60: no alert).
+    door = now - timedelta(days=3, hours=1)
+    warm = {door: 10.5, door + timedelta(minutes=3): 4.0}
+    moments += list(warm)
     for seq, at in enumerate(sorted(moments), start=1):
-        celsius = round(3.0 + 1.5 * ((seq * 7) % 5) / 4, 1)
+        celsius = warm.get(at, round(3.0 + 1.5 * ((seq * 7) % 5) / 4, 1))
         unsigned = {
             "device_id": "fr-sun-1",
             "seq": seq,
@@ -177,6 +199,8 @@ def seed_over_http(
                         "lot_code": LOT,
                         "quantity": 12.5,
                         "unit": "kg",
+                        "production_date": yesterday.isoformat(),
+                        "shelf_life_days": 5,
                         "certificate_sha256": certificate["sha256"],
                         "receiver": "Cook Li",
                     },
@@ -230,6 +254,7 @@ def seed_over_http(
             ),
             200,
         )
+    seed_river(base, settings, keys, now, local_today)
     # A vision alert naming evidence by hash, as kitchen_vision raises them; the public
     # evidence endpoint may not hold (or serve) that image.
     engine, sessions, log, _signer = open_platform(settings)
@@ -253,14 +278,75 @@ def seed_over_http(
     return Seeded(keys, morning["event_id"], alert_id, vision_alert, snapshot)
 
 
+def seed_river(
+    base: str, settings: Settings, keys: dict[str, str], now: datetime, today: date
+) -> None:
+    """River Fish: graded A last year; this year's inspection fails a key item; a hot-holding
+    alert (class 1) opened four days ago is past its 72 h deadline and carries a yellow card."""
+    from traceability.alerts.escalation import escalate_overdue
+
+    reg = {"Authorization": f"Bearer {keys['district-west']}"}
+    inspections = f"/v1/regulator/premises/{RIVER}/inspections"
+    with httpx.Client(base_url=base, timeout=60) as http:
+        _ok(
+            http.post(
+                inspections,
+                headers=reg,
+                json={
+                    "inspected_on": date(today.year - 1, 6, 1).isoformat(),
+                    "items": [{"item": "cold storage below 8 °C", "passed": True}],
+                    "score": 96,
+                },
+            )
+        )
+        _ok(http.post(f"/v1/regulator/premises/{RIVER}/grades/{today.year - 1}", headers=reg))
+        _ok(
+            http.post(
+                inspections,
+                headers=reg,
+                json={
+                    "inspected_on": (today - timedelta(days=1)).isoformat(),
+                    "items": [
+                        {
+                            "item": "hot food held at 60 °C or above",
+                            "passed": False,
+                            "key": True,
+                            "finding": "bain-marie at 48 °C",
+                        },
+                        {"item": "hand-washing station stocked", "passed": True},
+                    ],
+                    "score": 72,
+                },
+            )
+        )
+    engine, sessions, log, _signer = open_platform(settings)
+    with transaction(sessions) as session:
+        opened = open_alert(
+            session,
+            premises_id=RIVER,
+            subject="device:bm-river-1",
+            source="probe",
+            rule="hot_holding",
+            alert_class=1,
+            detail="bain-marie below 60 °C for 45 min",
+            started_at=now - timedelta(days=4, minutes=45),
+            now=now - timedelta(days=4),
+        )
+        Ingest(log).append(session, [opened.event])
+    with transaction(sessions) as session:
+        assert escalate_overdue(session, log, now), "the class 1 alert should be overdue"
+    engine.dispose()
+
+
 def seed_snapshot(sessions: Any, log: Any, now: datetime) -> str:
     """A camera publishing 可视 snapshots, and one snapshot through the real pipeline
     (CenterFace blurring) and ledger."""
     from kitchen_vision.config import parse_config
-    from kitchen_vision.ledger import VisionLedger
+    from kitchen_vision.handover import CameraReport
     from kitchen_vision.pipeline import Pipeline
     from kitchen_vision.sources import SampledFrame
     from traceability.cameras.registry import CameraRegistry
+    from traceability.cameras.vision_ledger import VisionLedger
 
     config = parse_config(
         {
@@ -286,7 +372,7 @@ def seed_snapshot(sessions: Any, log: Any, now: datetime) -> str:
         )
     result = Pipeline(config).process(SampledFrame(0, 0.0, frame, now - timedelta(minutes=1)))
     with transaction(sessions) as session:
-        batch = VisionLedger(log, config).record(session, [result], now)
+        batch = VisionLedger(log).record(session, CameraReport(config).batch([result]), now)
     assert len(batch.snapshots_published) == 1, batch.snapshots_withheld
     return batch.snapshots_published[0]
 

@@ -159,7 +159,7 @@ def test_an_edited_projection_turns_the_page_red_and_names_the_item(
             assert item.get_attribute("data-status") == "open"
         if case == "alert text":
             item = page.locator(f"li[data-alert-id='{server.seeded.vision_alert}']")
-            assert item.locator("[data-role=alert-text]").inner_text() == (
+            assert item.locator("[data-role=alert-description]").inner_text() == (
                 "a cook without a hat at the stove"
             )
 

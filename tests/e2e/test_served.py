@@ -9,7 +9,7 @@ HTML = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
 
 
 def test_pages_are_html_with_a_strict_policy(city: City) -> None:
-    for path in ("/r/p-1", "/console", "/kitchen"):
+    for path in ("/", "/r/p-1", "/console", "/kitchen"):
         answer = city.client.get(path)
         assert answer.status_code == 200, path
         assert answer.headers["content-type"].startswith("text/html")
@@ -48,3 +48,18 @@ def test_public_config_names_the_key_and_rpc_the_pages_use(city: City) -> None:
     assert config["log"]["origin"] == platform.log.origin
     assert config["rpc_url"] == "/v1/chain/rpc"
     assert config["chain"] == "embedded"
+
+
+def test_assets_are_gzipped_for_clients_that_accept_it_and_revalidate(city: City) -> None:
+    plain = city.client.get("/static/js/consumer.js", headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers
+    packed = city.client.get("/static/js/consumer.js", headers={"Accept-Encoding": "gzip"})
+    assert packed.headers["content-encoding"] == "gzip"
+    assert packed.content == plain.content  # httpx decodes it
+    assert int(packed.headers["content-length"]) < len(plain.content) / 2
+    assert packed.headers["etag"] != plain.headers["etag"]
+    again = city.client.get(
+        "/static/js/consumer.js",
+        headers={"Accept-Encoding": "gzip", "If-None-Match": packed.headers["etag"]},
+    )
+    assert again.status_code == 304 and again.content == b""

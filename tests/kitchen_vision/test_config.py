@@ -113,3 +113,46 @@ def test_24_00_closes_the_day() -> None:
     raw["opening_hours"] = ["24:00-10:00"]
     with pytest.raises(ConfigError, match=r"opening_hours\[0\]"):
         parse_config(raw)
+
+
+def test_an_observation_rule_may_place_boxes_by_their_foot_and_keep_its_own_gap() -> None:
+    raw = yaml.safe_load(kitchen_yaml())
+    raw["observation_rules"] = [
+        {"type": "rat", "rule": "pest_seen", "class": 1, "zones": ["prep-1"], "anchor": "foot"},
+        {"type": "no_mask", "class": 3, "max_gap_seconds": 3},
+        {"type": "no_hat", "class": 3},
+    ]
+    config = parse_config(raw)
+    foot, gap, plain = config.observation_rules
+    assert (foot.anchor, foot.max_gap_seconds) == ("foot", None)
+    assert (gap.anchor, gap.max_gap_seconds) == ("centre", 3.0)
+    assert (plain.anchor, plain.max_gap_seconds) == ("centre", None)
+    # At their defaults the keys stay out of the stored form, which reads back the same.
+    stored = config.to_json()["observation_rules"]
+    assert set(stored[2]) == {
+        "type",
+        "rule",
+        "class",
+        "min_confidence",
+        "persist_seconds",
+        "repeat_minutes",
+        "zones",
+    }
+    assert stored[0]["anchor"] == "foot" and stored[1]["max_gap_seconds"] == 3.0
+    assert parse_config(config.to_json()) == config
+
+
+@pytest.mark.parametrize(
+    ("bad", "named"),
+    [
+        ({"anchor": "head"}, "observation_rules[0].anchor: 'head' is not centre or foot"),
+        ({"max_gap_seconds": -1}, "observation_rules[0].max_gap_seconds"),
+        ({"max_gap_seconds": "soon"}, "observation_rules[0].max_gap_seconds"),
+    ],
+)
+def test_a_bad_anchor_or_gap_is_named(bad: dict[str, object], named: str) -> None:
+    raw = yaml.safe_load(kitchen_yaml())
+    raw["observation_rules"] = [{"type": "rat", "class": 1, **bad}]
+    with pytest.raises(ConfigError) as caught:
+        parse_config(raw)
+    assert named in caught.value.detail

@@ -23,12 +23,13 @@ from sqlalchemy import select
 from kitchen_vision.config import ConfigError, parse_config
 from kitchen_vision.evidence import load_blurring_detector
 from kitchen_vision.faces import FaceDetector
-from kitchen_vision.ledger import VisionLedger
+from kitchen_vision.handover import CameraReport
 from kitchen_vision.observations import FrameContext
 from kitchen_vision.pipeline import Pipeline
 from kitchen_vision.snapshots import SnapshotPublisher, SnapshotWithheld
 from kitchen_vision.sources import SampledFrame
 from traceability.cameras.registry import CameraRegistry, latest_snapshots
+from traceability.cameras.vision_ledger import VisionLedger
 from traceability.storage.db import transaction
 from traceability.storage.models import EventRow, KitchenSnapshotRow
 
@@ -138,9 +139,9 @@ def test_published_logged_served_and_deleted_after_retention(
         for i in range(3)
     ]
     assert [r.snapshot is not None for r in first] == [True, False, False]
-    ledger = VisionLedger(platform.log, cfg)
+    ledger, report = VisionLedger(platform.log), CameraReport(cfg)
     with transaction(platform.sessions) as session:
-        batch = ledger.record(session, first, OPEN + timedelta(seconds=5))
+        batch = ledger.record(session, report.batch(first), OPEN + timedelta(seconds=5))
     [sha] = batch.snapshots_published
 
     image = city.client.get(f"/v1/public/snapshots/{sha}")
@@ -167,7 +168,7 @@ def test_published_logged_served_and_deleted_after_retention(
     later = OPEN + timedelta(hours=2)
     second = pipeline.process(SampledFrame(9, 9.0, scenes.kitchen(), later))
     with transaction(platform.sessions) as session:
-        batch2 = ledger.record(session, [second], later)
+        batch2 = ledger.record(session, report.batch([second]), later)
     assert len(batch2.snapshots_published) == 1 and batch2.snapshots_published[0] != sha
     assert city.client.get(f"/v1/public/snapshots/{sha}").status_code == 404
     # The event that logged the deleted image's hash is still in the log.
@@ -184,7 +185,7 @@ def test_a_withheld_snapshot_is_logged_with_its_reason_and_stores_nothing(city: 
     result = pipeline.process(SampledFrame(0, 0.0, kitchen_with_a_face(), OPEN))
     assert result.snapshot == SnapshotWithheld(OPEN, "no_face_detector")
     with transaction(platform.sessions) as session:
-        batch = VisionLedger(platform.log, cfg).record(session, [result], OPEN)
+        batch = VisionLedger(platform.log).record(session, CameraReport(cfg).batch([result]), OPEN)
     assert batch.snapshots_withheld == ["no_face_detector"] and batch.snapshots_published == []
     with platform.sessions() as session:
         rows = session.execute(select(EventRow).order_by(EventRow.leaf_index)).scalars()

@@ -87,7 +87,7 @@ def test_pest_repeats_only_after_the_repeat_interval() -> None:
 
 class StoveProbeReadings:
     """Readings of a stove probe as the log would hand them back, for the pure rule test
-    (the database-backed reader is tested in test_ledger.py)."""
+    (the database-backed reader is tested in test_vision_ledger.py)."""
 
     def __init__(self, celsius: float, measured_at: datetime) -> None:
         self.reading = (measured_at, celsius)

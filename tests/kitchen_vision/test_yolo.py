@@ -8,16 +8,20 @@ through the letterbox, ``blobFromImage`` and the network: a black frame yields n
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from kitchen_vision.config import CameraConfig, Zone
-from kitchen_vision.observations import Box, FrameContext, Observation
+from kitchen_vision.config import CameraConfig, ObservationRule, Zone
+from kitchen_vision.observations import Box, FrameContext
+from kitchen_vision.rules import RuleBook
 from kitchen_vision.yolo import (
     NO_ACCURACY_CLAIM,
     YoloDetector,
@@ -25,7 +29,6 @@ from kitchen_vision.yolo import (
     letterbox,
     load_yolo_detector,
 )
-from kitchen_vision.yolo_rules import ClassRule, YoloRules
 
 CLASSES = ("person", "no_hat", "rat")
 INPUT = (64, 64)
@@ -201,68 +204,90 @@ def test_config_adapter_uses_relative_zones(tmp_path: Path) -> None:
     assert zones == [None, None, "right"]
 
 
-def rules_run(model: YoloModel, rules: YoloRules, times: list[float]) -> list[list[str]]:
-    detector = YoloDetector(model)
+def rules_run(
+    model: YoloModel, rules: Sequence[ObservationRule], times: Sequence[float], **config: Any
+) -> list[list[str]]:
+    """Frames of the tiny model at ``times`` (s) through the pipeline's rules: each frame's
+    violations as ``rule@zone``."""
+    camera = CameraConfig(
+        camera_id="cam-1", premises_id="p-1", observation_rules=tuple(rules), **config
+    )
+    zones = {zone.name: zone.polygon for zone in camera.zones}
+    detector = YoloDetector(model, zones=zones, relative_zones=True)
+    book = RuleBook(camera)
+    start = datetime(2026, 11, 25, 10, tzinfo=UTC)
     out = []
     for i, t in enumerate(times):
-        context = FrameContext("cam-1", i, t, datetime(2026, 11, 25, 10, tzinfo=UTC))
-        observations = detector.observe(white_frame(), context)
-        out.append([f"{v.rule}@{v.zone}" for v in rules.update(observations, t)])
+        frame = white_frame()
+        context = FrameContext(
+            "cam-1", i, t, start + timedelta(seconds=t), frame_size=(frame.shape[1], frame.shape[0])
+        )
+        found = book.judge(detector.observe(frame, context), context)
+        out.append([f"{v.rule}@{v.zone}" for v in found])
     return out
 
 
+def no_hat_rule(**limits: Any) -> ObservationRule:
+    return ObservationRule(type="no_hat", rule="no_hat", alert_class=3, **limits)
+
+
 def test_persistence_and_repeat_interval(model: YoloModel) -> None:
-    rules = YoloRules([ClassRule("no_hat", "no_hat", persist_seconds=3, repeat_seconds=10)])
-    seen = rules_run(model, rules, [float(t) for t in range(16)])
-    # The far no_hat and the main one share the rule and the (zone-less) key: one track.
+    rule = no_hat_rule(persist_seconds=3, repeat_minutes=10 / 60)
+    seen = rules_run(model, [rule], [float(t) for t in range(16)])
+    # The far no_hat and the main one share the rule and the (zone-less) key: one episode.
     assert [t for t, found in enumerate(seen) if found] == [3, 13]
     assert seen[3] == ["no_hat@None"]
 
 
 def test_a_gap_restarts_persistence(model: YoloModel) -> None:
-    rules = YoloRules(
-        [ClassRule("no_hat", "no_hat", persist_seconds=2, repeat_seconds=100, max_gap_seconds=2)]
-    )
-    assert rules_run(model, rules, [0, 1, 10, 11, 12]) == [[], [], [], [], ["no_hat@None"]]
+    times = [0, 1, 5, 6, 7]
+    # The camera's gap (5 s at 1 frame/s) bridges the 4 s pause; the rule's own 2 s does not.
+    rule = no_hat_rule(persist_seconds=2, repeat_minutes=100)
+    assert rules_run(model, [rule], times) == [[], [], ["no_hat@None"], [], []]
+    rule = no_hat_rule(persist_seconds=2, repeat_minutes=100, max_gap_seconds=2)
+    assert rules_run(model, [rule], times) == [[], [], [], [], ["no_hat@None"]]
 
 
-def test_min_confidence_and_zones(model: YoloModel) -> None:
-    zones = {
-        "right": [(90, 0), (127, 0), (127, 63), (90, 63)],
-        "floor": [(0, 40), (127, 40), (127, 63), (0, 63)],
-    }
-    rules = YoloRules(
-        [
-            ClassRule("no_hat", "no_hat_right", min_confidence=0.4, zones=("right",)),
-            ClassRule("person", "person_high", min_confidence=0.8),
-            ClassRule("no_hat", "no_hat_floor", zones=("floor",), anchor="foot"),
-        ],
-        zones=zones,
+def test_min_confidence_zones_and_the_foot_point(model: YoloModel) -> None:
+    # On the 128×64 frame: "right" from x = 90 px, "floor" from y = 40 px.
+    zones = (
+        Zone("right", "bins", ((90 / 127, 0.0), (1.0, 0.0), (1.0, 1.0), (90 / 127, 1.0))),
+        Zone("floor", "other", ((0.0, 40 / 63), (1.0, 40 / 63), (1.0, 1.0), (0.0, 1.0))),
     )
+    rules = [
+        ObservationRule("no_hat", "no_hat_right", 3, min_confidence=0.4, zones=("right",)),
+        ObservationRule("person", "person_high", 3, min_confidence=0.8),
+        ObservationRule("no_hat", "no_hat_floor", 3, zones=("floor",), anchor="foot"),
+        ObservationRule("no_hat", "no_hat_floor_by_centre", 3, zones=("floor",)),
+    ]
+    rules = [replace(rule, persist_seconds=0) for rule in rules]
     # The far no_hat box (96, 0, 16, 16) has its centre in "right"; the main no_hat box
-    # (48, 16, 32, 32) has its foot point (64, 48) on the floor; the person (0.7 × 0.72)
-    # is below 0.8.
-    assert rules_run(model, rules, [0]) == [["no_hat_right@right", "no_hat_floor@floor"]]
+    # (48, 16, 32, 32) has its foot point (64, 48) on the floor but its centre (64, 32)
+    # above it; the person (0.7 × 0.72) is below 0.8.
+    assert rules_run(model, rules, [0], zones=zones) == [
+        ["no_hat_right@right", "no_hat_floor@floor"]
+    ]
 
 
-def test_violations_name_the_model() -> None:
-    rules = YoloRules([ClassRule("rat", "pest_seen")])
-    obs = Observation(
-        0,
-        0.0,
-        "rat",
-        0.9,
-        "yolo:m.onnx",
-        box=Box(1, 1, 4, 4),
-        detail={"model_sha256": "ab" * 32, "model_name": "m.onnx"},
+def test_violations_name_the_model(model: YoloModel) -> None:
+    rule = ObservationRule("no_hat", "no_hat_seen", 3, persist_seconds=0)
+    camera = CameraConfig(camera_id="cam-1", premises_id="p-1", observation_rules=(rule,))
+    context = FrameContext("cam-1", 0, 0.0, datetime(2026, 11, 25, 10, tzinfo=UTC))
+    observations = YoloDetector(model).observe(white_frame(), context)
+    (violation,) = RuleBook(camera).judge(observations, context)
+    assert f"model {model.path.name} sha256 {model.sha256}" in violation.description
+    assert violation.measurements["confidence"] == round(
+        max(o.confidence for o in observations if o.type == "no_hat"), 4
     )
-    (violation,) = rules.update([obs], 0.0)
-    record = violation.to_json()
-    assert record["model_sha256"] == "ab" * 32 and record["model_name"] == "m.onnx"
-    assert record["claim"] == NO_ACCURACY_CLAIM
-    with pytest.raises(ValueError, match="names no model SHA-256"):
-        YoloRules([ClassRule("rat", "pest_seen")]).update(
-            [Observation(0, 0.0, "rat", 0.9, "other", box=Box(1, 1, 4, 4))], 0.0
-        )
-    with pytest.raises(ValueError, match="unknown zones"):
-        YoloRules([ClassRule("rat", "pest_seen", zones=("cellar",))])
+
+
+def test_a_foot_rule_needs_the_frame_size(model: YoloModel) -> None:
+    zone = Zone("floor", "other", ((0.0, 0.5), (1.0, 0.5), (1.0, 1.0), (0.0, 1.0)))
+    rule = ObservationRule("no_hat", "no_hat_floor", 3, zones=("floor",), anchor="foot")
+    camera = CameraConfig(
+        camera_id="cam-1", premises_id="p-1", zones=(zone,), observation_rules=(rule,)
+    )
+    context = FrameContext("cam-1", 0, 0.0, datetime(2026, 11, 25, 10, tzinfo=UTC))
+    observations = YoloDetector(model).observe(white_frame(), context)
+    with pytest.raises(ValueError, match="no_hat_floor.*frame size"):
+        RuleBook(camera).judge(observations, context)

@@ -180,10 +180,11 @@ def publish_evidence_with_faces(city: City) -> list[str]:
     from kitchen_vision.config import parse_config
     from kitchen_vision.evidence import EvidenceMaker, load_blurring_detector
     from kitchen_vision.faces import detect_faces
-    from kitchen_vision.ledger import VisionLedger
+    from kitchen_vision.handover import CameraReport
     from kitchen_vision.observations import FrameContext
     from kitchen_vision.rules import VisionViolation
     from traceability.cameras.registry import CameraRegistry
+    from traceability.cameras.vision_ledger import VisionLedger
 
     detector, reason = load_blurring_detector()
     assert detector is not None, reason
@@ -218,7 +219,9 @@ def publish_evidence_with_faces(city: City) -> list[str]:
         CameraRegistry().register(
             session, camera_id="cam-priv", premises_id="p-1", name="Kitchen", config={}, now=now
         )
-        batch = VisionLedger(platform.log, config).record(session, [], now, offline=[violation])
+        batch = VisionLedger(platform.log).record(
+            session, CameraReport(config).batch([], offline=[violation]), now
+        )
     assert len(batch.evidence_sha256) == 2
     return list(batch.evidence_sha256)
 

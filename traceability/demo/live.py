@@ -10,7 +10,8 @@ gets SIGINT/SIGTERM:
   to the served API (so the rules judge them and the anchoring follows);
 - a camera loop: each registered camera's clip goes through the vision checker
   in turn (the day clip while the kitchen is open, the night clip while it is
-  closed), its results logged, the camera marked online.
+  closed), its results logged, the camera marked online. The checker is the
+  ``DemoVision`` the entry point hands in (this package never imports it).
 
 On the way out the threads are stopped and the server is stopped by its PID
 (SIGTERM, then SIGKILL after a grace period).
@@ -28,15 +29,21 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from types import FrameType
 from typing import Any
 
 import httpx
 
+from traceability.cameras.registry import CameraRegistry
+from traceability.cameras.vision_ledger import LedgerSink, VisionLedger
+from traceability.demo.city import demo_fleet
+from traceability.demo.data_dir import clip_path
 from traceability.demo.scenario import Scenario
-from traceability.demo.seed import clip_path, demo_fleet
+from traceability.demo.vision import DemoVision, VisionMissing
+from traceability.public_record.stove_readings import LoggedStoveProbe
 from traceability.settings import Settings
 from traceability.simulator.run import simulate
 from traceability.simulator.transports import HttpSink
@@ -67,12 +74,14 @@ class LiveCity:
         scenario: Scenario,
         base_url: str,
         *,
+        vision: DemoVision | VisionMissing,
         probe_rate: float = PROBE_RATE,
         camera_pause: float = CAMERA_PAUSE,
     ) -> None:
         self.settings = settings
         self.scenario = scenario
         self.base_url = base_url
+        self.vision = vision
         self.probe_rate = probe_rate
         self.camera_pause = camera_pause
         self.stop_event = threading.Event()
@@ -137,16 +146,17 @@ class LiveCity:
     # -- cameras --------------------------------------------------------------
 
     def _cameras(self) -> None:
-        try:
-            from kitchen_vision.config import parse_config
-            from kitchen_vision.watch import CameraWatch
-            from traceability.cameras.registry import CameraRegistry
-        except ImportError as exc:
-            self.stats.problems.append(f"cameras: the vision checker is not available ({exc})")
+        vision = self.vision
+        if isinstance(vision, VisionMissing):
+            self.stats.problems.append(
+                f"cameras: the vision checker is not available ({vision.reason})"
+            )
             return
         from traceability.platform import open_platform
 
         _engine, sessions, transparency_log, _signer = open_platform(self.settings)
+        sink = LedgerSink(sessions, VisionLedger(transparency_log))
+        stove_probe = LoggedStoveProbe(sessions)
         cameras = [c.id for p in self.scenario.premises for c in p.cameras]
         turn = 0
         while cameras and not self.stop_event.is_set():
@@ -154,15 +164,11 @@ class LiveCity:
             turn += 1
             with sessions() as session:
                 stored = CameraRegistry().get(session, camera_id).config
-            config = parse_config(json.loads(stored))
+            config = json.loads(stored)
             now = datetime.now(UTC)
-            kind = (
-                "day" if config.opening_hours.is_open(now.astimezone(config.zone_info)) else "night"
-            )
-            config = replace(
-                config, source=str(clip_path(self.settings.data_dir, kind)), start_time=now
-            )
-            CameraWatch(config, sessions, transparency_log, self.stop_event).run()
+            kind = "day" if vision.is_open(config, now) else "night"
+            clip = clip_path(self.settings.data_dir, kind)
+            vision.watch_clip(config, clip, now, sink, stove_probe, self.stop_event)
             self.stats.clips_analysed += 1
             self.stop_event.wait(self.camera_pause)
 
@@ -181,6 +187,14 @@ def server_env(settings: Settings) -> dict[str, str]:
         env["SUNLEDGER_WITNESSES"] = json.dumps([w.model_dump() for w in settings.witnesses])
         env["SUNLEDGER_WITNESS_QUORUM"] = str(settings.witness_quorum)
     return env
+
+
+SERVER_LOG = "demo-server.log"
+
+
+def server_log(settings: Settings) -> Path:
+    """Where the demo's server logs (appended to across runs; ``--reset`` removes it)."""
+    return settings.data_dir / SERVER_LOG
 
 
 def wait_until_up(process: subprocess.Popen[bytes], url: str, timeout: float = 60.0) -> bool:
@@ -216,6 +230,7 @@ def serve_city(
     host: str,
     port: int,
     *,
+    vision: DemoVision | VisionMissing,
     seconds: float | None = None,
     on_ready: Callable[[int], None] | None = None,
 ) -> tuple[int, LiveStats]:
@@ -224,7 +239,15 @@ def serve_city(
     Returns the server's exit status (0 when the demo stopped it) and what the
     live threads did.
     """
-    process = subprocess.Popen(server_command(host, port), env=server_env(settings))
+    # The server's own log (JSON lines, a routine anchor tick every minute) goes to a file
+    # in the data directory: the terminal keeps the demo's printout readable.
+    with server_log(settings).open("ab") as log_file:
+        process = subprocess.Popen(
+            server_command(host, port),
+            env=server_env(settings),
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
     base = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
     stopping = threading.Event()
 
@@ -234,7 +257,7 @@ def serve_city(
     previous: dict[int, Any] = {
         s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)
     }
-    live = LiveCity(settings, scenario, base)
+    live = LiveCity(settings, scenario, base, vision=vision)
     try:
         if not wait_until_up(process, f"{base}/healthz"):
             stop_process(process)

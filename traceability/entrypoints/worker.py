@@ -258,7 +258,7 @@ def run_vision_clip(
     """Run a registered camera's vision checker over an uploaded clip and log the results."""
     from pathlib import Path
 
-    from kitchen_vision.watch import analyze_uploaded_clip
+    from traceability.entrypoints.vision_checker import analyze_uploaded_clip
 
     _engine, sessions, log, _signer = platform_for(settings)
     return analyze_uploaded_clip(sessions, log, camera_id, Path(path), start)

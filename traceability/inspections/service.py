@@ -376,6 +376,16 @@ class Inspections:
         """What ``record`` would log for ``submission``, without logging it; the same checks
         (a date in the future is refused here too)."""
         prepared = _prepare_inspection(premises, inspector_org, submission, now)
+        # The payload as the log would hold it (the event schema fills its defaults).
+        event = prepare_event(
+            EventInput(
+                kind=EventKind.INSPECTION,
+                subject=f"premises:{premises.premises_id}",
+                occurred_at=local_midnight(premises, submission.inspected_on),
+                payload=prepared.payload,
+            ),
+            now,
+        )
         label = grades.RESULT_LABELS.get(prepared.result or "", {})
         return {
             "premises_id": premises.premises_id,
@@ -383,7 +393,7 @@ class Inspections:
             "result_zh": label.get("zh"),
             "face": label.get("face"),
             "rating": prepared.rating,
-            "payload": prepared.payload,
+            "payload": event.public["payload"],
             "summary": inspection_summary(submission, prepared.key_failed),
             "alert": None
             if not prepared.alert_classes

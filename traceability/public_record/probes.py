@@ -26,6 +26,7 @@ from traceability.errors import Invalid
 from traceability.public_record import repository as repo
 from traceability.public_record import summary_repository as summary_repo
 from traceability.public_record.coverage import AnchorCoverage
+from traceability.public_record.excursions import excursion_allowances
 from traceability.rules.profiles import (
     ColdLimitRule,
     HotHoldingRule,
@@ -198,6 +199,8 @@ def probe_sections(
                 "kind": device.kind,
                 "location": device.location,
                 "range_celsius": _band_json(band),
+                # What the rules tolerate out of range before an alert (profile, not logged).
+                "allowances": [] if profile is None else excursion_allowances(profile, device.kind),
                 "days": [
                     _day_json(day, logged.get((device.device_id, day)), coverage) for day in days
                 ],

@@ -173,6 +173,8 @@ def sunshine_record(session: Session, premises_id: str, now: datetime) -> dict[s
             "kind": premises.kind,
             "address": premises.address,
             "district": premises.district,
+            # The premises' IANA zone: the page shows every time in it, with the zone named.
+            "timezone": premises.timezone,
             "licence": {
                 "number": premises.licence_number,
                 "status": premises.licence_status,

@@ -156,3 +156,22 @@ def premises_by_id(session: Session, premises_ids: Iterable[str]) -> dict[str, P
         return {}
     rows = session.execute(select(PremisesRow).where(PremisesRow.premises_id.in_(wanted))).scalars()
     return {row.premises_id: row for row in rows}
+
+
+def record_version(session: Session, premises_id: str) -> tuple[int, int, int] | None:
+    """(the premises' ``record_version``, largest final anchored size, largest on-chain
+    size) in one round trip, or None for an unknown premises: primary-key and index
+    lookups only, whatever the history."""
+    final = select(func.max(AnchorRow.tree_size)).where(AnchorRow.status == "final")
+    on_chain = select(func.max(AnchorRow.tree_size)).where(AnchorRow.status.in_(ON_CHAIN))
+    row = session.execute(
+        select(
+            PremisesRow.record_version,
+            final.scalar_subquery(),
+            on_chain.scalar_subquery(),
+        ).where(PremisesRow.premises_id == premises_id)
+    ).one_or_none()
+    if row is None:
+        return None
+    version, final_size, on_chain_size = row
+    return int(version), int(final_size or 0), int(on_chain_size or 0)

@@ -324,6 +324,11 @@ class PremisesRow(Base):
     """A licensed place where food is prepared: what the public page and the QR code show."""
 
     __tablename__ = "premises"
+    # The public list pages by name, in the city or in one district (migration 0009).
+    __table_args__ = (
+        Index("ix_premises_name", "name", "premises_id"),
+        Index("ix_premises_district_name", "district", "name", "premises_id"),
+    )
 
     premises_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     org_id: Mapped[str] = mapped_column(
@@ -341,6 +346,11 @@ class PremisesRow(Base):
     first_shift: Mapped[str] = mapped_column(String(5), nullable=False)
     """Local "HH:MM" the first shift starts; the morning check is due before it."""
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), nullable=False)
+    record_version: Mapped[int] = mapped_column(
+        BigInteger, nullable=False, default=0, server_default="0"
+    )
+    """Bumped by database triggers in the transaction of any change to a row the public
+    record shows (migration 0011); the record's ETag and cache are keyed by it."""
     # What real registries carry (issue 18); all optional.
     city: Mapped[str | None] = mapped_column(String(100), nullable=True)
     region: Mapped[str | None] = mapped_column(String(100), nullable=True)

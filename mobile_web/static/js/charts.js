@@ -1,5 +1,5 @@
 // A seven-day temperature chart as inline SVG: each day's min-max bar, the mean as a
-// line, and the allowed range drawn as dashed threshold lines.
+// line, a y-axis scale, and the allowed range drawn as dashed, labelled limit lines.
 
 const NS = "http://www.w3.org/2000/svg";
 
@@ -10,12 +10,19 @@ function node(tag, attrs = {}, text) {
   return n;
 }
 
+// A tick step giving four to six gridlines over `span` degrees.
+function tickStep(span) {
+  for (const step of [0.5, 1, 2, 5, 10, 20, 50]) if (span / step <= 6) return step;
+  return 100;
+}
+
+// `labels`: {title, unit, limitMax(value), limitMin(value)} in the reader's language.
 export function temperatureChart(probe, labels) {
   const W = 340;
-  const H = 150;
+  const H = 160;
   const left = 34;
   const right = 8;
-  const top = 10;
+  const top = 14;
   const bottom = 22;
   const days = probe.days || [];
   const band = probe.range_celsius || {};
@@ -41,13 +48,22 @@ export function temperatureChart(probe, labels) {
     "aria-label": `${probe.location || probe.device_id}: ${labels.title}`,
   });
   svg.append(node("rect", { x: left, y: top, width: W - left - right, height: H - top - bottom, class: "plot" }));
+  // The y-axis scale: gridlines and their values.
+  const step = tickStep(hi - lo);
+  for (let v = Math.ceil(lo / step) * step; v <= hi; v += step) {
+    const value = Math.round(v * 10) / 10;
+    svg.append(node("line", { x1: left, x2: W - right, y1: y(value), y2: y(value), class: "grid" }));
+    svg.append(node("text", { x: left - 4, y: y(value) + 3, class: "axis tick", "text-anchor": "end" }, String(value)));
+  }
+  svg.append(node("text", { x: 2, y: 10, class: "axis unit" }, labels.unit || "°C"));
   for (const [value, name] of [
     [band.max, "max"],
     [band.min, "min"],
   ]) {
     if (value === null || value === undefined) continue;
     svg.append(node("line", { x1: left, x2: W - right, y1: y(value), y2: y(value), class: `threshold ${name}` }));
-    svg.append(node("text", { x: left - 4, y: y(value) + 4, class: "axis threshold-label", "text-anchor": "end" }, `${value}°`));
+    const text = name === "max" && labels.limitMax ? labels.limitMax(value) : name === "min" && labels.limitMin ? labels.limitMin(value) : `${value}°`;
+    svg.append(node("text", { x: W - right - 3, y: y(value) - 3, class: "axis threshold-label", "text-anchor": "end", "data-limit": name }, text));
   }
   let path = "";
   days.forEach((d, i) => {

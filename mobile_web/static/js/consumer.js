@@ -3,10 +3,13 @@
 // events' payloads (facts.js), never from the server's projection of them. Where the
 // server's record says otherwise, the item fails and the banner names it. What no event
 // states (the registry's name and address, the live tiles) is labelled "not proven".
+//
+// Severity first: the open problems lead the page; the banner under them says whether the
+// record is authentic, which is not a verdict on the kitchen. Times are the premises' own.
 
-import { api, day, el, moment } from "./api.js";
+import { api, el } from "./api.js";
 import { gradeFace, temperatureChart } from "./charts.js";
-import { installSwitch, t } from "./i18n.js";
+import { installSwitch, lang, t } from "./i18n.js";
 import {
   compareAlert,
   compareGrade,
@@ -21,7 +24,9 @@ import {
   deriveRecord,
   foldAlert,
 } from "./facts.js";
-import { ProofBoard, openVerifier, trustFooter, unproven } from "./proofcheck.js";
+import { age, factText, gradeReason, kindLabel, knownRule, loadError, localMoment, recordTypeLabel, ruleLabel, zoneName } from "./plain.js";
+import { ProofBoard, openVerifier, unproven } from "./proofcheck.js";
+import { contactText, howPanel, reportCard } from "./public_panels.js";
 import { renderSnapshots } from "./snapshots.js";
 
 const premisesId = decodeURIComponent(location.pathname.split("/").filter(Boolean)[1] || "");
@@ -53,12 +58,128 @@ function pendingValue(role) {
   return el("span", { "data-role": role, class: "proven-value" }, "…");
 }
 
-function header(record, board) {
+// ------------------------------------------------------------------ open problems, first
+
+// The open alerts as the record claims them, each line re-rendered from its verified events
+// once they verify (alerts() calls `update`), marked "not verified" if they do not.
+class Problems {
+  constructor(record) {
+    this.asOf = record.live.as_of;
+    this.tz = record.premises.timezone;
+    this.lines = new Map();
+    this.state = new Map();
+    this.node = el("section", { class: "card problems", id: "problems", "data-section": "problems" });
+    for (const a of record.alerts.items) {
+      if (a.status === "closed") continue;
+      this.state.set(a.alert_id, { ...a, verified: null });
+    }
+    this.draw();
+  }
+
+  update(alertId, fold) {
+    if (!this.state.has(alertId)) {
+      if (fold.status === "closed") return;
+      this.state.set(alertId, { alert_id: alertId });
+    }
+    Object.assign(this.state.get(alertId), {
+      class: fold.class,
+      rule: fold.rule,
+      status: fold.status,
+      escalation: fold.escalation,
+      opened_at: fold.opened_at,
+      due_at: fold.due_at,
+      verified: true,
+    });
+    this.draw();
+  }
+
+  failed(alertId) {
+    const s = this.state.get(alertId);
+    if (s && s.verified === null) s.verified = false;
+    this.draw();
+  }
+
+  draw() {
+    const open = [...this.state.values()].filter((a) => a.status !== "closed");
+    open.sort((a, b) => a.class - b.class || (a.opened_at < b.opened_at ? -1 : 1));
+    const overdue = (a) => a.due_at && a.due_at < this.asOf;
+    const serious = open.filter((a) => a.class === 1).length;
+    const late = open.filter(overdue).length;
+    this.node.className = "card problems " + (serious || late ? "severe" : open.length ? "some" : "none");
+    this.node.dataset.open = String(open.length);
+    this.node.dataset.class1 = String(serious);
+    this.node.dataset.overdue = String(late);
+    if (!open.length) {
+      this.node.replaceChildren(
+        el("h2", {}, "✓ " + t("problems.none")),
+        el("p", { class: "small muted" }, t("problems.none.note")),
+      );
+      return;
+    }
+    const counts = [t("problems.count", { count: open.length })];
+    if (serious) counts.push(t("problems.class1", { count: serious }));
+    if (late) counts.push(t("problems.overdue", { count: late }));
+    this.node.replaceChildren(
+      el("h2", {}, "⚠ " + t("problems")),
+      el("p", { class: "problem-counts" }, counts.join(" · ")),
+      el(
+        "ul",
+        { class: "list" },
+        open.map((a) =>
+          el(
+            "li",
+            { class: `problem class-${a.class}`, "data-problem-id": a.alert_id, "data-verified": String(a.verified) },
+            el(
+              "div",
+              { class: "row" },
+              el("span", { class: `pill class-${a.class}` }, t(`class.${a.class}`)),
+              el("strong", {}, ruleLabel(a.rule)),
+              a.escalation && a.escalation !== "none"
+                ? el("span", { class: `pill card ${a.escalation}`, "data-role": "problem-card" }, t(`alerts.card.${a.escalation}`))
+                : "",
+              overdue(a) ? el("span", { class: "pill overdue", "data-role": "problem-overdue" }, t("alert.overdue")) : "",
+            ),
+            el(
+              "div",
+              { class: "small" },
+              `${t("status." + a.status)} · ${t("alerts.opened")} ${localMoment(a.opened_at, this.tz)} (${age(a.opened_at, this.asOf)})`,
+              a.due_at
+                ? overdue(a)
+                  ? ` · ${t("problems.overdue.by", { age: age(a.due_at, this.asOf) })}`
+                  : ` · ${t("problems.due", { due: localMoment(a.due_at, this.tz) })}`
+                : "",
+            ),
+            el(
+              "div",
+              { class: "small " + (a.verified ? "ok-text" : "muted"), "data-role": "problem-proof" },
+              a.verified === true ? t("problems.verified") : a.verified === false ? "✗ " + t("problems.unverified") : t("problems.checking") + "…",
+            ),
+          ),
+        ),
+      ),
+      el("p", { class: "small muted" }, t("problems.note")),
+    );
+  }
+
+  get anyOpen() {
+    return [...this.state.values()].some((a) => a.status !== "closed");
+  }
+
+  get anySerious() {
+    return [...this.state.values()].some((a) => a.status !== "closed" && a.class === 1);
+  }
+}
+
+// ------------------------------------------------------------------ the premises and its grade
+
+function header(record, board, problems) {
   const p = record.premises;
+  const tz = p.timezone;
   const status = p.licence.status;
   const face = el("div", { class: "face" });
   const letter = el("div", { class: "letter" }, "…");
   const gradeText = el("span", { "data-role": "grade-text" }, "…");
+  const gradeNote = el("div", { class: "small warn", "data-role": "grade-note" });
   const slot = el("span", { class: "slot", id: "grade-proof" });
   const hero = el(
     "section",
@@ -66,12 +187,13 @@ function header(record, board) {
     el(
       "div",
       { class: "hero-row" },
-      el("div", { class: "grade" }, face, letter),
+      // An open class 1 problem: the grade's face is greyed, so it never reads as "all fine".
+      el("div", { class: "grade" + (problems.anySerious ? " overshadowed" : "") }, face, letter),
       el(
         "div",
         {},
         el("h1", { id: "premises-name" }, p.name),
-        el("div", { class: "muted" }, p.address),
+        el("div", { class: "muted" }, [kindLabel(p.kind), p.address].filter(Boolean).join(" · ")),
         el(
           "div",
           {},
@@ -80,16 +202,20 @@ function header(record, board) {
           p.licence.expires_on ? ` · ${t("licence.expires")} ${p.licence.expires_on}` : "",
         ),
         el("div", { class: "small" }, unproven()),
-        el("div", { "data-item": "grade" }, `${t("grade")}: `, gradeText, slot),
       ),
     ),
+    el("div", { "data-item": "grade" }, el("strong", {}, `${t("grade.annual")}: `), gradeText, gradeNote, slot),
+    el("div", { class: "small muted", "data-role": "zone" }, t("time.zone", { zone: zoneName(tz) })),
   );
+  const noteIfProblems = (decidedAt) => {
+    if (problems.anyOpen) gradeNote.textContent = t("grade.note.problems", { date: localMoment(decidedAt, tz).slice(0, 10) });
+  };
   const grade = record.grade || {};
   if (!grade.event) {
     // No grade event: nothing to prove; say so rather than tick it.
     letter.textContent = "–";
     face.replaceChildren(gradeFace(null));
-    gradeText.replaceChildren(t("grade.none"), " ", unproven("verify.live_unproven"));
+    gradeText.replaceChildren(gradeReason(grade.reason) || t("grade.none"), " ", unproven("verify.live_unproven"));
     return hero;
   }
   board.item(slot, [grade.event], {
@@ -99,8 +225,10 @@ function header(record, board) {
       face.replaceChildren(gradeFace(g.grade));
       letter.textContent = g.grade || "–";
       gradeText.textContent = g.grade
-        ? `${g.grade} (${g.year}) · ${t("grade.decided")} ${day(g.decided_at)}`
-        : `${t("grade.none")} (${g.year}): ${g.reason}`;
+        ? `${g.grade} (${g.year}) · ${t("grade.decided")} ${localMoment(g.decided_at, tz).slice(0, 10)}`
+        : `${t("grade.none")} (${g.year}): ${gradeReason(g.reason)}`;
+      gradeText.dataset.reason = g.grade ? "" : "no-grade";
+      if (g.grade) noteIfProblems(g.decided_at);
       return compareGrade(grade, event, record.premises.premises_id);
     },
   });
@@ -119,18 +247,36 @@ function inspection(record, board) {
       const failed = d.items.filter((i) => !i.passed);
       body.replaceChildren(
         el(
-          "div",
-          {},
-          el("strong", { "data-role": "inspection-result" }, d.result ? t(`result.${d.result}`) : "–"),
-          ` · ${d.inspected_on} · ${d.inspector_org}`,
-          d.score !== null ? ` · ${t("inspection.score")} ${d.score}` : "",
+          "dl",
+          { class: "facts" },
+          el("dt", {}, t("inspection.date")),
+          el("dd", { "data-role": "inspection-date" }, d.inspected_on),
+          el("dt", {}, t("inspection.result")),
+          el("dd", {}, el("strong", { "data-role": "inspection-result" }, d.result ? t(`result.${d.result}`) : "–")),
+          d.score !== null ? el("dt", {}, t("inspection.score")) : "",
+          d.score !== null ? el("dd", { "data-role": "inspection-score" }, String(d.score)) : "",
+          el("dt", {}, t("inspection.by")),
+          el("dd", {}, d.inspector_org),
         ),
-        el(
-          "div",
-          { class: "muted small" },
-          `${t("inspection.items")}: ${d.items.length}`,
-          failed.length ? ` · ${t("inspection.failed")}: ${failed.map((i) => i.item).join(", ")}` : "",
-        ),
+        el("div", { class: "small muted" }, t("inspection.itemcount", { count: d.items.length, failed: failed.length })),
+        el("h3", {}, t("inspection.cited")),
+        failed.length
+          ? el(
+              "ul",
+              { class: "cited", "data-role": "inspection-cited" },
+              failed.map((i) =>
+                el(
+                  "li",
+                  { "data-key": String(i.key) },
+                  i.key ? el("span", { class: "pill class-1" }, t("inspection.key")) : "",
+                  " ",
+                  i.item,
+                  i.finding ? el("div", { class: "small muted" }, i.finding) : "",
+                ),
+              ),
+            )
+          : el("p", { class: "small", "data-role": "inspection-cited" }, "✓ " + t("inspection.cited.none")),
+        d.findings ? el("p", { class: "small" }, String(d.findings)) : "",
       );
       return compareInspection(claimed, event, record.premises.premises_id);
     },
@@ -154,23 +300,40 @@ function rightNow(record) {
   );
 }
 
+// What the rules let this probe do out of range before an alert (the profile's allowances).
+function allowanceText(probe) {
+  return (probe.allowances || []).map((a) => {
+    const values = { minutes: a.tolerance_minutes, window: a.window_minutes, class: t(`class.${a.class}`) };
+    if (a.between_celsius) return t("chart.allow.zone", { ...values, low: a.between_celsius[0], high: a.between_celsius[1] });
+    return t(a.window_minutes ? "chart.allow" : "chart.allow.nowindow", values);
+  });
+}
+
 function temperatures(record, board) {
   const probes = record.temperatures.probes;
   if (!probes.length) return null;
+  const labels = {
+    title: t("temps"),
+    unit: t("chart.axis"),
+    limitMax: (value) => t("chart.limit.max", { value }),
+    limitMin: (value) => t("chart.limit.min", { value }),
+  };
   return section(
     "temps",
-    el("p", { class: "muted small" }, t("temps.note")),
+    el("p", { class: "muted small" }, t("chart.legend")),
     probes.map((probe) => {
       const chart = el("div", { class: "chart-box" });
       const slot = el("span", { class: "slot" });
       const refs = probe.days.map((d) => d.event).filter(Boolean);
       const dates = probe.days.map((d) => d.date);
-      const caption = el("span", { "data-role": "range" }, "");
+      const outDays = el("ul", { class: "small out-days", "data-role": "out-days" });
       const draw = (days, range) => {
-        chart.replaceChildren(temperatureChart({ ...probe, days, range_celsius: range }, { title: t("temps") }));
-        caption.textContent = range ? `${range.min ?? "–"}…${range.max ?? "–"} °C` : "–";
+        chart.replaceChildren(temperatureChart({ ...probe, days, range_celsius: range }, labels));
+        outDays.replaceChildren(
+          ...days.filter((d) => d.minutes_out_of_range).map((d) => el("li", {}, t("chart.out", { date: d.date, minutes: Math.round(d.minutes_out_of_range) }))),
+        );
       };
-      if (!refs.length) draw(deriveProbeDays(dates, []), null);
+      if (!refs.length) draw(deriveProbeDays(dates, []), probe.range_celsius);
       board.item(slot, refs, {
         label: `temperatures of ${probe.device_id}`,
         onVerified: (events) => {
@@ -179,21 +342,26 @@ function temperatures(record, board) {
           return compareProbeDays(probe, events);
         },
       });
+      const allow = allowanceText(probe);
       return el(
         "figure",
         { class: "probe", "data-device-id": probe.device_id },
-        el("figcaption", {}, `${probe.location || probe.device_id} · ${t("temps.range")} `, caption, " ", unproven()),
+        el("figcaption", {}, el("strong", {}, probe.location || probe.device_id)),
         chart,
+        outDays,
+        allow.length ? el("p", { class: "small allowance", "data-role": "allowance" }, allow.join(" "), " ", unproven("chart.allow.unproven")) : "",
         slot,
       );
     }),
   );
 }
 
-function alerts(record, board) {
+function alerts(record, board, problems) {
   const items = record.alerts.items;
   if (!items.length) return section("alerts", el("p", { class: "muted" }, t("alerts.none")));
   const premisesId = record.premises.premises_id;
+  const tz = record.premises.timezone;
+  const asOf = record.live.as_of;
   return section(
     "alerts",
     el(
@@ -207,28 +375,44 @@ function alerts(record, board) {
         const shell = el("div", {}, li, slot);
         board.item(slot, [a.event, ...steps], {
           label: `alert ${a.alert_id}`,
+          onDone: (verdict) => {
+            if (!verdict.ok && !(verdict.failed && verdict.failed.name === "anchor_present")) problems.failed(a.alert_id);
+          },
           onVerified: ([breach, ...transitions]) => {
             const f = foldAlert(breach, transitions);
+            const overdue = f.status !== "closed" && f.due_at && f.due_at < asOf;
             li.className = `alert class-${f.class} status-${f.status}`;
             li.dataset.status = f.status;
             li.dataset.escalation = f.escalation;
+            const privatePhotos = f.steps.reduce((n, s) => n + (s.event_id !== breach.id ? s.evidence_count : 0), 0);
             li.replaceChildren(
               el(
                 "div",
                 { class: "row" },
-                el("span", { class: `pill class-${f.class}` }, `${t("class")} ${f.class}`),
+                el("span", { class: `pill class-${f.class}` }, t(`class.${f.class}`)),
                 el("span", { class: `pill status ${f.status}`, "data-role": "alert-status" }, t(`status.${f.status}`)),
                 f.escalation !== "none"
                   ? el("span", { class: `pill card ${f.escalation}`, "data-role": "alert-card" }, t(`alerts.card.${f.escalation}`))
                   : "",
+                overdue ? el("span", { class: "pill overdue" }, t("alert.overdue")) : "",
               ),
-              el("div", { "data-role": "alert-text" }, f.description),
+              el("div", { "data-role": "alert-text" }, el("strong", {}, ruleLabel(f.rule))),
+              // The detector's or checker's own sentence is English; shown as such in English,
+              // folded away in Chinese (and shown when the rule has no plain label).
+              lang() === "en"
+                ? el("div", { class: "small", "data-role": "alert-description" }, f.description)
+                : el(
+                    "details",
+                    { class: "small", open: !knownRule(f.rule), "data-role": "alert-description" },
+                    el("summary", {}, t("alert.logged.text")),
+                    f.description,
+                  ),
               el(
                 "div",
                 { class: "muted small" },
-                `${t("alerts.opened")} ${moment(f.opened_at)}`,
-                f.due_at && !f.closed_at ? ` · ${t("alerts.due")} ${moment(f.due_at)}` : "",
-                f.closed_at ? ` · ${t("alerts.closed")} ${moment(f.closed_at)}` : "",
+                `${t("alerts.opened")} ${localMoment(f.opened_at, tz)}`,
+                f.due_at && !f.closed_at ? ` · ${t("alerts.due")} ${localMoment(f.due_at, tz)}` : "",
+                f.closed_at ? ` · ${t("alerts.closed")} ${localMoment(f.closed_at, tz)}` : "",
               ),
               el(
                 "ol",
@@ -237,13 +421,16 @@ function alerts(record, board) {
                   el(
                     "li",
                     { "data-to-status": s.to_status },
-                    `${moment(s.at)} · ${t(`status.${s.to_status}`)} · ${s.by_org}`,
-                    s.evidence_count ? ` · ${t("alerts.evidence")} ×${s.evidence_count}` : "",
+                    `${localMoment(s.at, tz)} · ${t(`status.${s.to_status}`)} · ${t("alert.step.by", { org: s.by_org })}`,
                   ),
                 ),
               ),
-              f.evidence.length ? el("div", { class: "evidence" }, evidenceThumbs(f.evidence)) : "",
+              f.breach_evidence.length
+                ? el("div", { class: "evidence" }, el("div", { class: "small muted" }, t("alert.vision.evidence")), evidenceThumbs(f.breach_evidence))
+                : "",
+              privatePhotos ? el("p", { class: "small muted", "data-role": "private-photos" }, t("alert.photos.private", { count: privatePhotos })) : "",
             );
+            problems.update(a.alert_id, f);
             return compareAlert(a, breach, transitions, premisesId);
           },
         });
@@ -253,11 +440,18 @@ function alerts(record, board) {
   );
 }
 
-// Counts and facts only: numbers and yes/no answers, never free text.
+// Counts and facts only: numbers and yes/no answers in plain words, never free text or keys.
 function facts(summary) {
-  return Object.entries(summary)
-    .map(([k, v]) => `${k.replaceAll("_", " ")}: ${v}`)
-    .join(" · ");
+  const out = [];
+  for (const [k, v] of Object.entries(summary)) {
+    if (k === "attachments") {
+      if (v) out.push(t("selfchecks.attachments", { n: v }));
+      continue;
+    }
+    const text = factText(k, v);
+    if (text) out.push(text);
+  }
+  return out.join(" · ");
 }
 
 function selfChecks(record, board) {
@@ -272,13 +466,13 @@ function selfChecks(record, board) {
         const slot = el("span", { class: "slot" });
         const body = el("div", {}, pendingValue("record"));
         board.item(slot, [r.event], {
-          label: `${r.record_type.replaceAll("_", " ")} ${r.record_date}`,
+          label: `${r.record_type} ${r.record_date}`,
           onVerified: ([event]) => {
             const d = deriveRecord(event);
             body.replaceChildren(
-              el("strong", {}, d.record_type.replaceAll("_", " ")),
+              el("strong", { "data-role": "record-type" }, recordTypeLabel(d.record_type)),
               ` · ${d.record_date}`,
-              el("div", { class: "muted small" }, facts(d.facts)),
+              el("div", { class: "muted small", "data-role": "record-facts" }, facts(d.facts)),
             );
             return compareRecord(r, event, premisesId);
           },
@@ -329,28 +523,28 @@ async function render() {
       openVerifier(),
     ]);
   } catch (err) {
-    page.replaceChildren(el("p", { class: "banner bad" }, `${t("error.load")}: ${err.message}`));
+    page.replaceChildren(el("p", { class: "banner bad", "data-role": "load-error" }, loadError(err)));
     return;
   }
   document.title = `${record.premises.name} · ${t("consumer.title")}`;
+  document.body.classList.remove("show-tech");
+  const contacts = record.contacts || {};
   const board = new ProofBoard(trust, banner);
+  board.contact = contactText(contacts.verification);
+  const problems = new Problems(record);
   page.replaceChildren(
+    problems.node,
     banner,
-    header(record, board),
+    header(record, board, problems),
     inspection(record, board),
     rightNow(record),
     renderSnapshots(record.snapshots, board),
     temperatures(record, board) || "",
-    alerts(record, board),
+    alerts(record, board, problems),
     selfChecks(record, board),
     ingredients(record, board),
-    el(
-      "footer",
-      { class: "card muted small" },
-      el("h2", {}, t("verify.title")),
-      el("p", {}, t("verify.how")),
-      trustFooter(trust),
-    ),
+    reportCard(contacts.report),
+    howPanel(trust, contacts.verification),
   );
   board.render();
 }

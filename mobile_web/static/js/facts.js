@@ -129,6 +129,9 @@ export function foldAlert(breach, transitions) {
     closed_at,
     steps,
     evidence: [...(p.evidence_sha256 || []), ...ordered.flatMap((t) => t.payload.evidence_sha256 || [])],
+    // The breach's own evidence (a camera's, published with faces blurred); the steps'
+    // (rectification photos) stay private to the regulator.
+    breach_evidence: [...(p.evidence_sha256 || [])],
   };
 }
 
@@ -226,5 +229,40 @@ export function compareProbeDays(probe, events) {
   });
   const latest = events.length ? events[events.length - 1].payload.range_celsius ?? null : null;
   if (events.length) differ(out, `${probe.device_id} range`, probe.range_celsius, latest);
+  return out;
+}
+
+// ------------------------------------------------------------------ purchase record of a lot
+
+// The purchase inspection record a receipt names as its reference document: the lot's
+// production date, shelf life and supplier licence (null when the kitchen did not enter one).
+export function derivePurchase(event) {
+  const f = (event.payload && event.payload.fields) || {};
+  const production = f.production_date ?? null;
+  const shelf = f.shelf_life_days ?? null;
+  let expiry = null;
+  if (production && shelf !== null) {
+    const at = new Date(production + "T00:00:00Z");
+    if (!Number.isNaN(at.getTime())) expiry = new Date(at.getTime() + shelf * 86400000).toISOString().slice(0, 10);
+  }
+  return {
+    record_type: event.payload && event.payload.record_type,
+    lot_code: f.lot_code ?? null,
+    product: f.product ?? null,
+    supplier_licence: f.supplier_licence ?? null,
+    production_date: production,
+    shelf_life_days: shelf,
+    expiry_date: expiry,
+  };
+}
+
+export function comparePurchase(claimed, event, premisesId) {
+  const out = [];
+  belongs(out, event, "restaurant_record", premisesId ? `premises:${premisesId}` : null);
+  const d = derivePurchase(event);
+  if (d.record_type !== "purchase_inspection") out.push(`event ${event.id}: a ${d.record_type} record, not a purchase inspection`);
+  for (const field of ["lot_code", "product", "production_date", "shelf_life_days", "supplier_licence"]) {
+    differ(out, `purchase ${field}`, claimed[field], d[field]);
+  }
   return out;
 }

@@ -1,6 +1,8 @@
 // Chinese (default) and English labels. The choice is remembered in localStorage.
 // Elements carry data-i18n="key"; scripts call t("key", {name: value}).
 
+import { PUBLIC_LABELS } from "./i18n_public.js";
+
 const STORE = "sunledger.lang";
 
 const LABELS = {
@@ -272,7 +274,7 @@ export function lang() {
 }
 
 export function t(key, values = {}) {
-  const text = LABELS[lang()][key] ?? LABELS.en[key] ?? key;
+  const text = LABELS[lang()][key] ?? PUBLIC_LABELS[lang()][key] ?? LABELS.en[key] ?? PUBLIC_LABELS.en[key] ?? key;
   return text.replace(/\{(\w+)\}/g, (_, name) => String(values[name] ?? ""));
 }
 

@@ -1,11 +1,86 @@
 // The lot page (/01/{gtin}/10/{lot}): the lot's journey, each step verified in the browser.
-// Only receipts are logged today; storage and use are said to be not recorded yet. Each
-// receipt is rendered from its verified event; the premises' name is the registry's.
+// Only receipts are logged today; storage and use are said to be not recorded yet (and what
+// that means). Each receipt is rendered from its verified event; its origin, production
+// date, shelf life and use-by date from the verified purchase record the receipt names as
+// its reference document. The premises' name is the registry's.
 
 import { api, el } from "./api.js";
 import { installSwitch, t } from "./i18n.js";
-import { compareLot, deriveLot } from "./facts.js";
+import { compareLot, comparePurchase, deriveLot, derivePurchase } from "./facts.js";
+import { loadError } from "./plain.js";
 import { ProofBoard, openVerifier, trustFooter, unproven } from "./proofcheck.js";
+import { contactText, howPanel } from "./public_panels.js";
+
+const NOT_RECORDED = () => el("span", { class: "muted", "data-role": "not-recorded" }, t("lot.not_recorded.field"));
+
+function dates(purchase) {
+  const value = (v, text) => (v === null || v === undefined ? NOT_RECORDED() : text ?? String(v));
+  return [
+    el("dt", {}, t("lot.licence")),
+    el("dd", { "data-role": "supplier-licence" }, value(purchase.supplier_licence)),
+    el("dt", {}, t("lot.production")),
+    el("dd", { "data-role": "production-date" }, value(purchase.production_date)),
+    el("dt", {}, t("lot.shelf_life")),
+    el("dd", { "data-role": "shelf-life" }, value(purchase.shelf_life_days, t("lot.days", { n: purchase.shelf_life_days }))),
+    el("dt", {}, t("lot.expiry")),
+    el("dd", { "data-role": "expiry-date" }, value(purchase.expiry_date)),
+  ];
+}
+
+function receipt(r, lot, board) {
+  const slot = el("span", { class: "slot" });
+  const purchaseSlot = el("span", { class: "slot" });
+  const facts = el("dl", { class: "facts", "data-role": "lot" }, el("dd", {}, "…"));
+  const more = el("dl", { class: "facts", "data-role": "purchase" });
+  const premisesId = r.premises.premises_id;
+  board.item(slot, [r.event], {
+    label: `receipt at ${premisesId}`,
+    onVerified: ([event]) => {
+      const d = deriveLot(event);
+      facts.replaceChildren(
+        el("dt", {}, t("lot.origin")),
+        el("dd", { "data-role": "origin" }, d.supplier),
+        el("dt", {}, t("ingredients.received")),
+        el("dd", {}, d.received_on),
+        el("dt", {}, t("lot.quantity")),
+        el("dd", {}, `${d.quantity} ${d.unit}`),
+      );
+      const p = event.payload;
+      if (p.reference_document_type === "purchase_inspection" && p.reference_document_number) {
+        // The purchase record this receipt came from: verified in its own right.
+        more.replaceChildren(el("dd", {}, t("lot.checking")));
+        queueMicrotask(() =>
+          board.item(purchaseSlot, [{ event_id: p.reference_document_number }], {
+            label: `purchase record of ${lot.lot_code}`,
+            onVerified: ([record]) => {
+              more.replaceChildren(...dates(derivePurchase(record)));
+              return comparePurchase(r, record, premisesId);
+            },
+          }),
+        );
+      } else {
+        // No record to check them against: the server's values, labelled not proven.
+        more.replaceChildren(...dates({ ...r, expiry_date: null }), el("dd", {}, unproven()));
+      }
+      const out = compareLot(r, event, premisesId);
+      if (d.lot_code !== lot.lot_code) out.push(`lot code: the page is for ${lot.lot_code}, the log says ${d.lot_code}`);
+      return out;
+    },
+  });
+  return el(
+    "li",
+    { "data-event-id": r.event && r.event.event_id },
+    el("strong", {}, r.premises.name || premisesId),
+    " ",
+    unproven(),
+    " ",
+    el("a", { href: `/r/${encodeURIComponent(premisesId)}` }, "→"),
+    facts,
+    slot,
+    more,
+    purchaseSlot,
+  );
+}
 
 async function render() {
   const page = document.getElementById("page");
@@ -15,10 +90,14 @@ async function render() {
     // The same path answers JSON to a request that does not ask for HTML.
     [lot, trust] = await Promise.all([api(location.pathname, { auth: false }), openVerifier()]);
   } catch (err) {
-    page.replaceChildren(el("p", { class: "banner bad" }, `${t("error.load")}: ${err.message}`));
+    page.replaceChildren(el("p", { class: "banner bad", "data-role": "load-error" }, loadError(err)));
     return;
   }
+  document.body.classList.remove("show-tech");
   const board = new ProofBoard(trust, banner);
+  const contact = (trust.config.contacts || {}).verification || null;
+  board.contact = contactText(contact);
+  board.note = "authentic.note.lot";
   const product = lot.receipts.length ? lot.receipts[0].product : "";
   page.replaceChildren(
     banner,
@@ -32,41 +111,13 @@ async function render() {
       "section",
       { class: "card", "data-step": "received" },
       el("h2", {}, t("lot.received")),
-      el(
-        "ul",
-        { class: "list" },
-        lot.receipts.map((r) => {
-          const slot = el("span", { class: "slot" });
-          const facts = el("span", { "data-role": "lot" }, "…");
-          board.item(slot, [r.event], {
-            label: `receipt at ${r.premises.premises_id}`,
-            onVerified: ([event]) => {
-              const d = deriveLot(event);
-              facts.replaceChildren(
-                ` · ${d.received_on} · ${d.quantity} ${d.unit}`,
-                el("div", { class: "muted small" }, `${t("ingredients.supplier")}: ${d.supplier}`),
-              );
-              const out = compareLot(r, event, r.premises.premises_id);
-              if (d.lot_code !== lot.lot_code) out.push(`lot code: the page is for ${lot.lot_code}, the log says ${d.lot_code}`);
-              return out;
-            },
-          });
-          return el(
-            "li",
-            { "data-event-id": r.event && r.event.event_id },
-            el("strong", {}, r.premises.name || r.premises.premises_id),
-            " ",
-            unproven(),
-            facts,
-            el("a", { href: `/r/${encodeURIComponent(r.premises.premises_id)}` }, "→"),
-            slot,
-          );
-        }),
-      ),
+      el("ul", { class: "list" }, lot.receipts.map((r) => receipt(r, lot, board))),
+      el("p", { class: "small muted", "data-role": "not-recorded-meaning" }, t("lot.not_recorded.meaning")),
     ),
     el("section", { class: "card", "data-step": "stored" }, el("h2", {}, t("lot.stored")), el("p", { class: "muted" }, t("lot.not_recorded"))),
     el("section", { class: "card", "data-step": "used" }, el("h2", {}, t("lot.used")), el("p", { class: "muted" }, t("lot.not_recorded"))),
-    el("footer", { class: "card muted small" }, el("h2", {}, t("verify.title")), el("p", {}, t("verify.how")), trustFooter(trust)),
+    el("p", { class: "small muted card", "data-role": "steps-meaning" }, t("lot.not_recorded.steps")),
+    howPanel(trust, contact),
   );
   board.render();
 }

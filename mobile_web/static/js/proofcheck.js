@@ -9,7 +9,9 @@ import { ed25519Supported, parseVerifierKey, verifyBundle } from "./verify.js";
 import { witnessedBy } from "./witness.js";
 
 // Browsers open at most six connections per host over HTTP/1.1.
-const CONCURRENCY = 6;
+// Bundles asked for in the same turn travel in one request (GET /v1/proofs?event_id=...),
+// at most this many each; every bundle is verified on its own as before.
+const BATCH = 50;
 // A fact the server's record states but the verified event does not.
 export const MISMATCH = "record_matches_log";
 
@@ -41,13 +43,16 @@ export async function openVerifier() {
   const rpcUrl = new URL(params.get("rpc") || config.rpc_url, location.href).href;
   const keyText = params.get("key") || config.public_key;
   const verifier = await parseVerifierKey(keyText);
+  const chain = jsonRpc(rpcUrl);
+  // Every check reads the chain id first: ask now (memoised), while the page's record loads.
+  chain.rpc("eth_chainId", []).catch(() => {});
   return {
     config,
     pinned,
     verifier,
     rpcUrl,
     keySource: params.get("key") ? "query" : "server",
-    chain: jsonRpc(rpcUrl),
+    chain,
     ed25519: await ed25519Supported(),
     // The witness policy comes with the pinned trust file ({quorum, keys: [...]}).
     witnesses: pinned ? pinned.witnesses : null,
@@ -64,8 +69,8 @@ export class ProofBoard {
   constructor(trust, banner) {
     this.trust = trust;
     this.banner = banner;
-    this.queue = [];
-    this.running = 0;
+    this.wanted = [];
+    this.flushing = false;
     this.results = [];
     this.total = 0;
     this.verdicts = new Map();
@@ -73,32 +78,43 @@ export class ProofBoard {
 
   // The verdict on one event's bundle, verified once per page whatever shows it.
   verify(eventId) {
-    if (!this.verdicts.has(eventId)) {
-      this.verdicts.set(
-        eventId,
-        new Promise((resolve) => this.queue.push({ eventId, resolve })),
-      );
-      this.pump();
-    }
+    if (!this.verdicts.has(eventId)) this.verdicts.set(eventId, this.check(eventId));
     return this.verdicts.get(eventId);
   }
 
-  pump() {
-    while (this.running < CONCURRENCY && this.queue.length) {
-      const job = this.queue.shift();
-      this.running += 1;
-      this.check(job.eventId)
-        .then(job.resolve)
-        .finally(() => {
-          this.running -= 1;
-          this.pump();
-        });
+  // The bundle of one event, fetched with the others asked for in the same turn.
+  bundle(eventId) {
+    return new Promise((resolve, reject) => {
+      this.wanted.push({ eventId, resolve, reject });
+      if (!this.flushing) {
+        this.flushing = true;
+        queueMicrotask(() => this.flush());
+      }
+    });
+  }
+
+  flush() {
+    this.flushing = false;
+    while (this.wanted.length) {
+      const batch = this.wanted.splice(0, BATCH);
+      const query = batch.map((b) => `event_id=${encodeURIComponent(b.eventId)}`).join("&");
+      api(`/v1/proofs?${query}`, { auth: false }).then(
+        (answer) => {
+          const bundles = (answer && answer.bundles) || {};
+          const missing = (answer && answer.missing) || {};
+          for (const b of batch) {
+            if (Object.prototype.hasOwnProperty.call(bundles, b.eventId)) b.resolve(bundles[b.eventId]);
+            else b.reject(new Error(missing[b.eventId] || `no bundle for ${b.eventId} in the answer`));
+          }
+        },
+        (err) => batch.forEach((b) => b.reject(err)),
+      );
     }
   }
 
   async check(eventId) {
     try {
-      const bundle = await api(`/v1/proofs/${encodeURIComponent(eventId)}`, { auth: false });
+      const bundle = await this.bundle(eventId);
       const verdict = await verifyBundle(bundle, this.trust.verifier, this.trust.chain, eventId, this.trust.pinned);
       const policy = this.trust.witnesses;
       if (policy && policy.keys && policy.keys.length) verdict.witness = await witnessedBy(bundle.checkpoint, policy);
@@ -112,7 +128,8 @@ export class ProofBoard {
   // public record). Its badge goes into `slot`. Once every event verified, `onVerified(events)`
   // renders the item from those events and returns where the server's record disagrees
   // (strings); any disagreement fails the item, named by `label`.
-  item(slot, refs, { label, onVerified } = {}) {
+  // `onDone(verdict)`, if given, hears the item's final verdict (also when it failed).
+  item(slot, refs, { label, onVerified, onDone } = {}) {
     const wanted = (refs || []).filter((r) => r && r.event_id);
     if (!wanted.length) return;
     this.total += 1;
@@ -139,6 +156,7 @@ export class ProofBoard {
       this.results.push(verdict);
       paint(badge, verdict);
       this.render();
+      if (onDone) onDone(verdict);
     });
   }
 
@@ -160,23 +178,29 @@ export class ProofBoard {
     const bad = this.results.filter((v) => !v.ok && !waiting.includes(v));
     this.banner.replaceChildren();
     this.banner.className = "banner " + (bad.length ? "bad" : done < this.total ? "pending" : "ok");
+    // The banner speaks of the record's authenticity, never of the kitchen's safety; the
+    // chain and block are technical details (shown with the page's "how is this checked?").
     if (bad.length) {
       const names = [...new Set(bad.map((v) => t(`check.${v.failed.name}`)))].join(", ");
-      this.banner.append(el("strong", {}, "✗ " + t("verify.summary.bad", { count: bad.length })));
-      this.banner.append(el("div", {}, names));
-      const list = el("ul", { class: "failed-items" });
+      this.banner.append(el("strong", {}, t("authentic.bad", { count: bad.length })));
+      if (this.contact) this.banner.append(el("div", { "data-role": "what-to-do" }, t("authentic.bad.what", { who: this.contact })));
+      this.banner.append(el("div", { class: "tech-inline" }, names));
+      const list = el("ul", { class: "failed-items tech-inline" });
       for (const v of bad) {
         list.append(el("li", { "data-check": v.failed.name }, `${v.item || ""}${v.item ? ": " : ""}${v.failed.detail}`));
       }
       this.banner.append(list);
+      this.banner.append(el("div", { class: "small no-tech" }, t("authentic.bad.details")));
     } else if (done < this.total) {
-      this.banner.append(el("strong", {}, `${t("verify.pending")} ${done}/${this.total}`));
+      this.banner.append(el("strong", {}, t("authentic.pending", { done, total: this.total })));
     } else if (this.total) {
       const chains = [...new Set(ok.map((v) => String(v.chainId)))].join(", ");
-      this.banner.append(el("strong", {}, "✓ " + t("verify.summary.ok", { count: ok.length, chain: chains })));
+      this.banner.append(el("strong", {}, t("authentic.ok", { count: ok.length })));
+      this.banner.append(el("div", { class: "small" }, t(this.note || "authentic.note")));
+      this.banner.append(el("div", { class: "tech small" }, t("verify.summary.ok", { count: ok.length, chain: chains })));
     }
     if (waiting.length) {
-      this.banner.append(el("div", {}, t("verify.summary.waiting", { count: waiting.length })));
+      this.banner.append(el("div", {}, t("authentic.waiting", { count: waiting.length })));
     }
     const witnessed = this.results.find((v) => v.witness);
     if (witnessed) this.banner.append(witnessLine(witnessed.witness));
@@ -197,7 +221,12 @@ export function paint(badge, verdict) {
   if (verdict.ok) {
     badge.className = "badge ok";
     badge.dataset.state = "ok";
-    badge.textContent = "✓ " + t("verify.ok", { chain: verdict.chainId, block: verdict.block });
+    badge.dataset.chain = String(verdict.chainId);
+    badge.dataset.block = String(verdict.block);
+    badge.append(
+      el("strong", {}, t("badge.ok")),
+      el("span", { class: "tech" }, " · " + t("verify.ok", { chain: verdict.chainId, block: verdict.block })),
+    );
     if (verdict.witness) badge.append(witnessLine(verdict.witness));
     return;
   }
@@ -208,8 +237,9 @@ export function paint(badge, verdict) {
   badge.dataset.check = name;
   badge.title = verdict.failed ? verdict.failed.detail : "";
   badge.append(
-    el("strong", {}, (waiting ? "⏳ " : "✗ ") + t(`check.${name}`)),
-    waiting ? "" : el("span", { class: "detail" }, " — " + (verdict.failed ? verdict.failed.detail : "")),
+    el("strong", {}, t(waiting ? "badge.waiting" : "badge.fail")),
+    el("span", { class: "check" }, " · " + t(`check.${name}`)),
+    waiting ? "" : el("span", { class: "detail tech" }, " — " + (verdict.failed ? verdict.failed.detail : "")),
   );
 }
 

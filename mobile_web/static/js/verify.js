@@ -379,8 +379,16 @@ export async function verifyBundle(bundle, verifier, chain, expectedEventId, pin
   ) {
     return verdict;
   }
+  // The three chain reads go out together (one round trip, not three); they are still
+  // checked one after the other, each only once the previous check passed.
+  const reads = [
+    readChainId(chain),
+    readAnchoredRoot(chain, contract, logId, treeSize),
+    readReceipt(chain, anchor.tx_hash),
+  ];
+  for (const read of reads) read.catch(() => {}); // a failure is seen where it is awaited
   try {
-    const liveChainId = await readChainId(chain);
+    const liveChainId = await reads[0];
     verdict.chainId = liveChainId;
     if (
       !check(
@@ -391,7 +399,7 @@ export async function verifyBundle(bundle, verifier, chain, expectedEventId, pin
     ) {
       return verdict;
     }
-    const stored = await readAnchoredRoot(chain, contract, logId, treeSize);
+    const stored = await reads[1];
     if (
       !check(
         "chain_root",
@@ -401,7 +409,7 @@ export async function verifyBundle(bundle, verifier, chain, expectedEventId, pin
     ) {
       return verdict;
     }
-    const receipt = await readReceipt(chain, anchor.tx_hash);
+    const receipt = await reads[2];
     const mined = receipt !== null && BigInt(receipt.status || "0x0") === 1n;
     const toPinned = mined && String(receipt.to || "").toLowerCase() === contractKey;
     if (

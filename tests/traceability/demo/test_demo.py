@@ -231,6 +231,8 @@ def test_the_printout_has_the_pages_the_keys_and_a_proof_command(seeded: Seeded)
     assert f"--rpc {base}/v1/chain/rpc" in out and "sunledger verify bundle.json" in out
     assert "--contract 0x" in out and "--chain-id " in out  # the roots are pinned
     assert "█" in out  # the QR code
+    assert f"{base}/\n" in out  # the landing page's search
+    assert ".venv/bin/sunledger" in out  # how to run the printed commands
 
 
 @pytest.mark.slow
@@ -294,6 +296,11 @@ def test_serving_keeps_live_data_coming_and_stops_the_server(seeded: Seeded) -> 
             out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err[-2000:]
     assert "live readings accepted" in err
+    # The server's routine JSON log lines go to a file, named in the printout.
+    server_log = seeded.data / "demo-server.log"
+    assert f"the server's log: {server_log}" in out
+    assert '"level"' not in out + err and "anchor_tick" not in out + err
+    assert server_log.stat().st_size > 0
     with pytest.raises(OSError):  # the demo stopped its server too
         get(f"http://127.0.0.1:{port}/healthz")
     _engine, sessions, _log, _signer = open_platform(Settings(data_dir=seeded.data))

@@ -10,13 +10,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from traceability.platform import open_platform
+from traceability.proofs.bundles import NotCheckpointed, build_bundle, read_bundle
 from traceability.settings import Settings
 from traceability.storage.db import transaction
 from traceability.storage.models import CheckpointRow
 from traceability.transparency.checkpoints import NoteSigner
 from traceability.transparency.ingest import Ingest, parse_batch
 from traceability.transparency.log import TransparencyLog
-from traceability.proofs.bundles import NotCheckpointed, build_bundle, read_bundle
 
 
 def _event(seq: int) -> dict[str, object]:

@@ -8,12 +8,13 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from sqlalchemy.orm import Session, sessionmaker
 
 from traceability.chain import anchor_repository
 from traceability.chain.contracts import log_id_for
+from traceability.entrypoints.cli.console import err, fail, load_settings, out
 from traceability.entrypoints.cli.options import DataDir
+from traceability.entrypoints.cli.progress import progress_bar, tracking
 from traceability.errors import Invalid, NotFound, SunledgerError
 from traceability.platform import database_name, open_existing_platform
 from traceability.projections.audit import ProjectionReport, audit_projections
@@ -68,8 +69,6 @@ def audit(
     Creates nothing: a missing data directory, database, key or log, and an empty
     log, exit 2 with the path that is wrong.
     """
-    # Imported here, not at the top: the app module imports this one to register it.
-    from traceability.entrypoints.cli.app import err, fail, load_settings, out, show_progress
 
     settings = load_settings(data_dir)
     try:
@@ -79,25 +78,14 @@ def audit(
     try:
         with (
             sessions() as session,
-            Progress(
-                TextColumn("auditing"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeRemainingColumn(),
-                console=err,
-                disable=not show_progress(),
-            ) as progress,
+            progress_bar("auditing") as progress,
         ):
             if log.size(session) == 0:
                 raise NotFound(
                     f"the log in {database_name(settings)} is empty (tree size 0): "
                     "there is nothing to audit"
                 )
-            task = progress.add_task("audit", total=None)
-
-            def advance(done: int, total: int) -> None:
-                progress.update(task, completed=done, total=total)
-
+            advance = tracking(progress, "audit")
             view = _chain_view(settings, sessions, session, log, signer, rpc, trust, chain)
             report = audit_log(
                 session,

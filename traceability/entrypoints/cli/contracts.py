@@ -6,15 +6,12 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from traceability.chain.contracts import BUILD_DIR, build_contracts
+from traceability.entrypoints.cli.console import fail, out
 from traceability.errors import SunledgerError
 
 contracts_app = typer.Typer(help="Solidity contracts and their build artifacts.")
-
-_err = Console(stderr=True, soft_wrap=True)
-_out = Console(soft_wrap=True)
 
 
 @contracts_app.callback()
@@ -33,7 +30,6 @@ def contracts_build(
     try:
         written = build_contracts(out_dir)
     except SunledgerError as exc:
-        _err.print(f"[bold red]error:[/] {exc.detail}", highlight=False)
-        raise typer.Exit(2) from None
+        raise fail(exc.detail) from None
     for path in written:
-        _out.print(str(path), highlight=False)
+        out.print(str(path), highlight=False)

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from traceability.devices.registry import DEVICE_KINDS, DeviceRegistry, decode_public_key
+from traceability.entrypoints.cli.console import fail, load_settings, out
 from traceability.entrypoints.cli.options import DataDir
 from traceability.errors import SunledgerError
 from traceability.platform import open_platform
@@ -31,7 +32,6 @@ def register(
     data_dir: DataDir = None,
 ) -> None:
     """Register a probe (or with --gateway, a gateway) and its key."""
-    from traceability.entrypoints.cli.app import fail, load_settings, out
 
     settings = load_settings(data_dir)
     registry = DeviceRegistry()
@@ -72,7 +72,6 @@ def rotate_key(
     data_dir: DataDir = None,
 ) -> None:
     """Make a new key current; readings signed by the old one stay verifiable."""
-    from traceability.entrypoints.cli.app import fail, load_settings, out
 
     settings = load_settings(data_dir)
     try:
@@ -94,7 +93,6 @@ def retire(
     data_dir: DataDir = None,
 ) -> None:
     """Refuse a device's readings from now on (its history stays)."""
-    from traceability.entrypoints.cli.app import fail, load_settings, out
 
     settings = load_settings(data_dir)
     try:
@@ -111,7 +109,6 @@ def retire(
 @devices_app.command("show")
 def show(device_id: Annotated[str, typer.Argument()], data_dir: DataDir = None) -> None:
     """A device, its keys (current and ended) and its last sequence number."""
-    from traceability.entrypoints.cli.app import fail, load_settings, out
 
     settings = load_settings(data_dir)
     registry = DeviceRegistry()
@@ -141,7 +138,6 @@ def mqtt(
 ) -> None:
     """Take probe readings from MQTT (SUNLEDGER_MQTT_HOST/PORT/TOPIC), same checks as HTTP."""
     from traceability.devices.intake import IntakePolicy, ProbeIntake
-    from traceability.entrypoints.cli.app import fail, load_settings, out
     from traceability.entrypoints.logs import configure
     from traceability.entrypoints.mqtt import ProbeSubscriber
     from traceability.entrypoints.worker import request_anchor_tick

@@ -9,9 +9,10 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+from traceability.entrypoints.cli.console import fail, load_settings, out
 from traceability.entrypoints.cli.options import DataDir
+from traceability.entrypoints.cli.progress import progress_bar, tracking
 from traceability.errors import SunledgerError
 from traceability.inspections.history import HistoryImport, ImportOptions, ImportReport
 from traceability.inspections.importers.parsed import FORMATS
@@ -56,8 +57,6 @@ def inspections(
     Exit 0 when the file loaded (rows may have been refused: the report lists them),
     2 when the file as a whole was refused (nothing is stored).
     """
-    from traceability.entrypoints.cli.app import fail, load_settings, out, show_progress
-
     settings = load_settings(data_dir)
     src = source or format
     options = ImportOptions(
@@ -73,23 +72,16 @@ def inspections(
         parsed = read_path(format, path, encoding)
         _engine, sessions, log, _signer = open_platform(settings)
         with (
-            Progress(
-                TextColumn("importing"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                disable=not show_progress(),
-                transient=True,
-            ) as bar,
+            progress_bar("importing", eta=False, transient=True) as bar,
             transaction(sessions) as session,
         ):
-            task = bar.add_task("import", total=None)
             report = HistoryImport(log).run(
                 session,
                 str(path),
                 parsed,
                 options,
                 datetime.now(UTC),
-                on_progress=lambda done, total: bar.update(task, completed=done, total=total),
+                on_progress=tracking(bar, "import"),
             )
     except SunledgerError as exc:
         raise fail(f"{path}: {exc.detail} (nothing was stored)") from None

@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from traceability.entrypoints.cli.console import fail, load_settings, out
 from traceability.entrypoints.cli.options import DataDir
 from traceability.errors import SunledgerError
 from traceability.orgs import repository as org_repository
@@ -35,7 +36,6 @@ def create(
     data_dir: DataDir = None,
 ) -> None:
     """Create an organisation (and, with --key-label, its first API key, shown once)."""
-    from traceability.entrypoints.cli.app import fail, load_settings, out
 
     settings = load_settings(data_dir)
     directory = Directory()
@@ -61,7 +61,6 @@ def create(
 @orgs_app.command("list")
 def list_(data_dir: DataDir = None) -> None:
     """Organisations, with their roles, districts and premises."""
-    from traceability.entrypoints.cli.app import fail, load_settings, out
 
     settings = load_settings(data_dir)
     try:
@@ -100,7 +99,6 @@ def add_premises(
     data_dir: DataDir = None,
 ) -> None:
     """Register premises with their licence, district and address."""
-    from traceability.entrypoints.cli.app import fail, load_settings, out
 
     settings = load_settings(data_dir)
     try:
@@ -141,7 +139,6 @@ def issue_key(
     data_dir: DataDir = None,
 ) -> None:
     """Issue an API key. It is printed once; only its hash is stored."""
-    from traceability.entrypoints.cli.app import fail, load_settings, out
 
     settings = load_settings(data_dir)
     try:
@@ -164,7 +161,6 @@ def issue_key(
 @orgs_app.command("revoke-key")
 def revoke_key(key_id: Annotated[str, typer.Argument()], data_dir: DataDir = None) -> None:
     """Revoke an API key at once."""
-    from traceability.entrypoints.cli.app import fail, load_settings, out
 
     settings = load_settings(data_dir)
     try:
@@ -183,7 +179,6 @@ def set_webhook(
     data_dir: DataDir = None,
 ) -> None:
     """Send this organisation's alert notifications to a URL, signed with HMAC-SHA256."""
-    from traceability.entrypoints.cli.app import fail, load_settings, out
 
     settings = load_settings(data_dir)
     try:

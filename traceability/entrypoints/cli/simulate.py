@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
+from traceability.entrypoints.cli.console import err, fail, load_settings, out
+from traceability.entrypoints.cli.progress import progress_bar
 from traceability.errors import SunledgerError
 from traceability.simulator.curves import DAY
 from traceability.simulator.fleet import build_fleet
@@ -116,8 +117,6 @@ def probes(
     are physical, the readings are still valid), 1 when some readings were
     rejected or not delivered, 2 on usage errors.
     """
-    # Imported here, not at the top: the app module imports this one to register it.
-    from traceability.entrypoints.cli.app import err, fail, load_settings, out, show_progress
 
     if gateway and transport is Transport.mqtt:
         raise fail("--gateway batches go over HTTP only; drop --gateway or use --transport http")
@@ -183,15 +182,7 @@ def probes(
         )
     except SunledgerError as exc:
         raise fail(exc.detail, 1) from None
-    with Progress(
-        TextColumn("simulating probes"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[status]}"),
-        TimeRemainingColumn(),
-        console=err,
-        disable=not show_progress(),
-    ) as progress:
+    with progress_bar("simulating probes", status=True) as progress:
         task = progress.add_task("probes", total=None, status="")
 
         def on_progress(report: SimulationReport) -> None:

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from traceability.entrypoints.cli.console import err, fail, load_settings, out
 from traceability.entrypoints.cli.options import DataDir
 from traceability.errors import SunledgerError
 from traceability.transparency.checkpoints import NoteVerifier
@@ -46,7 +47,6 @@ def _witness_policy(
     witness: list[str], quorum: int | None, trust: Path | None
 ) -> WitnessPolicy | None:
     """The pinned witnesses: --witness keys, or the witnesses section of --trust."""
-    from traceability.entrypoints.cli.app import fail
 
     if trust is not None and witness:
         raise fail("give either --trust or --witness, not both")
@@ -122,7 +122,6 @@ def verify(
     A c2sp.org/tlog-proof@v1 file carries no chain anchor: it is verified up to
     the inclusion proof, and needs only the log key (--public-key or --trust).
     """
-    from traceability.entrypoints.cli.app import err, fail, out
     from traceability.verify import TLOG_PROOF_HEADER, AnchorReader, verify_bundle
 
     try:
@@ -202,7 +201,6 @@ def _verify_tlog_proof(
     text: str, trust: Path | None, public_key: str | None, policy: WitnessPolicy | None
 ) -> None:
     """A tlog-proof: the log key from --trust or --public-key; no chain is involved."""
-    from traceability.entrypoints.cli.app import err, fail, out
     from traceability.verify import verify_tlog_proof
 
     try:
@@ -234,7 +232,6 @@ def _verify_tlog_proof(
 @trust_app.command("show")
 def trust_show(data_dir: DataDir = None) -> None:
     """Print the platform's trust configuration (sunledger-trust/1), as GET /v1/trust serves it."""
-    from traceability.entrypoints.cli.app import fail, load_settings
     from traceability.platform import open_platform
     from traceability.public_record.published_trust import published_trust
 

@@ -8,34 +8,22 @@ from __future__ import annotations
 
 import importlib
 import json
-import os
 import signal
-import sys
 import threading
 from pathlib import Path
 from types import FrameType
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
+from traceability.entrypoints.cli.console import err, fail, load_settings, out
+from traceability.entrypoints.cli.progress import progress_bar, tracking
 from traceability.errors import SunledgerError
 
 vision_app = typer.Typer(
     help="The open-kitchen vision checker: analyse videos, watch cameras.",
     no_args_is_help=True,
 )
-err = Console(stderr=True, soft_wrap=True)
-out = Console(soft_wrap=True)
-
-
-def _fail(message: str) -> typer.Exit:
-    err.print(f"[bold red]error:[/] {message}", highlight=False)
-    return typer.Exit(2)
-
-
-def _progress_wanted() -> bool:
-    return sys.stderr.isatty() and os.environ.get("CI", "").lower() not in ("1", "true")
 
 
 def _register_optional_commands() -> None:
@@ -73,8 +61,9 @@ def _register_optional_commands() -> None:
     ) -> None:
         """Accuracy, per-class precision and recall, face-found rate and ms per image (JSON)."""
         if split not in ("all", "train", "heldout"):
-            raise _fail(f"--split: {split!r} is not all, train or heldout")
-        command(directory, json_output, split, threads)
+            raise fail(f"--split: {split!r} is not all, train or heldout")
+        with progress_bar("mask eval", eta=False, transient=True) as progress:
+            command(directory, json_output, split, threads, on_progress=tracking(progress, "mask"))
 
     vision_app.add_typer(evaluation, name="eval")
 
@@ -92,8 +81,6 @@ def analyze(
 ) -> None:
     """Print every observation of a video: frame index, time, type, confidence, zone.
     Violations the rules raise are printed as observations of type ``violation``."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
     from kitchen_vision.config import default_config, load_config
     from kitchen_vision.pipeline import Pipeline
     from kitchen_vision.sources import ImageFolderSource, VideoFileSource, open_source
@@ -112,20 +99,13 @@ def analyze(
         )
         pipeline = Pipeline(config)
     except SunledgerError as exc:
-        raise _fail(exc.detail) from None
+        raise fail(exc.detail) from None
     total = source.samples if isinstance(source, VideoFileSource | ImageFolderSource) else None
     faces = pipeline.face_detector.name if pipeline.face_detector is not None else "none"
     if not as_json:
         names = ", ".join(d.name for d in pipeline.detectors) or "none"
         err.print(f"detectors: {names}; evidence face blurring: {faces}", highlight=False)
-    progress = Progress(
-        TextColumn("analysing"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        console=err,
-        disable=not _progress_wanted(),
-        transient=True,
-    )
+    progress = progress_bar("analysing", eta=False, transient=True)
     count = 0
     with progress:
         task = progress.add_task("frames", total=total)
@@ -145,7 +125,7 @@ def analyze(
                             highlight=False,
                         )
         except SunledgerError as exc:
-            raise _fail(exc.detail) from None
+            raise fail(exc.detail) from None
     if not as_json:
         err.print(f"{count} observations", highlight=False)
 
@@ -160,21 +140,22 @@ def run(
     """Watch live cameras until SIGTERM or Ctrl-C; observations and violations go to the log."""
     from kitchen_vision.config import load_configs
     from kitchen_vision.watch import watch_cameras
-    from traceability.entrypoints.cli.app import load_settings
+    from traceability.cameras.vision_ledger import LedgerSink, VisionLedger
     from traceability.platform import open_platform
+    from traceability.public_record.stove_readings import LoggedStoveProbe
 
     try:
         configs = load_configs(config_file)
     except SunledgerError as exc:
-        raise _fail(exc.detail) from None
+        raise fail(exc.detail) from None
     missing = [c.camera_id for c in configs if c.source is None]
     if missing:
-        raise _fail(f"{config_file}: camera {missing[0]} has no source")
+        raise fail(f"{config_file}: camera {missing[0]} has no source")
     settings = load_settings(data_dir)
     try:
         _engine, sessions, log, _signer = open_platform(settings)
     except SunledgerError as exc:
-        raise _fail(exc.detail) from None
+        raise fail(exc.detail) from None
     stop = threading.Event()
 
     def stopping(signum: int, _frame: FrameType | None) -> None:
@@ -184,7 +165,8 @@ def run(
     previous = {s: signal.signal(s, stopping) for s in (signal.SIGTERM, signal.SIGINT)}
     try:
         err.print(f"watching {len(configs)} camera(s); SIGTERM or Ctrl-C stops", highlight=False)
-        outcome = watch_cameras(configs, sessions, log, stop)
+        sink = LedgerSink(sessions, VisionLedger(log))
+        outcome = watch_cameras(configs, sink, stop, stove_probe=LoggedStoveProbe(sessions))
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

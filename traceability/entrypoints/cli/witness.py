@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from traceability.entrypoints.cli.console import fail
 from traceability.errors import SunledgerError
 from traceability.transparency.checkpoints import NoteVerifier
 
@@ -18,12 +19,6 @@ witness_app = typer.Typer(
 )
 witness_keys_app = typer.Typer(help="Witness keys.", no_args_is_help=True)
 witness_app.add_typer(witness_keys_app, name="keys")
-
-
-def _fail(message: str, code: int = 2) -> typer.Exit:
-    from traceability.entrypoints.cli.app import fail
-
-    return fail(message, code)
 
 
 @witness_keys_app.command("generate")
@@ -40,11 +35,11 @@ def keys_generate(
         signer = CosignatureSigner.generate(name)
         write_witness_key_file(out_file, signer)
     except FileExistsError:
-        raise _fail(f"{out_file} already exists; refusing to overwrite a key") from None
+        raise fail(f"{out_file} already exists; refusing to overwrite a key") from None
     except SunledgerError as exc:
-        raise _fail(exc.detail) from None
+        raise fail(exc.detail) from None
     except OSError as exc:
-        raise _fail(f"{out_file}: {exc.strerror}") from None
+        raise fail(f"{out_file}: {exc.strerror}") from None
     sys.stdout.write(signer.verifier.vkey() + "\n")
 
 
@@ -54,11 +49,11 @@ def parse_log_options(values: list[str]) -> dict[str, list[NoteVerifier]]:
     for value in values:
         origin, sep, vkey = value.partition("=")
         if not sep or not origin or not vkey:
-            raise _fail(f"--log {value!r}: expected ORIGIN=VKEY")
+            raise fail(f"--log {value!r}: expected ORIGIN=VKEY")
         try:
             logs.setdefault(origin, []).append(NoteVerifier.from_verifier_key(vkey.strip()))
         except SunledgerError as exc:
-            raise _fail(f"--log {origin}: {exc.detail}") from None
+            raise fail(f"--log {origin}: {exc.detail}") from None
     return logs
 
 
@@ -89,9 +84,9 @@ def serve(
         witness = Witness(signer, logs, WitnessState(state))
         server = make_server(witness, host, port)
     except SunledgerError as exc:
-        raise _fail(exc.detail) from None
+        raise fail(exc.detail) from None
     except OSError as exc:
-        raise _fail(f"cannot start the witness: {exc}") from None
+        raise fail(f"cannot start the witness: {exc}") from None
 
     def stop(_signum: int, _frame: FrameType | None) -> None:
         raise KeyboardInterrupt

@@ -11,17 +11,21 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-import scenes
 import yaml
 from seeded_city import City
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from kitchen_vision.config import parse_config
 from kitchen_vision.faces import privacy_detector
-from kitchen_vision.ledger import LoggedStoveProbe, VisionLedger
+from kitchen_vision.handover import CameraReport
 from kitchen_vision.pipeline import FrameResult, Pipeline
 from kitchen_vision.sources import SampledFrame
+from tests.kitchen_vision import scenes
 from traceability.cameras.registry import CameraRegistry, camera_json
+from traceability.cameras.vision_ledger import LedgerSink, VisionLedger
+from traceability.errors import Invalid, NotFound
+from traceability.public_record.stove_readings import LoggedStoveProbe
 from traceability.storage.db import transaction
 from traceability.storage.models import AlertRow, AttachmentRow, EventRow
 from traceability.transparency.events import EventKind, prepared, rfc3339
@@ -66,9 +70,9 @@ def test_a_violation_is_an_alert_with_its_evidence_in_the_log(city: City) -> Non
         )
     results = night_results(start)
     assert [v.rule for r in results for v in r.violations] == ["pest_suspected"]
-    ledger = VisionLedger(platform.log, CONFIG)
+    ledger, report = VisionLedger(platform.log), CameraReport(CONFIG)
     with transaction(platform.sessions) as session:
-        batch = ledger.record(session, results, now)
+        batch = ledger.record(session, report.batch(results), now)
     assert len(batch.alerts_opened) == 1 and len(batch.evidence_sha256) == 2
 
     with platform.sessions() as session:
@@ -106,7 +110,9 @@ def test_a_violation_is_an_alert_with_its_evidence_in_the_log(city: City) -> Non
     ]
     # The same violation again while the alert is open: no second alert.
     with transaction(platform.sessions) as session:
-        again = VisionLedger(platform.log, CONFIG).record(session, night_results(start), now)
+        again = VisionLedger(platform.log).record(
+            session, CameraReport(CONFIG).batch(night_results(start)), now
+        )
     assert again.alerts_opened == [] and again.already_open == ["pest_suspected"]
 
     # Frames from yesterday do not make the camera online; a recent one does.
@@ -114,7 +120,7 @@ def test_a_violation_is_an_alert_with_its_evidence_in_the_log(city: City) -> Non
     assert record["live"]["cameras"] == {"registered": 1, "online": 0}
     recent = night_results(now - timedelta(seconds=20))[:2]
     with transaction(platform.sessions) as session:
-        VisionLedger(platform.log, CONFIG).record(session, recent, now)
+        VisionLedger(platform.log).record(session, CameraReport(CONFIG).batch(recent), now)
     record = city.client.get("/v1/public/restaurants/p-1").json()
     assert record["live"]["cameras"] == {"registered": 1, "online": 1}
 
@@ -193,7 +199,7 @@ def test_without_a_face_detector_no_evidence_image_is_kept(city: City, tmp_path:
         CameraRegistry().register(
             session, camera_id="cam-1", premises_id="p-1", name="Kitchen", config={}, now=now
         )
-        batch = VisionLedger(platform.log, config).record(session, results, now)
+        batch = VisionLedger(platform.log).record(session, CameraReport(config).batch(results), now)
     assert len(batch.alerts_opened) == 1 and batch.evidence_sha256 == []
     with platform.sessions() as session:
         assert session.execute(select(AttachmentRow)).scalars().all() == []
@@ -237,7 +243,9 @@ def test_evidence_an_older_version_stored_unblurred_is_not_published(city: City)
         CameraRegistry().register(
             session, camera_id="cam-1", premises_id="p-1", name="Kitchen", config={}, now=now
         )
-        VisionLedger(platform.log, CONFIG).record(session, [], now, offline=[legacy])
+        VisionLedger(platform.log).record(
+            session, CameraReport(CONFIG).batch([], offline=[legacy]), now
+        )
     answer = city.client.get(f"/v1/public/evidence/{sha}")
     assert answer.status_code == 404
     assert "stored when no face detector could blur it" in answer.json()["detail"]
@@ -252,11 +260,11 @@ def test_the_registry_and_metrics_count_frames_alerts_and_detectors(city: City) 
             session, camera_id="cam-1", premises_id="p-1", name="Kitchen", config={}, now=now
         )
     results = night_results(start)
-    ledger = VisionLedger(platform.log, CONFIG)
+    ledger, report = VisionLedger(platform.log), CameraReport(CONFIG)
     with transaction(platform.sessions) as session:
-        ledger.record(session, results[:7], now)
+        ledger.record(session, report.batch(results[:7]), now)
     with transaction(platform.sessions) as session:
-        ledger.record(session, results[7:], now)
+        ledger.record(session, report.batch(results[7:]), now)
     with platform.sessions() as session:
         row = CameraRegistry().get(session, "cam-1")
         shown = camera_json(row, now)
@@ -270,3 +278,45 @@ def test_the_registry_and_metrics_count_frames_alerts_and_detectors(city: City) 
     assert 'sunledger_camera_detector{camera="cam-1",detector="blur:centerface"} 1' in text
     stamp = (start + timedelta(seconds=13)).timestamp()
     assert f'sunledger_camera_last_frame_timestamp_seconds{{camera="cam-1"}} {int(stamp)}' in text
+
+
+class CountersFail(CameraRegistry):
+    """A registry whose counters fail: the last write of a batch, after its alert and
+    evidence were flushed."""
+
+    def analysed(self, session: Session, camera_id: str, **counts: Any) -> None:
+        raise Invalid(f"camera {camera_id}: the counters could not be written")
+
+
+def test_the_sink_commits_a_batch_whole_or_nothing_of_it(city: City) -> None:
+    """``LedgerSink`` (what the processes hand batches to): a batch that fails half-way
+    leaves no alert, evidence or event; a good one is committed; an unknown premises is
+    refused by name."""
+    platform = city.app.state.platform
+    now = datetime.now(UTC).replace(microsecond=0)
+    start = (now - timedelta(days=1)).replace(hour=3, minute=0, second=0)
+    with transaction(platform.sessions) as session:
+        CameraRegistry().register(
+            session, camera_id="cam-1", premises_id="p-1", name="Kitchen", config={}, now=now
+        )
+    results = night_results(start)
+    failing = LedgerSink(platform.sessions, VisionLedger(platform.log, registry=CountersFail()))
+    with pytest.raises(Invalid, match="counters could not be written"):
+        failing.record(CameraReport(CONFIG).batch(results), now)
+    with platform.sessions() as session:
+        assert session.execute(select(AlertRow)).first() is None
+        assert session.execute(select(AttachmentRow)).first() is None
+    assert events_of(city, EventKind.VIOLATION) == []
+
+    sink = LedgerSink(platform.sessions, VisionLedger(platform.log))
+    elsewhere = parse_config(
+        yaml.safe_load(scenes.kitchen_yaml("timezone: UTC\n", premises_id="p-nowhere"))
+    )
+    with pytest.raises(NotFound, match="no premises p-nowhere"):
+        sink.record(CameraReport(elsewhere).batch(results), now)
+
+    logged = sink.record(CameraReport(CONFIG).batch(results), now)
+    assert len(logged.alerts_opened) == 1 and len(logged.evidence_sha256) == 2
+    with platform.sessions() as session:  # a new session sees it: committed
+        assert session.get(AlertRow, logged.alerts_opened[0]) is not None
+    assert len(events_of(city, EventKind.VIOLATION)) == 1
