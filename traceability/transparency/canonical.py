@@ -374,7 +374,7 @@ class FixedKeys:
     result equal to :func:`canonical_text` of the same object.
     """
 
-    __slots__ = ("_key_set", "_parts", "keys")
+    __slots__ = ("_parts", "keys")
 
     def __init__(self, *keys: str) -> None:
         if not keys or len(set(keys)) != len(keys):
@@ -382,7 +382,6 @@ class FixedKeys:
         if not all(isinstance(key, str) and key.isascii() for key in keys):
             raise CanonicalizationError(f"FixedKeys takes ASCII keys only, got {keys!r}")
         self.keys: tuple[str, ...] = tuple(sorted(keys))
-        self._key_set = frozenset(keys)
         self._parts = tuple(
             (("{" if i == 0 else ",") + canonical_string(key) + ":", key)
             for i, key in enumerate(self.keys)
@@ -390,11 +389,13 @@ class FixedKeys:
 
     def text(self, /, **members: str) -> str:
         """The object's canonical text; ``members`` maps every key to its value's text."""
-        if members.keys() != self._key_set:
-            raise CanonicalizationError(
-                f"expected the members {list(self.keys)}, got {sorted(members)}"
-            )
-        return "".join([head + members[key] for head, key in self._parts]) + "}"
+        try:
+            if len(members) == len(self._parts):
+                return "".join([head + members[key] for head, key in self._parts]) + "}"
+        except KeyError:
+            pass
+        expected = list(self.keys)
+        raise CanonicalizationError(f"expected the members {expected}, got {sorted(members)}")
 
 
 def canonical_text(value: object) -> str:
