@@ -53,7 +53,7 @@ from traceability.inspections.schemas import InspectionSubmission
 from traceability.inspections.service import Inspections
 from traceability.orgs import repository as org_repository
 from traceability.orgs.registry import Directory, Principal
-from traceability.platform import open_platform
+from traceability.platform import Platform
 from traceability.public_record.day_summaries import DaySummaries
 from traceability.records.service import RecordBook
 from traceability.settings import Settings
@@ -289,7 +289,12 @@ class CitySeeder:
         self.today = self.now.astimezone(self.zone).date()
         self.on_progress = on_progress
         self.data_dir = settings.data_dir
-        self._engine, self.sessions, self.log, self.signer = open_platform(settings)
+        self.platform = Platform.open(settings)
+        self.sessions, self.log, self.signer = (
+            self.platform.sessions,
+            self.platform.log,
+            self.platform.signer,
+        )
         self.directory = Directory()
         self.intake = ProbeIntake(self.log, self.signer)
         self.day_summaries = DaySummaries(self.log)
@@ -969,7 +974,7 @@ class CitySeeder:
     def _anchor(self, _when: datetime) -> None:
         from traceability.entrypoints.worker import run_anchor_tick
 
-        report = run_anchor_tick(self.settings, force=True)
+        report = run_anchor_tick(self.platform, force=True)
         if report.get("errors"):
             raise Invalid(f"anchoring failed: {report['errors']}")
 

@@ -6,6 +6,7 @@ import json
 import os
 import sys
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -25,8 +26,9 @@ from traceability.entrypoints.cli.verify import register as register_verify
 from traceability.entrypoints.cli.vision import vision_app
 from traceability.entrypoints.cli.witness import witness_app
 from traceability.errors import ChainUnavailable, SunledgerError
-from traceability.platform import open_existing_platform, open_platform
+from traceability.platform import Platform, open_existing_platform, open_platform
 from traceability.settings import Settings
+from traceability.storage.after_commit import after_commit
 from traceability.storage.db import engine_for, transaction
 from traceability.transparency import log_repository
 from traceability.transparency.checkpoints import NoteSigner, write_signer_key_file
@@ -153,9 +155,10 @@ def log_append(
                 position, _, reason = exc.detail.partition(": ")
                 index = start + int(position.split()[-1])
                 raise SunledgerError(f"{file}:{numbers[index]}: {reason}") from None
-        _engine, sessions, log, signer = open_platform(settings)
+        platform = Platform.open(settings)
     except SunledgerError as exc:
         raise fail(exc.detail) from None
+    sessions, log, signer = platform.sessions, platform.log, platform.signer
     ingest = Ingest(log)
     appended = 0
     sink = receipts.open("w") if receipts else None
@@ -173,8 +176,8 @@ def log_append(
                 batch = events[start : start + batch_size]
                 with transaction(sessions) as session:
                     result = ingest.ingest(session, batch)
+                    after_commit(session, partial(_after_append, platform))
                 appended += result.appended
-                _after_append(settings)
                 if sink:
                     for receipt in result.receipts:
                         sink.write(json.dumps(receipt.signed(signer)) + "\n")
@@ -510,23 +513,23 @@ def db_upgrade(data_dir: DataDir = None) -> None:
     err.print("database is at the newest schema")
 
 
-def _after_append(settings: Settings) -> None:
+def _after_append(platform: Platform) -> None:
     """Ask for an anchoring tick once the batch is committed (never inside its transaction)."""
     from traceability.entrypoints.worker import request_anchor_tick
 
     try:
-        request_anchor_tick(settings)
+        request_anchor_tick(platform)
     except ChainUnavailable as exc:
         err.print(f"[yellow]anchoring postponed:[/] {exc}", highlight=False)
-    _wait_for_witnesses(settings)
+    _wait_for_witnesses(platform)
 
 
-def _wait_for_witnesses(settings: Settings) -> None:
+def _wait_for_witnesses(platform: Platform) -> None:
     """Eager mode collects cosignatures on a thread: let it finish before the command exits."""
     from traceability.entrypoints.worker import wait_for_eager_witnessing
 
-    if settings.witnesses and settings.broker_url is None:
-        wait_for_eager_witnessing(settings)
+    if platform.settings.witnesses and platform.settings.broker_url is None:
+        wait_for_eager_witnessing(platform)
 
 
 @app.command()
@@ -539,10 +542,11 @@ def anchor(
 
     settings = load_settings(data_dir)
     try:
-        report = run_anchor_tick(settings, force=force)
+        platform = Platform.open(settings)
+        report = run_anchor_tick(platform, force=force)
     except SunledgerError as exc:
         raise fail(exc.detail) from None
-    _wait_for_witnesses(settings)
+    _wait_for_witnesses(platform)
     out.print(json.dumps(report), highlight=False)
     if report["errors"]:
         raise typer.Exit(1)
@@ -563,19 +567,31 @@ def worker(
             "that asks for them (use `sunledger anchor` or set e.g. redis://127.0.0.1:6379/0)"
         )
     try:
-        open_platform(settings)
+        platform = Platform.open(settings)  # the one every task of this worker runs on
     except SunledgerError as exc:
         raise fail(exc.detail) from None
     # Beat keeps its schedule file there; without the directory beat dies and nothing
     # time-based runs (interval anchoring, probe watch, escalation, webhooks).
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    celery = make_celery(settings)
+    celery = make_celery(platform)
     _log_like_the_api(settings)
+    _reconnect_after_fork(platform)
     celery.worker_main(
         ["worker", "--beat", "--loglevel=INFO", f"--concurrency={concurrency}", "--pool=solo"]
         if concurrency == 1
         else ["worker", "--beat", "--loglevel=INFO", f"--concurrency={concurrency}"]
     )
+
+
+def _reconnect_after_fork(platform: Platform) -> None:
+    """Prefork children inherit the platform; the parent's database connections are not
+    theirs to use (each child opens its own, the parent's stay with the parent)."""
+    from celery.signals import worker_process_init
+
+    def _forked(**_kwargs: Any) -> None:
+        platform.engine.dispose(close=False)
+
+    worker_process_init.connect(_forked, weak=False)
 
 
 def _log_like_the_api(settings: Settings) -> None:
