@@ -625,14 +625,14 @@ def proof(
     """Export the proof of one event (of a log that exists): a sunledger-proof/1 bundle or a
     C2SP tlog-proof."""
     from traceability.transparency.proofs import build_bundle, build_tlog_proof
-    from traceability.witnessing.collection import Witnessing
 
     if proof_format not in ("bundle", "tlog-proof"):
         raise fail(f"--format {proof_format!r}: expected bundle or tlog-proof")
     settings = load_settings(data_dir)
     try:
-        _engine, sessions, log, signer = open_existing_platform(settings)
-        witnessing = Witnessing.from_settings(log, settings)
+        platform = Platform.open_existing(settings)
+        sessions, log, signer = platform.sessions, platform.log, platform.signer
+        witnessing = platform.witnessing
         with transaction(sessions) as session:
             if proof_format == "tlog-proof":
                 text = build_tlog_proof(session, log, signer, event_id, witnessing)
