@@ -7,7 +7,6 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from api.deps import Platform
 from api.errors import install_error_handlers
 from api.limits import install_size_limit
 from api.routers import (
@@ -30,14 +29,14 @@ from api.routers import (
     tiles,
     trust,
 )
-from traceability.platform import open_platform
+from traceability.platform import Platform
 from traceability.settings import Settings
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    """Build the app on the given settings (default: from the environment)."""
-    settings = settings or Settings()
-    engine, sessions, log, signer = open_platform(settings)
+    """Build the app on the given settings (default: from the environment), with the one
+    platform every request of this process shares."""
+    platform = Platform.open(settings or Settings())
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -50,8 +49,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Food-safety transparency: a verifiable log of kitchen events.",
         lifespan=lifespan,
     )
-    app.state.platform = Platform(settings=settings, sessions=sessions, log=log, signer=signer)
-    app.state.engine = engine
+    app.state.platform = platform
+    app.state.engine = platform.engine
     install_error_handlers(app)
     install_size_limit(app)
     app.include_router(health.router)

@@ -48,8 +48,8 @@ from sqlalchemy import delete, update
 from sqlalchemy import text as sql_text
 
 from traceability.devices.registry import DeviceRegistry
-from traceability.entrypoints.worker import platform_for
 from traceability.orgs.registry import Directory
+from traceability.platform import Platform
 from traceability.public_record.day_summaries import DaySummaries
 from traceability.settings import Settings
 from traceability.storage.db import transaction
@@ -74,8 +74,8 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def register(settings: Settings, now: datetime) -> list[str]:
-    _engine, sessions, _log, _signer = platform_for(settings)
+def register(platform: Platform, now: datetime) -> list[str]:
+    sessions = platform.sessions
     directory = Directory()
     devices = [f"fr-bench-{i}" for i in range(PROBES)]
     with transaction(sessions) as session:
@@ -111,10 +111,10 @@ def register(settings: Settings, now: datetime) -> list[str]:
 
 
 def seed_minutes(
-    settings: Settings, devices: list[str], now: datetime, first: int, last: int
+    platform: Platform, devices: list[str], now: datetime, first: int, last: int
 ) -> int:
     """Readings every minute for minutes ``first``..``last`` before ``now``, every probe."""
-    _engine, sessions, log, _signer = platform_for(settings)
+    sessions, log = platform.sessions, platform.log
     ingest = Ingest(log)
     batch: list[Any] = []
     count = 0
@@ -159,8 +159,8 @@ def seed_minutes(
     return count
 
 
-def summarise(settings: Settings, now: datetime) -> dict[str, int]:
-    _engine, sessions, log, _signer = platform_for(settings)
+def summarise(platform: Platform, now: datetime) -> dict[str, int]:
+    sessions, log = platform.sessions, platform.log
     with transaction(sessions) as session:
         session.execute(delete(ProbeDaySummaryRow))
         report = DaySummaries(log).tick(session, now, days=max(STAGES))
@@ -216,15 +216,16 @@ def stage_report(
     settings: Settings, requests: int, stages: tuple[int, ...] = STAGES
 ) -> list[dict[str, Any]]:
     now = datetime.now(UTC).replace(microsecond=0)
-    devices = register(settings, now)
+    platform = Platform.open(settings)
+    devices = register(platform, now)
     out = []
     done = 0
     for days in stages:
         start = time.perf_counter()
-        added = seed_minutes(settings, devices, now, done * 1440, days * 1440)
+        added = seed_minutes(platform, devices, now, done * 1440, days * 1440)
         seeded = time.perf_counter() - start
         start = time.perf_counter()
-        summaries = summarise(settings, now)
+        summaries = summarise(platform, now)
         summarised = time.perf_counter() - start
         done = days
         result = {

@@ -14,13 +14,13 @@ import logging
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Header, Path, Query
+from fastapi import APIRouter, Header, Path, Query
 from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from api.auth import PrincipalDep, directory
-from api.deps import Platform, PlatformDep, SessionDep
+from api.deps import Platform, PlatformDep, SessionDep, follow_up_after_commit
 from api.pagination import PageDep, paged
 from traceability.alerts import stream
 from traceability.alerts.lifecycle import AlertDesk
@@ -141,7 +141,6 @@ def acknowledge(
     alert_id: AlertId,
     principal: PrincipalDep,
     platform: PlatformDep,
-    background: BackgroundTasks,
     session: SessionDep,
     body: Note | None = None,
 ) -> dict[str, Any]:
@@ -149,7 +148,7 @@ def acknowledge(
     step = _desk(platform).acknowledge(
         session, principal, alert_id, now=datetime.now(UTC), note=body.note if body else None
     )
-    return _done(platform, background, session, principal, step)
+    return _done(platform, session, principal, step)
 
 
 @router.post("/{alert_id}/request-rectification")
@@ -158,7 +157,6 @@ def request_rectification(
     body: RectificationRequest,
     principal: PrincipalDep,
     platform: PlatformDep,
-    background: BackgroundTasks,
     session: SessionDep,
 ) -> dict[str, Any]:
     """A regulator of the district demands rectification (status rectification_requested),
@@ -166,7 +164,7 @@ def request_rectification(
     step = _desk(platform).request_rectification(
         session, principal, alert_id, now=datetime.now(UTC), note=body.note, due_at=body.due_at
     )
-    return _done(platform, background, session, principal, step)
+    return _done(platform, session, principal, step)
 
 
 @router.post("/{alert_id}/rectification")
@@ -175,7 +173,6 @@ def submit_rectification(
     body: Rectification,
     principal: PrincipalDep,
     platform: PlatformDep,
-    background: BackgroundTasks,
     session: SessionDep,
 ) -> dict[str, Any]:
     """The restaurant submits its rectification: a note and the uploaded evidence's hashes."""
@@ -187,7 +184,7 @@ def submit_rectification(
         note=body.note,
         evidence_sha256=body.evidence_sha256,
     )
-    return _done(platform, background, session, principal, step)
+    return _done(platform, session, principal, step)
 
 
 @router.post("/{alert_id}/close")
@@ -195,7 +192,6 @@ def close(
     alert_id: AlertId,
     principal: PrincipalDep,
     platform: PlatformDep,
-    background: BackgroundTasks,
     session: SessionDep,
     body: Note | None = None,
 ) -> dict[str, Any]:
@@ -203,7 +199,7 @@ def close(
     step = _desk(platform).close(
         session, principal, alert_id, now=datetime.now(UTC), note=body.note if body else None
     )
-    return _done(platform, background, session, principal, step)
+    return _done(platform, session, principal, step)
 
 
 @router.post("/{alert_id}/reopen")
@@ -212,14 +208,13 @@ def reopen(
     body: Reopening,
     principal: PrincipalDep,
     platform: PlatformDep,
-    background: BackgroundTasks,
     session: SessionDep,
 ) -> dict[str, Any]:
     """A regulator of the district rejects a rectification or reopens a closed alert."""
     step = _desk(platform).reopen(
         session, principal, alert_id, now=datetime.now(UTC), note=body.note, due_at=body.due_at
     )
-    return _done(platform, background, session, principal, step)
+    return _done(platform, session, principal, step)
 
 
 def _desk(platform: Platform) -> AlertDesk:
@@ -228,14 +223,12 @@ def _desk(platform: Platform) -> AlertDesk:
 
 def _done(
     platform: Platform,
-    background: BackgroundTasks,
     session: Session,
     principal: Principal,
     step: AlertTransitionRow,
 ) -> dict[str, Any]:
-    """Commit the step, then ask for anchoring and webhook delivery; answer the alert."""
-    session.commit()
-    platform.after_commit(background, alerts=True)
+    """Answer the alert; once the step is committed, ask for anchoring and webhook delivery."""
+    follow_up_after_commit(platform, session, alerts=True)
     detail = alert_detail(session, principal, step.alert_id, datetime.now(UTC))
     return {"transition_id": step.id, "event_id": step.event_id, "alert": detail}
 

@@ -8,10 +8,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Query
+from fastapi import APIRouter, Depends, Query
 
 from api.auth import RegulatorDep, get_admin
-from api.deps import PlatformDep, SessionDep
+from api.deps import PlatformDep, SessionDep, follow_up_after_commit
 from api.routers.restaurants import body_limited_to
 from traceability.errors import Forbidden
 from traceability.inspections.history import HistoryImport, ImportOptions
@@ -63,7 +63,6 @@ def admin_import(
     body: Body,
     platform: PlatformDep,
     session: SessionDep,
-    background: BackgroundTasks,
     _admin: Annotated[Principal, Depends(get_admin)],
     scheme: Annotated[str | None, Query(max_length=32)] = None,
     encoding: Annotated[str, Query(max_length=40)] = "utf-8",
@@ -80,7 +79,7 @@ def admin_import(
         encoding=encoding, source=source, org=org, authority=authority, timezone=timezone,
         name=name,
     )  # fmt: skip
-    platform.after_commit(background, alerts=bool(report["alerts_opened"]))
+    follow_up_after_commit(platform, session, alerts=bool(report["alerts_opened"]))
     return report
 
 
@@ -92,7 +91,6 @@ def regulator_import(
     principal: RegulatorDep,
     platform: PlatformDep,
     session: SessionDep,
-    background: BackgroundTasks,
     scheme: Annotated[str | None, Query(max_length=32)] = None,
     encoding: Annotated[str, Query(max_length=40)] = "utf-8",
     source: Annotated[str | None, Query(max_length=40)] = None,
@@ -109,5 +107,5 @@ def regulator_import(
         encoding=encoding, source=source, org=None, authority=None, timezone=timezone,
         name=name, fallback_authority=principal.org_id,
     )  # fmt: skip
-    platform.after_commit(background, alerts=bool(report["alerts_opened"]))
+    follow_up_after_commit(platform, session, alerts=bool(report["alerts_opened"]))
     return report

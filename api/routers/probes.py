@@ -6,9 +6,9 @@ import json
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Request
+from fastapi import APIRouter, Depends, Request
 
-from api.deps import PlatformDep, SessionDep
+from api.deps import PlatformDep, SessionDep, follow_up_after_commit
 from traceability.devices.intake import MALFORMED, ReadingRejected, parse_submission
 from traceability.transparency.receipts import sign_batch_receipt
 
@@ -29,7 +29,6 @@ async def raw_body(request: Request) -> bytes:
 def post_readings(
     body: Annotated[bytes, Depends(raw_body)],
     platform: PlatformDep,
-    background: BackgroundTasks,
     session: SessionDep,
 ) -> dict[str, Any]:
     """Up to 1,000 readings, each signed by its device, or one batch signed by a gateway.
@@ -47,9 +46,11 @@ def post_readings(
         raise ReadingRejected(MALFORMED, "the body is not JSON") from None
     submission = parse_submission(parsed)
     result = platform.probe_intake.accept(session, submission, datetime.now(UTC))
-    session.commit()  # logged before we answer, and before anchoring is asked for
-    platform.after_commit(
-        background, alerts=bool(result.alerts_opened or result.alerts_recovered), readings=True
+    follow_up_after_commit(
+        platform,
+        session,
+        alerts=bool(result.alerts_opened or result.alerts_recovered),
+        readings=True,
     )
     return {
         "accepted": result.accepted,

@@ -9,10 +9,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Path
+from fastapi import APIRouter, Path
 
 from api.auth import PrincipalDep, RegulatorDep, directory
-from api.deps import PlatformDep, SessionDep
+from api.deps import PlatformDep, SessionDep, follow_up_after_commit
 from api.pagination import PageDep, paged
 from traceability.inspections import repository as repo
 from traceability.inspections.schemas import InspectionSubmission
@@ -29,7 +29,6 @@ def record_inspection(
     submission: InspectionSubmission,
     principal: RegulatorDep,
     platform: PlatformDep,
-    background: BackgroundTasks,
     session: SessionDep,
 ) -> dict[str, Any]:
     """Record an official inspection; its result (excellent/good/fair) follows from the
@@ -44,8 +43,7 @@ def record_inspection(
         "leaf_hash": recorded.logged.leaf_hash,
         "alert_id": recorded.alert_id,
     }
-    session.commit()
-    platform.after_commit(background, alerts=recorded.alert_id is not None)
+    follow_up_after_commit(platform, session, alerts=recorded.alert_id is not None)
     return answer
 
 
@@ -81,7 +79,6 @@ def decide_grade(
     year: Year,
     principal: RegulatorDep,
     platform: PlatformDep,
-    background: BackgroundTasks,
     session: SessionDep,
 ) -> dict[str, Any]:
     """Decide (or decide again) the year's A/B/C grade from its inspections; in a no-grade
@@ -97,8 +94,7 @@ def decide_grade(
         "leaf_index": decided.logged.leaf_index,
         "leaf_hash": decided.logged.leaf_hash,
     }
-    session.commit()
-    platform.after_commit(background)
+    follow_up_after_commit(platform, session)
     return answer
 
 

@@ -6,12 +6,12 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
 from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.auth import PrincipalDep, directory
-from api.deps import PlatformDep, SessionDep
+from api.deps import PlatformDep, SessionDep, follow_up_after_commit
 from api.pagination import PageDep, paged
 from traceability.attachments import MAX_ATTACHMENT_BYTES, AttachmentStore
 from traceability.errors import Forbidden, Invalid
@@ -82,7 +82,6 @@ def post_record(
     submission: RecordSubmission,
     principal: PrincipalDep,
     platform: PlatformDep,
-    background: BackgroundTasks,
     session: SessionDep,
 ) -> dict[str, Any]:
     """One record of the premises' own restaurant (others: 403). Names of staff and of the
@@ -96,8 +95,7 @@ def post_record(
         actor=principal.actor,
         now=datetime.now(UTC),
     )
-    session.commit()  # logged before we answer, and before anchoring is asked for
-    platform.after_commit(background, alerts=bool(entry.alerts_opened))
+    follow_up_after_commit(platform, session, alerts=bool(entry.alerts_opened))
     return _logged(entry)
 
 
@@ -109,7 +107,6 @@ def post_records_csv(
     body: Annotated[bytes, Depends(body_limited_to(MAX_CSV_BYTES))],
     principal: PrincipalDep,
     platform: PlatformDep,
-    background: BackgroundTasks,
     session: SessionDep,
 ) -> dict[str, Any]:
     """A UTF-8 CSV file of one record type, with the header of
@@ -128,8 +125,7 @@ def post_records_csv(
         actor=principal.actor,
         now=datetime.now(UTC),
     )
-    session.commit()
-    platform.after_commit(background, alerts=any(entry.alerts_opened for entry in logged))
+    follow_up_after_commit(platform, session, alerts=any(entry.alerts_opened for entry in logged))
     return {
         "accepted": len(logged),
         "records": [_logged(entry) for entry in logged],
@@ -184,7 +180,6 @@ def post_attachment(
         uploaded_by=principal.actor[:64],
         now=datetime.now(UTC),
     )
-    session.commit()
     return {
         "sha256": stored.sha256,
         "media_type": stored.media_type,

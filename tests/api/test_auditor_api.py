@@ -155,7 +155,7 @@ def test_anchors_proofs_and_the_embedded_chain_rpc(client: TestClient) -> None:
 
     fill(client, 12)
     platform = client.app.state.platform  # type: ignore[attr-defined]
-    report = run_anchor_tick(platform.settings, force=True)
+    report = run_anchor_tick(platform, force=True)
     assert report["errors"] == []
     anchors = client.get("/v1/log/anchors").json()
     assert [(a["tree_size"], a["status"]) for a in anchors] == [(12, "final")]
@@ -234,7 +234,7 @@ def test_bundles_match_the_published_schema(client: TestClient) -> None:
     logged = client.get(f"/v1/proofs/{event_id}").json()
     jsonschema.validate(logged, schema)
     assert logged["anchor"] is None
-    run_anchor_tick(client.app.state.platform.settings, force=True)  # type: ignore[attr-defined]
+    run_anchor_tick(client.app.state.platform, force=True)  # type: ignore[attr-defined]
     anchored = client.get(f"/v1/proofs/{event_id}").json()
     jsonschema.validate(anchored, schema)
     assert anchored["anchor"]["status"] == "final"

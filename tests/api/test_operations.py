@@ -97,7 +97,7 @@ def test_metrics_show_ingest_anchor_lag_and_alerts(city: City) -> None:
         == 2
     )
     assert "# TYPE sunledger_alerts gauge" in text
-    run_anchor_tick(platform.settings, force=True)
+    run_anchor_tick(platform, force=True)
     after = city.client.get("/metrics").text
     assert metric(after, "sunledger_anchor_lag_events") == 0
     assert metric(after, "sunledger_anchor_lag_seconds") == 0

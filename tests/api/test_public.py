@@ -350,7 +350,7 @@ def test_alerts_self_checks_lots_and_anchoring(kitchen: City) -> None:
         values = session.execute(select(PersonalValue.value)).scalars()
         assert any(STAFF_NAME in (v or "") for v in values)
 
-    request_anchor_tick(city.app.state.platform.settings, force=True)
+    request_anchor_tick(city.app.state.platform, force=True)
     after = record_of(city)
     assert after["self_checks"][0]["event"]["anchoring"] == "anchored"
     assert after["ingredients"][0]["event"]["anchoring"] == "anchored"

@@ -306,7 +306,7 @@ def all_stored_text(city: City) -> Iterable[tuple[str, bytes]]:
 def test_no_personal_data_or_face_is_published_and_erasure_keeps_proofs(city: City) -> None:
     record_ids = seed_records(city)
     evidence = publish_evidence_with_faces(city)
-    request_anchor_tick(city.app.state.platform.settings, force=True)
+    request_anchor_tick(city.app.state.platform, force=True)
 
     # The control: the seeded secrets are stored, behind the commitments.
     stored = Scan()

@@ -13,6 +13,7 @@ from traceability.demo.scenario import Scenario
 from traceability.demo.seed import seed_city
 from traceability.entrypoints.vision_checker import demo_vision
 from traceability.entrypoints.worker import run_anchor_tick
+from traceability.platform import Platform
 from traceability.settings import Settings
 
 
@@ -24,11 +25,12 @@ def seed_demo_city(
     on_progress: Callable[[int, int], None] | None = None,
 ) -> SeedSummary:
     """Seed the scenario's week into ``settings.data_dir`` (``demo.seed``)."""
+    platform = Platform.open(settings)  # the one the anchoring ticks run on
     return seed_city(
         settings,
         scenario,
         vision=demo_vision(),
-        anchor_tick=lambda: run_anchor_tick(settings, force=True),
+        anchor_tick=lambda: run_anchor_tick(platform, force=True),
         now=now,
         on_progress=on_progress,
     )

@@ -44,6 +44,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from traceability.devices.intake import MALFORMED, ProbeIntake, ReadingRejected, parse_submission
 from traceability.errors import SunledgerError
+from traceability.storage.after_commit import after_commit as queue_after_commit
 from traceability.storage.db import database_unreachable, transaction
 
 logger = logging.getLogger("sunledger.mqtt")
@@ -172,8 +173,7 @@ class ProbeSubscriber:
                 self.stats.left_to_broker += 1
                 return
             try:
-                if self.handle(delivery.topic, delivery.payload):
-                    self._committed.set()
+                self.handle(delivery.topic, delivery.payload)
                 break
             except Exception as exc:
                 if database_unreachable(exc):
@@ -283,6 +283,8 @@ class ProbeSubscriber:
                     )
             with transaction(self.sessions) as session:
                 result = self.intake.accept(session, submission, datetime.now(UTC))
+                if result.accepted:  # wake the follow-up thread once these are committed
+                    queue_after_commit(session, self._committed.set)
         except ReadingRejected as exc:
             self._reject(device_id, exc)
             return 0

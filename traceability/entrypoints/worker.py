@@ -1,26 +1,30 @@
 """Celery: the anchoring job, eager in the embedded mode, on Redis otherwise.
 
-The app is built from settings by ``make_celery``; nothing is read at import
-time. ``sunledger worker`` runs a worker with beat, which calls the anchoring
-tick every ``anchor_interval_seconds``; ingest also asks for a tick (after its
-commit) so that "every K events" does not wait for the next beat.
+The app is built on the process's platform by ``make_celery``; nothing is read at
+import time. ``sunledger worker`` opens the platform at process start and runs a
+worker with beat, which calls the anchoring tick every ``anchor_interval_seconds``;
+ingest also asks for a tick (after its commit) so that "every K events" does not wait
+for the next beat. Every task runs on the platform its app was built on; work a task
+queues with ``after_commit`` runs once its transaction commits.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import weakref
 from collections.abc import Callable
 from dataclasses import asdict
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from celery import Celery
+from sqlalchemy.exc import SQLAlchemyError
 
-from traceability.chain.anchoring import Anchoring, AnchorPolicy
-from traceability.chain.factory import open_chain
-from traceability.platform import open_platform
+from traceability.errors import SunledgerError
+from traceability.platform import Platform
 from traceability.settings import Settings
+from traceability.storage.after_commit import after_commit
 
 ANCHOR_TICK = "sunledger.anchor_tick"
 PROBE_WATCH = "sunledger.probe_watch"
@@ -31,95 +35,48 @@ VISION_CLIP = "sunledger.vision_clip"
 WITNESS_TICK = "sunledger.witness_tick"
 DAY_SUMMARIES = "sunledger.day_summaries"
 _LOCK = threading.RLock()
-_ANCHORING: dict[str, tuple[Anchoring, Any]] = {}
+logger = logging.getLogger(__name__)
 
 
-def policy_for(settings: Settings) -> AnchorPolicy:
-    return AnchorPolicy(
-        every_events=settings.anchor_every_events,
-        interval=timedelta(seconds=settings.anchor_interval_seconds),
-        confirmations=settings.anchor_confirmations,
-    )
-
-
-_PLATFORMS: dict[str, Any] = {}
-
-
-def platform_for(settings: Settings) -> Any:
-    """The process's (engine, sessions, log, signer) for these settings, opened once."""
-    key = settings.model_dump_json()
-    with _LOCK:
-        if key not in _PLATFORMS:
-            _PLATFORMS[key] = open_platform(settings)
-        return _PLATFORMS[key]
-
-
-def anchoring_for(settings: Settings) -> tuple[Anchoring, Any]:
-    """The process's anchoring service for these settings (opening a chain is not free)."""
-    key = settings.model_dump_json()
-    _engine, sessions, log, signer = platform_for(settings)
-    with _LOCK:
-        if key not in _ANCHORING:
-            chain = open_chain(settings, sessions)
-            _ANCHORING[key] = (Anchoring(log, signer, chain, policy_for(settings)), sessions)
-        return _ANCHORING[key]
-
-
-def run_anchor_tick(settings: Settings, *, force: bool = False) -> dict[str, Any]:
-    anchoring, sessions = anchoring_for(settings)
-    report = asdict(anchoring.tick(sessions, force=force))
-    if report["scheduled"] is not None and settings.witnesses:
+def run_anchor_tick(platform: Platform, *, force: bool = False) -> dict[str, Any]:
+    report = asdict(platform.anchoring.tick(platform.sessions, force=force))
+    if report["scheduled"] is not None and platform.settings.witnesses:
         # A new checkpoint: ask the witnesses (queued, or on a thread): never in the way.
         try:
-            request_witness_tick(settings)
+            request_witness_tick(platform)
         except Exception as exc:  # witnessing must never fail anchoring
-            logging.getLogger(__name__).warning("witnessing postponed: %s", exc)
+            logger.warning("witnessing postponed: %s", exc)
     return report
 
 
-_WITNESSING: dict[str, Any] = {}
-
-
-def witnessing_for(settings: Settings) -> Any:
-    """The process's witness collection for these settings."""
-    from traceability.witnessing.collection import Witnessing
-
-    key = settings.model_dump_json()
-    _engine, _sessions, log, _signer = platform_for(settings)
-    with _LOCK:
-        if key not in _WITNESSING:
-            _WITNESSING[key] = Witnessing.from_settings(log, settings)
-        return _WITNESSING[key]
-
-
-def run_witness_tick(settings: Settings) -> dict[str, Any]:
+def run_witness_tick(platform: Platform) -> dict[str, Any]:
     """Ask every configured witness to cosign the checkpoints it has not cosigned yet."""
-    if not settings.witnesses:
+    if not platform.settings.witnesses:
         return {"cosigned": {}, "witnessed": [], "errors": []}
-    _engine, sessions, _log, _signer = platform_for(settings)
-    return asdict(witnessing_for(settings).collect(sessions))
+    return asdict(platform.witnessing.collect(platform.sessions))
 
 
-_EAGER_WITNESS: dict[str, list[bool]] = {}
+_EAGER_WITNESS: weakref.WeakKeyDictionary[Platform, list[bool]] = weakref.WeakKeyDictionary()
 
 
-def _eager_witness_loop(settings: Settings, key: str) -> None:
-    """Run witness ticks until no request came in meanwhile (one thread per settings)."""
+def _eager_witness_loop(platform: Platform) -> None:
+    """Run witness ticks until no request came in meanwhile (one thread per platform)."""
     while True:
         with _LOCK:
-            state = _EAGER_WITNESS[key]
+            state = _EAGER_WITNESS[platform]
             if not state[1]:
                 state[0] = False
                 return
             state[1] = False
         try:
-            run_witness_tick(settings)
+            run_witness_tick(platform)
         except Exception:  # a thread must not die silently: say why, and stop this round
-            logging.getLogger(__name__).exception("witness collection failed")
+            logger.exception("witness collection failed")
 
 
-def make_celery(settings: Settings) -> Celery:
-    """A Celery app for these settings, with the anchoring task and its beat schedule."""
+def make_celery(platform: Platform) -> Celery:
+    """A Celery app whose tasks run on ``platform``, with its beat schedule."""
+    settings = platform.settings
     app = Celery("sunledger")
     if settings.broker_url is None:
         app.conf.update(
@@ -156,36 +113,36 @@ def make_celery(settings: Settings) -> Celery:
     @app.task(name=ANCHOR_TICK, shared=False)  # type: ignore[untyped-decorator]
     def anchor_tick(force: bool = False) -> dict[str, Any]:
         if settings.broker_url is not None:
-            tick_started(settings)
-        return run_anchor_tick(settings, force=force)
+            tick_started(platform)
+        return run_anchor_tick(platform, force=force)
 
     @app.task(name=PROBE_WATCH, shared=False)  # type: ignore[untyped-decorator]
     def probe_watch() -> dict[str, Any]:
-        return run_probe_watch(settings)
+        return run_probe_watch(platform)
 
     @app.task(name=ALERT_ESCALATION, shared=False)  # type: ignore[untyped-decorator]
     def alert_escalation(now: str | None = None) -> dict[str, Any]:
-        return run_alert_escalation(settings, _instant(now))
+        return run_alert_escalation(platform, _instant(now))
 
     @app.task(name=WEBHOOK_DELIVERY, shared=False)  # type: ignore[untyped-decorator]
     def webhook_delivery(now: str | None = None) -> dict[str, Any]:
-        return run_webhook_delivery(settings, _instant(now))
+        return run_webhook_delivery(platform, _instant(now))
 
     @app.task(name=RECORD_CHECKS, shared=False)  # type: ignore[untyped-decorator]
     def record_checks(now: str | None = None) -> dict[str, Any]:
-        return run_record_checks(settings, _instant(now))
+        return run_record_checks(platform, _instant(now))
 
     @app.task(name=WITNESS_TICK, shared=False)  # type: ignore[untyped-decorator]
     def witness_tick() -> dict[str, Any]:
-        return run_witness_tick(settings)
+        return run_witness_tick(platform)
 
     @app.task(name=DAY_SUMMARIES, shared=False)  # type: ignore[untyped-decorator]
     def day_summaries(now: str | None = None) -> dict[str, Any]:
-        return run_day_summaries(settings, _instant(now))
+        return run_day_summaries(platform, _instant(now))
 
     @app.task(name=VISION_CLIP, shared=False)  # type: ignore[untyped-decorator]
     def vision_clip(camera_id: str, path: str, start: str | None = None) -> dict[str, Any]:
-        return run_vision_clip(settings, camera_id, path, _instant(start))
+        return run_vision_clip(platform, camera_id, path, _instant(start))
 
     return app
 
@@ -195,85 +152,80 @@ def _instant(text: str | None) -> datetime | None:
     return None if text is None else datetime.fromisoformat(text)
 
 
-def run_alert_escalation(settings: Settings, now: datetime | None = None) -> dict[str, Any]:
+def run_alert_escalation(platform: Platform, now: datetime | None = None) -> dict[str, Any]:
     """Yellow and red cards for overdue alerts; their notifications go out after commit."""
     from traceability.alerts.escalation import escalate_overdue
     from traceability.storage.db import transaction
 
-    _engine, sessions, log, _signer = platform_for(settings)
-    with transaction(sessions) as session:
-        given = escalate_overdue(session, log, now or datetime.now(UTC))
-    if given:
-        request_webhook_delivery(settings)
+    with transaction(platform.sessions) as session:
+        given = escalate_overdue(session, platform.log, now or datetime.now(UTC))
+        if given:
+            after_commit(session, lambda: request_webhook_delivery(platform))
     return {"escalated": [{"alert_id": g.alert_id, "card": g.card} for g in given]}
 
 
-def run_record_checks(settings: Settings, now: datetime | None = None) -> dict[str, Any]:
+def run_record_checks(platform: Platform, now: datetime | None = None) -> dict[str, Any]:
     """Records that should exist by now: the morning check before the first shift, the
     samples of each meal. Each miss opens one alert per premises and day."""
     from traceability.records.checks import RecordChecks
     from traceability.storage.db import transaction
 
-    _engine, sessions, log, _signer = platform_for(settings)
-    with transaction(sessions) as session:
-        opened = RecordChecks().tick(session, log, now or datetime.now(UTC))
-    if opened:
-        request_webhook_delivery(settings)
+    with transaction(platform.sessions) as session:
+        opened = RecordChecks().tick(session, platform.log, now or datetime.now(UTC))
+        if opened:
+            after_commit(session, lambda: request_webhook_delivery(platform))
     return {"opened": opened}
 
 
-def run_webhook_delivery(settings: Settings, now: datetime | None = None) -> dict[str, Any]:
+def run_webhook_delivery(platform: Platform, now: datetime | None = None) -> dict[str, Any]:
     """Send the webhook deliveries that are due (new ones, and retries whose time came)."""
     from traceability.alerts.webhooks import deliver_due
 
-    _engine, sessions, _log, _signer = platform_for(settings)
-    return asdict(deliver_due(sessions, now or datetime.now(UTC)))
+    return asdict(deliver_due(platform.sessions, now or datetime.now(UTC)))
 
 
-def run_probe_watch(settings: Settings) -> dict[str, Any]:
+def run_probe_watch(platform: Platform) -> dict[str, Any]:
     """Silent-probe and other time-based rules for every active device."""
     from traceability.devices.intake import ProbeIntake, watch
     from traceability.storage.db import transaction
 
-    _engine, sessions, log, signer = platform_for(settings)
-    with transaction(sessions) as session:
-        judgement = watch(ProbeIntake(log, signer), session, datetime.now(UTC))
+    with transaction(platform.sessions) as session:
+        intake = ProbeIntake(platform.log, platform.signer)
+        judgement = watch(intake, session, datetime.now(UTC))
     return {"opened": judgement.opened, "recovered": judgement.recovered}
 
 
-def run_day_summaries(settings: Settings, now: datetime | None = None) -> dict[str, Any]:
+def run_day_summaries(platform: Platform, now: datetime | None = None) -> dict[str, Any]:
     """Log the probe day summaries that are due: closed days, and today's running one."""
     from traceability.public_record.day_summaries import DaySummaries
     from traceability.storage.db import transaction
 
-    _engine, sessions, log, _signer = platform_for(settings)
-    with transaction(sessions) as session:
-        report = DaySummaries(log).tick(session, now or datetime.now(UTC))
+    with transaction(platform.sessions) as session:
+        report = DaySummaries(platform.log).tick(session, now or datetime.now(UTC))
     return {"closed": report.closed, "running": report.running}
 
 
 def run_vision_clip(
-    settings: Settings, camera_id: str, path: str, start: datetime | None = None
+    platform: Platform, camera_id: str, path: str, start: datetime | None = None
 ) -> dict[str, Any]:
     """Run a registered camera's vision checker over an uploaded clip and log the results."""
     from pathlib import Path
 
     from traceability.entrypoints.vision_checker import analyze_uploaded_clip
 
-    _engine, sessions, log, _signer = platform_for(settings)
-    return analyze_uploaded_clip(sessions, log, camera_id, Path(path), start)
+    return analyze_uploaded_clip(platform.sessions, platform.log, camera_id, Path(path), start)
 
 
-_APPS: dict[str, Celery] = {}
+_APPS: weakref.WeakKeyDictionary[Platform, Celery] = weakref.WeakKeyDictionary()
 
 
-def celery_for(settings: Settings) -> Celery:
-    """The process's Celery app for these settings."""
-    key = settings.model_dump_json()
+def celery_for(platform: Platform) -> Celery:
+    """The Celery app on this platform (built once; its tasks run on the platform)."""
     with _LOCK:
-        if key not in _APPS:
-            _APPS[key] = make_celery(settings)
-        return _APPS[key]
+        app = _APPS.get(platform)
+        if app is None:
+            app = _APPS[platform] = make_celery(platform)
+        return app
 
 
 class OneAtATime:
@@ -306,7 +258,7 @@ class OneAtATime:
             wait = False  # asked for between the last run and the release
 
 
-_EAGER_TICKS: dict[str, OneAtATime] = {}
+_EAGER_TICKS: weakref.WeakKeyDictionary[Platform, OneAtATime] = weakref.WeakKeyDictionary()
 _REDIS: dict[str, Any] = {}
 TICK_QUEUED_KEY = "sunledger:anchor-tick-queued:"
 """Redis key (plus the log origin) set while an ingest-requested tick waits in the broker."""
@@ -321,23 +273,22 @@ def _redis_for(settings: Settings) -> Any:
     url = settings.broker_url
     if url is None or not url.startswith(("redis://", "rediss://", "unix://")):
         return None
-    key = "redis:" + url
     with _LOCK:
-        if key not in _PLATFORMS:
+        if url not in _REDIS:
             import redis
 
-            _PLATFORMS[key] = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
-        return _PLATFORMS[key]
+            _REDIS[url] = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+        return _REDIS[url]
 
 
-def tick_started(settings: Settings) -> None:
+def tick_started(platform: Platform) -> None:
     """A tick started: later commits need a new one (the one queued is being used)."""
-    client = _redis_for(settings)
+    client = _redis_for(platform.settings)
     if client is not None:
-        client.delete(_tick_queued_key(settings))
+        client.delete(_tick_queued_key(platform.settings))
 
 
-def request_anchor_tick(settings: Settings, *, force: bool = False) -> None:
+def request_anchor_tick(platform: Platform, *, force: bool = False) -> None:
     """Ask for a tick after a commit.
 
     Eager mode (no broker): runs in the caller's thread, one at a time per log; a call
@@ -347,10 +298,11 @@ def request_anchor_tick(settings: Settings, *, force: bool = False) -> None:
     ``max(60, 4 × anchor interval)`` s in case a worker lost it), so ticks do not pile up
     while the chain is down. ``force`` always queues (or runs, waiting its turn).
     """
-    tick = celery_for(settings).tasks[ANCHOR_TICK]
+    settings = platform.settings
+    tick = celery_for(platform).tasks[ANCHOR_TICK]
     if settings.broker_url is None:
         with _LOCK:
-            flight = _EAGER_TICKS.setdefault(settings.model_dump_json(), OneAtATime())
+            flight = _EAGER_TICKS.setdefault(platform, OneAtATime())
         flight.run(lambda: tick.delay(force=force), wait=force)
         return
     client = _redis_for(settings)
@@ -361,47 +313,70 @@ def request_anchor_tick(settings: Settings, *, force: bool = False) -> None:
     tick.delay(force=force)
 
 
-def request_day_summaries(settings: Settings) -> None:
+def request_day_summaries(platform: Platform) -> None:
     """The embedded mode's eager path: log the due summaries now. With a broker the beat
     does it (every five minutes), so a commit asks for nothing."""
-    if settings.broker_url is None:
-        celery_for(settings).tasks[DAY_SUMMARIES].delay()
+    if platform.settings.broker_url is None:
+        celery_for(platform).tasks[DAY_SUMMARIES].delay()
 
 
-def request_webhook_delivery(settings: Settings) -> None:
+def request_webhook_delivery(platform: Platform) -> None:
     """Ask for webhook delivery after a commit: runs now in eager mode, queued otherwise."""
-    celery_for(settings).tasks[WEBHOOK_DELIVERY].delay()
+    celery_for(platform).tasks[WEBHOOK_DELIVERY].delay()
 
 
-def request_witness_tick(settings: Settings) -> None:
+def request_follow_up(platform: Platform, *, alerts: bool = False, readings: bool = False) -> None:
+    """What a committed write asks for: after probe readings, the embedded mode logs the
+    probe day summaries that are due; then an anchoring tick (queued, or eager: one at a
+    time, so a stalled chain holds at most one thread), and when the transaction opened or
+    moved alerts, webhook delivery (class 1 alerts are "immediate notice"; the beat would
+    otherwise send them within 15 s). The write is stored already, so a failure here is
+    logged and left to the beat."""
+    if readings:
+        try:
+            request_day_summaries(platform)
+        except (SunledgerError, SQLAlchemyError) as exc:
+            logger.warning("probe day summaries postponed: %s", exc)
+    try:
+        request_anchor_tick(platform)
+    except Exception as exc:  # committed already: the next tick (or the beat) anchors it
+        logger.warning("anchoring postponed: %s", getattr(exc, "detail", exc))
+    if alerts:
+        try:
+            request_webhook_delivery(platform)
+        except (SunledgerError, SQLAlchemyError, OSError) as exc:
+            # The transaction is committed; deliveries wait in the outbox for the beat.
+            logger.warning("webhook delivery postponed: %s", exc)
+
+
+def request_witness_tick(platform: Platform) -> None:
     """Ask for cosignatures: queued on the broker, or (eager mode) on a background thread,
     so that a slow or absent witness never holds up the request that made a checkpoint."""
+    settings = platform.settings
     if not settings.witnesses:
         return
     if settings.broker_url is not None:
-        celery_for(settings).tasks[WITNESS_TICK].delay()
+        celery_for(platform).tasks[WITNESS_TICK].delay()
         return
-    key = settings.model_dump_json()
     with _LOCK:
-        state = _EAGER_WITNESS.setdefault(key, [False, False])
+        state = _EAGER_WITNESS.setdefault(platform, [False, False])
         state[1] = True  # wanted
         if state[0]:
             return  # the running thread will go round once more
         state[0] = True  # running
     threading.Thread(
-        target=_eager_witness_loop, args=(settings, key), name="witness-collection", daemon=True
+        target=_eager_witness_loop, args=(platform,), name="witness-collection", daemon=True
     ).start()
 
 
-def wait_for_eager_witnessing(settings: Settings, timeout: float = 60.0) -> bool:
-    """Block until the eager witness thread for these settings is idle (tests, the demo)."""
+def wait_for_eager_witnessing(platform: Platform, timeout: float = 60.0) -> bool:
+    """Block until the eager witness thread of this platform is idle (tests, the demo)."""
     import time
 
-    key = settings.model_dump_json()
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with _LOCK:
-            state = _EAGER_WITNESS.get(key)
+            state = _EAGER_WITNESS.get(platform)
             if state is None or not state[0]:
                 return True
         time.sleep(0.05)

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from traceability.errors import Invalid
 from traceability.settings import Settings
+from traceability.storage.after_commit import committed_work, run_all
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 CONNECT_TIMEOUT_SECONDS = 10
@@ -70,7 +71,9 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
 
 @contextmanager
 def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
-    """One unit of work: commit on success, roll back on any error."""
+    """One unit of work: commit on success, roll back on any error. Work queued on the
+    session with ``after_commit`` runs once the commit is done, and is dropped with a
+    rollback."""
     session = factory()
     try:
         yield session
@@ -80,6 +83,7 @@ def transaction(factory: sessionmaker[Session]) -> Iterator[Session]:
         raise
     finally:
         session.close()
+    run_all(committed_work(session))
 
 
 def alembic_config(engine: Engine) -> Config:

@@ -295,7 +295,7 @@ def test_overdue_alerts_get_a_yellow_then_a_red_card_once(city: City) -> None:
 
 def test_the_escalation_task_runs_eagerly(city: City) -> None:
     alert_id = raise_alert(city, alert_class=3)
-    task = celery_for(city.app.state.platform.settings).tasks[ALERT_ESCALATION]
+    task = celery_for(city.app.state.platform).tasks[ALERT_ESCALATION]
     far = (NOW + timedelta(days=100)).isoformat()
     result = task.delay(now=far).get(timeout=30)
     assert result == {
@@ -455,7 +455,7 @@ def test_an_unreachable_receiver_fails_after_the_last_attempt(city: City) -> Non
 def test_the_delivery_task_runs_eagerly(city: City, receiver: Receiver) -> None:
     set_webhook(city, "rest-1", receiver.url)
     raise_alert(city)
-    task = celery_for(city.app.state.platform.settings).tasks[WEBHOOK_DELIVERY]
+    task = celery_for(city.app.state.platform).tasks[WEBHOOK_DELIVERY]
     result = task.delay(now=NOW.isoformat()).get(timeout=30)
     [delivery] = deliveries(city)
     assert result["delivered"] == [delivery.id] and delivery.status == "delivered"

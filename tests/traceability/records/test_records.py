@@ -282,7 +282,7 @@ def test_the_record_checks_task_runs_eagerly(clock: TestClock, city: City) -> No
     with transaction(platform.sessions) as session:
         for premises in session.execute(select(PremisesRow)).scalars():
             premises.created_at = at(day, 0)
-    task = celery_for(platform.settings).tasks[RECORD_CHECKS]
+    task = celery_for(platform).tasks[RECORD_CHECKS]
     result = task.delay(now=at(day, 7, 30).isoformat()).get(timeout=30)
     assert sorted(result["opened"]) == sorted(a.alert_id for a in alerts(city))
     assert {(a.premises_id, a.rule) for a in alerts(city)} == {

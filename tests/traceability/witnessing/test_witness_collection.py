@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from api.app import create_app
 from tests.api.test_auditor_api import reading
 from tests.local_ports import free_port
-from traceability.platform import open_platform
+from traceability.platform import Platform, open_platform
 from traceability.settings import Settings, WitnessEndpoint
 from traceability.storage.db import transaction
 from traceability.transparency.checkpoints import NoteSigner
@@ -174,10 +174,11 @@ def test_the_eager_path_collects_on_a_thread(
     from traceability.entrypoints.worker import request_witness_tick, wait_for_eager_witnessing
 
     settings = with_witnesses(settings, witnesses, quorum=1)
-    _engine, sessions, log, _signer = open_platform(settings)
+    platform = Platform.open(settings)
+    sessions, log = platform.sessions, platform.log
     grow(settings, 0, 4)
-    request_witness_tick(settings)
-    assert wait_for_eager_witnessing(settings)
+    request_witness_tick(platform)
+    assert wait_for_eager_witnessing(platform)
     with sessions() as session:
         note = Witnessing.from_settings(log, settings).served_checkpoint(session)
     assert note.count("\n\u2014 ") == 3 and note.count("/witness ") == 2

@@ -10,8 +10,7 @@ import typer
 from traceability.entrypoints.cli.console import err, fail, load_settings, out
 from traceability.entrypoints.cli.options import DataDir
 from traceability.errors import ChainUnavailable, SunledgerError
-from traceability.platform import open_platform
-from traceability.settings import Settings
+from traceability.platform import Platform, open_platform
 
 chain_app = typer.Typer(help="The chain checkpoints are anchored on.", no_args_is_help=True)
 
@@ -25,32 +24,33 @@ def anchor(
 
     settings = load_settings(data_dir)
     try:
-        report = run_anchor_tick(settings, force=force)
+        platform = Platform.open(settings)
+        report = run_anchor_tick(platform, force=force)
     except SunledgerError as exc:
         raise fail(exc.detail) from None
-    wait_for_witnesses(settings)
+    wait_for_witnesses(platform)
     out.print(json.dumps(report), highlight=False)
     if report["errors"]:
         raise typer.Exit(1)
 
 
-def after_append(settings: Settings) -> None:
+def after_append(platform: Platform) -> None:
     """Ask for an anchoring tick once the batch is committed (never inside its transaction)."""
     from traceability.entrypoints.worker import request_anchor_tick
 
     try:
-        request_anchor_tick(settings)
+        request_anchor_tick(platform)
     except ChainUnavailable as exc:
         err.print(f"[yellow]anchoring postponed:[/] {exc}", highlight=False)
-    wait_for_witnesses(settings)
+    wait_for_witnesses(platform)
 
 
-def wait_for_witnesses(settings: Settings) -> None:
+def wait_for_witnesses(platform: Platform) -> None:
     """Eager mode collects cosignatures on a thread: let it finish before the command exits."""
     from traceability.entrypoints.worker import wait_for_eager_witnessing
 
-    if settings.witnesses and settings.broker_url is None:
-        wait_for_eager_witnessing(settings)
+    if platform.settings.witnesses and platform.settings.broker_url is None:
+        wait_for_eager_witnessing(platform)
 
 
 @chain_app.command("up")

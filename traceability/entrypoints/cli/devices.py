@@ -12,7 +12,7 @@ from traceability.devices.registry import DEVICE_KINDS, DeviceRegistry, decode_p
 from traceability.entrypoints.cli.console import fail, load_settings, out
 from traceability.entrypoints.cli.options import DataDir
 from traceability.errors import SunledgerError
-from traceability.platform import open_platform
+from traceability.platform import Platform, open_platform
 from traceability.storage.db import transaction
 
 devices_app = typer.Typer(help="Probes and gateways: register, rotate keys, retire.")
@@ -137,7 +137,6 @@ def mqtt(
     ] = None,
 ) -> None:
     """Take probe readings from MQTT (SUNLEDGER_MQTT_HOST/PORT/TOPIC), same checks as HTTP."""
-    from traceability.devices.intake import IntakePolicy, ProbeIntake
     from traceability.entrypoints.logs import configure
     from traceability.entrypoints.mqtt import ProbeSubscriber
     from traceability.entrypoints.worker import request_anchor_tick
@@ -145,23 +144,17 @@ def mqtt(
     settings = load_settings(data_dir)
     configure(settings.log_format, settings.log_level)
     try:
-        _engine, sessions, log, signer = open_platform(settings)
+        platform = Platform.open(settings)
     except SunledgerError as exc:
         raise fail(exc.detail) from None
-    from datetime import timedelta
-
-    policy = IntakePolicy(
-        max_future=timedelta(seconds=settings.reading_max_future_seconds),
-        max_age=timedelta(seconds=settings.reading_max_age_seconds),
-    )
     subscriber = ProbeSubscriber(
-        ProbeIntake(log, signer, policy),
-        sessions,
+        platform.probe_intake,
+        platform.sessions,
         host=settings.mqtt_host,
         port=settings.mqtt_port,
         topic=settings.mqtt_topic,
         client_id=settings.mqtt_client_id,
-        after_commit=lambda: request_anchor_tick(settings),
+        after_commit=lambda: request_anchor_tick(platform),
         dead_letter=settings.data_dir / "mqtt-dead-letter.jsonl",
     )
     stats = subscriber.run(duration=duration)

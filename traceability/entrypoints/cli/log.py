@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -15,7 +16,8 @@ from traceability.entrypoints.cli.console import err, fail, load_settings, out
 from traceability.entrypoints.cli.options import DataDir
 from traceability.entrypoints.cli.progress import progress_bar
 from traceability.errors import SunledgerError
-from traceability.platform import open_existing_platform, open_platform
+from traceability.platform import Platform, open_existing_platform
+from traceability.storage.after_commit import after_commit
 from traceability.storage.db import transaction
 from traceability.transparency.checkpoints import NoteSigner, write_signer_key_file
 from traceability.transparency.ingest import Ingest, parse_batch
@@ -65,9 +67,10 @@ def log_append(
                 position, _, reason = exc.detail.partition(": ")
                 index = start + int(position.split()[-1])
                 raise SunledgerError(f"{file}:{numbers[index]}: {reason}") from None
-        _engine, sessions, log, signer = open_platform(settings)
+        platform = Platform.open(settings)
     except SunledgerError as exc:
         raise fail(exc.detail) from None
+    sessions, log, signer = platform.sessions, platform.log, platform.signer
     ingest = Ingest(log)
     appended = 0
     sink = receipts.open("w") if receipts else None
@@ -78,8 +81,8 @@ def log_append(
                 batch = events[start : start + batch_size]
                 with transaction(sessions) as session:
                     result = ingest.ingest(session, batch)
+                    after_commit(session, partial(after_append, platform))
                 appended += result.appended
-                after_append(settings)
                 if sink:
                     for receipt in result.receipts:
                         sink.write(json.dumps(receipt.signed(signer)) + "\n")
@@ -149,14 +152,14 @@ def proof(
     """Export the proof of one event (of a log that exists): a sunledger-proof/1 bundle or a
     C2SP tlog-proof."""
     from traceability.proofs.bundles import build_bundle, build_tlog_proof
-    from traceability.witnessing.collection import Witnessing
 
     if proof_format not in ("bundle", "tlog-proof"):
         raise fail(f"--format {proof_format!r}: expected bundle or tlog-proof")
     settings = load_settings(data_dir)
     try:
-        _engine, sessions, log, signer = open_existing_platform(settings)
-        witnessing = Witnessing.from_settings(log, settings)
+        platform = Platform.open_existing(settings)
+        sessions, log, signer = platform.sessions, platform.log, platform.signer
+        witnessing = platform.witnessing
         with transaction(sessions) as session:
             if proof_format == "tlog-proof":
                 text = build_tlog_proof(session, log, signer, event_id, witnessing)

@@ -11,7 +11,7 @@ import typer
 from traceability.entrypoints.cli.console import fail, load_settings
 from traceability.entrypoints.cli.options import DataDir
 from traceability.errors import SunledgerError
-from traceability.platform import open_platform
+from traceability.platform import Platform, open_platform
 from traceability.settings import Settings
 
 
@@ -55,19 +55,31 @@ def worker(
             "that asks for them (use `sunledger anchor` or set e.g. redis://127.0.0.1:6379/0)"
         )
     try:
-        open_platform(settings)
+        platform = Platform.open(settings)  # the one every task of this worker runs on
     except SunledgerError as exc:
         raise fail(exc.detail) from None
     # Beat keeps its schedule file there; without the directory beat dies and nothing
     # time-based runs (interval anchoring, probe watch, escalation, webhooks).
     settings.data_dir.mkdir(parents=True, exist_ok=True)
-    celery = make_celery(settings)
+    celery = make_celery(platform)
     _log_like_the_api(settings)
+    _reconnect_after_fork(platform)
     celery.worker_main(
         ["worker", "--beat", "--loglevel=INFO", f"--concurrency={concurrency}", "--pool=solo"]
         if concurrency == 1
         else ["worker", "--beat", "--loglevel=INFO", f"--concurrency={concurrency}"]
     )
+
+
+def _reconnect_after_fork(platform: Platform) -> None:
+    """Prefork children inherit the platform; the parent's database connections are not
+    theirs to use (each child opens its own, the parent's stay with the parent)."""
+    from celery.signals import worker_process_init
+
+    def _forked(**_kwargs: Any) -> None:
+        platform.engine.dispose(close=False)
+
+    worker_process_init.connect(_forked, weak=False)
 
 
 def _log_like_the_api(settings: Settings) -> None:
