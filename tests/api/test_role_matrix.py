@@ -193,6 +193,8 @@ MATRIX: list[Call] = [
     Call("GET", "/v1/public/open-data/lives.zip", EVERYONE),
     Call("GET", "/v1/public/open-data/fhrs/establishments", EVERYONE),
     Call("GET", "/v1/public/config", EVERYONE),
+    Call("GET", "/v1/public/premises", EVERYONE),
+    Call("GET", "/", EVERYONE),
     Call("GET", "/r/{premises_id}", EVERYONE),
     Call("GET", "/console", EVERYONE),
     Call("GET", "/kitchen", EVERYONE),
