@@ -29,3 +29,24 @@ def test_downgrade_to_base_and_up_again(database_url: str) -> None:
     command.upgrade(config, "head")
     assert set(Base.metadata.tables) <= set(inspect(engine).get_table_names())
     engine.dispose()
+
+
+def test_migrating_again_after_the_tables_were_dropped(postgres_url: str) -> None:
+    """Emptying a schema (DROP TABLE ... CASCADE, as an operator or the deployment test
+    does) leaves the record-version trigger functions behind; migrating again works."""
+    from sqlalchemy import text
+
+    from tests.deployment_kit import private_schema
+
+    with private_schema(postgres_url) as url:
+        engine = make_engine(url)
+        migrate(engine)
+        with engine.begin() as conn:
+            tables = conn.execute(
+                text("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
+            ).scalars()
+            for table in list(tables):
+                conn.execute(text(f'DROP TABLE IF EXISTS "{table}" CASCADE'))
+        migrate(engine)
+        assert "premises" in inspect(engine).get_table_names()
+        engine.dispose()

@@ -67,9 +67,11 @@ def _sqlite_triggers() -> list[str]:
 
 
 def _postgres_function(name: str, premises: str) -> str:
+    # OR REPLACE: dropping a schema's tables leaves its functions behind, and a deployment
+    # that empties its schema and migrates again must not fail on them.
     new, old = premises.format(row="NEW"), premises.format(row="OLD")
     return f"""
-CREATE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION {name}() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'DELETE' THEN
         {BUMP.format(premises=old)};
@@ -91,7 +93,7 @@ def _postgres_triggers() -> list[str]:
         _postgres_function("record_version_bump", "{row}.premises_id"),
         _postgres_function("record_version_bump_transition", OF_TRANSITION),
         """
-CREATE FUNCTION record_version_premises() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE OR REPLACE FUNCTION record_version_premises() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF NEW.record_version = OLD.record_version THEN
         NEW.record_version := OLD.record_version + 1;
