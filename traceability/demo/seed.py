@@ -48,7 +48,7 @@ from traceability.demo.scenario import Scenario
 from traceability.demo.seeding import Seeding
 from traceability.demo.vision import DemoVision, PestNight, VisionMissing
 from traceability.errors import Invalid
-from traceability.settings import Settings
+from traceability.platform import Platform
 from traceability.storage.db import transaction
 
 log = logging.getLogger(__name__)
@@ -63,7 +63,7 @@ class CitySeeder:
 
     def __init__(
         self,
-        settings: Settings,
+        platform: Platform,
         scenario: Scenario,
         *,
         vision: DemoVision | VisionMissing,
@@ -71,7 +71,7 @@ class CitySeeder:
         now: datetime | None = None,
         on_progress: Callable[[int, int], None] | None = None,
     ) -> None:
-        self.seeding = Seeding(settings, scenario, now)
+        self.seeding = Seeding(platform, scenario, now)
         self.vision = vision
         self.anchor_tick = anchor_tick
         self.on_progress = on_progress
@@ -124,7 +124,7 @@ class CitySeeder:
 
 
 def seed_city(
-    settings: Settings,
+    platform: Platform,
     scenario: Scenario,
     *,
     vision: DemoVision | VisionMissing,
@@ -132,11 +132,11 @@ def seed_city(
     now: datetime | None = None,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> SeedSummary:
-    """Seed the scenario's week into ``settings.data_dir`` (see the module docstring);
-    the entry point hands in the vision checker (or why there is none) and the
-    anchoring tick."""
+    """Seed the scenario's week through ``platform`` into its data directory (see the
+    module docstring); the entry point hands in the platform, the vision checker (or why
+    there is none) and the anchoring tick."""
     return CitySeeder(
-        settings,
+        platform,
         scenario,
         vision=vision,
         anchor_tick=anchor_tick,

@@ -13,19 +13,18 @@ from traceability.demo.data_dir import SeedSummary
 from traceability.demo.scenario import Scenario
 from traceability.demo.timeline import Timeline
 from traceability.orgs.registry import Directory, Principal
-from traceability.platform import open_platform
-from traceability.settings import Settings
+from traceability.platform import Platform
 
 
 class Seeding:
     """One run's shared state; the parts (city, readings, records, ...) each take it."""
 
-    def __init__(self, settings: Settings, scenario: Scenario, now: datetime | None) -> None:
-        self.settings = settings
+    def __init__(self, platform: Platform, scenario: Scenario, now: datetime | None) -> None:
+        self.settings = platform.settings
         self.scenario = scenario
         self.timeline = Timeline(now, ZoneInfo(scenario.timezone))
-        self.data_dir = settings.data_dir
-        self._engine, self.sessions, self.log, self.signer = open_platform(settings)
+        self.data_dir = platform.settings.data_dir
+        self.sessions, self.log, self.signer = platform.sessions, platform.log, platform.signer
         self.directory = Directory()
         self.summary = SeedSummary(seeded_at=self.timeline.now.isoformat())
         self.tokens: dict[str, DemoApiKey] = {}

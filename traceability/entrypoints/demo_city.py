@@ -25,9 +25,9 @@ def seed_demo_city(
     on_progress: Callable[[int, int], None] | None = None,
 ) -> SeedSummary:
     """Seed the scenario's week into ``settings.data_dir`` (``demo.seed``)."""
-    platform = Platform.open(settings)  # the one the anchoring ticks run on
+    platform = Platform.open(settings)  # the seeding and its anchoring ticks share it
     return seed_city(
-        settings,
+        platform,
         scenario,
         vision=demo_vision(),
         anchor_tick=lambda: run_anchor_tick(platform, force=True),

@@ -171,6 +171,25 @@ def _prepare_inspection(
     )
 
 
+def _inspection_event(
+    premises: PremisesRow,
+    submission: InspectionSubmission,
+    prepared: _PreparedInspection,
+    now: datetime,
+) -> PreparedEvent:
+    """The inspection's event, dated at local midnight of the inspection day."""
+    return prepare_event(
+        EventInput(
+            kind=EventKind.INSPECTION,
+            subject=f"premises:{premises.premises_id}",
+            occurred_at=local_midnight(premises, submission.inspected_on),
+            payload=prepared.payload,
+        ),
+        now,
+        event_id=str(uuid.uuid4()),
+    )
+
+
 class Inspections:
     """Official inspections and annual grades of premises, logged as events."""
 
@@ -199,17 +218,8 @@ class Inspections:
         prepared = _prepare_inspection(premises, inspector_org, submission, now)
         self._log.lock(session)
         key_failed, violations, risky = prepared.key_failed, prepared.violations, prepared.risky
-        occurred_at = local_midnight(premises, submission.inspected_on)
-        event = prepare_event(
-            EventInput(
-                kind=EventKind.INSPECTION,
-                subject=f"premises:{premises.premises_id}",
-                occurred_at=occurred_at,
-                payload=prepared.payload,
-            ),
-            now,
-            event_id=str(uuid.uuid4()),
-        )
+        event = _inspection_event(premises, submission, prepared, now)
+        occurred_at = event.occurred_at
         events = [event]
         alert: AlertRow | None = None
         if key_failed or risky:
@@ -377,15 +387,7 @@ class Inspections:
         (a date in the future is refused here too)."""
         prepared = _prepare_inspection(premises, inspector_org, submission, now)
         # The payload as the log would hold it (the event schema fills its defaults).
-        event = prepare_event(
-            EventInput(
-                kind=EventKind.INSPECTION,
-                subject=f"premises:{premises.premises_id}",
-                occurred_at=local_midnight(premises, submission.inspected_on),
-                payload=prepared.payload,
-            ),
-            now,
-        )
+        event = _inspection_event(premises, submission, prepared, now)
         label = grades.RESULT_LABELS.get(prepared.result or "", {})
         return {
             "premises_id": premises.premises_id,

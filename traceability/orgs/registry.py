@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from traceability.errors import Conflict, Forbidden, Invalid, NotFound, Unauthenticated
 from traceability.orgs import repository as repo
+from traceability.rules.schemes import load_scheme
 from traceability.storage.models import (
     ApiKeyRow,
     OrganisationRow,
@@ -100,8 +101,6 @@ class RegistryFields:
     inspection_only: bool = False
 
     def check(self) -> None:
-        from traceability.rules.schemes import load_scheme
-
         load_scheme(self.scheme)
         for source, external_id in self.external_ids:
             if not _SOURCE.match(source) or not 1 <= len(external_id) <= 100:
