@@ -53,6 +53,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = platform.engine
     install_error_handlers(app)
     install_size_limit(app)
+    app.include_router(public.record_router)  # first: the most requested path
     app.include_router(health.router)
     app.include_router(tiles.router)
     app.include_router(auditor.router)
