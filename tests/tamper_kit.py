@@ -26,6 +26,7 @@ from traceability import demo as demo_package
 from traceability import merkle
 from traceability.demo.scenario import Scenario, parse_scenario
 from traceability.entrypoints.demo_city import seed_demo_city
+from traceability.platform import Platform
 from traceability.settings import Settings
 from traceability.storage.db import engine_for, transaction
 from traceability.storage.models import (
@@ -490,7 +491,11 @@ def projection_scenario() -> Scenario:
 def seed_projection_city(data_dir: Path) -> Settings:
     """Seed the cut-down city (through the platform's services) on SQLite in ``data_dir``."""
     settings = Settings(data_dir=data_dir)
-    seed_demo_city(settings, projection_scenario(), now=PROJECTION_NOW)
+    platform = Platform.open(settings)
+    try:
+        seed_demo_city(platform, projection_scenario(), now=PROJECTION_NOW)
+    finally:
+        platform.close()
     engine = engine_for(settings)
     with engine.begin() as conn:
         conn.execute(text("PRAGMA wal_checkpoint(TRUNCATE)"))

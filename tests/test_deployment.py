@@ -24,16 +24,34 @@ from deployment_kit import (
     ADMIN_TOKEN,
     Processes,
     forget_mqtt_session,
+    private_schema,
     run,
     service_env,
     signed_reading,
     wait_until,
 )
 from local_ports import free_port
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 
 from traceability.storage.db import make_engine, session_factory
 from traceability.storage.models import AnchorRow, EventRow, LogState
+
+
+def session_schema_tables(postgres_url: str) -> list[str]:
+    """The tables (and migration version) of the run's shared schema, to prove it untouched."""
+    engine = make_engine(postgres_url)
+    try:
+        with engine.connect() as conn:
+            tables = conn.execute(
+                text(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
+                    " ORDER BY tablename"
+                )
+            ).scalars()
+            version = conn.execute(text("SELECT version_num FROM alembic_version")).scalars()
+            return [*tables, *(f"alembic_version={v}" for v in version)]
+    finally:
+        engine.dispose()
 
 
 @pytest.fixture
@@ -44,17 +62,12 @@ def deployment_env(
     mosquitto: tuple[str, int],
     hardhat_url: str,
 ) -> Iterator[dict[str, str]]:
-    from sqlalchemy import text
-
-    engine = make_engine(postgres_url)
-    with engine.begin() as conn:  # an empty schema for this deployment
-        tables = conn.execute(
-            text("SELECT tablename FROM pg_tables WHERE schemaname = current_schema()")
-        ).scalars()
-        for table in list(tables):
-            conn.execute(text(f'DROP TABLE IF EXISTS "{table}" CASCADE'))
-    engine.dispose()
-    yield service_env(tmp_path, postgres_url, redis_url, mosquitto, hardhat_url)
+    # A schema of its own: the deployment migrates from nothing, and the run's shared
+    # schema (migrated once per session) must keep its tables for every later test.
+    shared_before = session_schema_tables(postgres_url)
+    with private_schema(postgres_url) as url:
+        yield service_env(tmp_path, url, redis_url, mosquitto, hardhat_url)
+    assert session_schema_tables(postgres_url) == shared_before
 
 
 @pytest.mark.slow

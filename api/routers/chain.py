@@ -102,8 +102,8 @@ async def rpc(request: Request, platform: PlatformDep) -> JSONResponse:
     """Read-only JSON-RPC 2.0 (single or batch of up to 20): eth_chainId, eth_blockNumber,
     eth_call, eth_getTransactionReceipt, eth_getTransactionByHash, eth_getBlockByNumber,
     eth_getLogs. An ``eth_call`` runs with at most 1,000,000 gas (a larger ``gas`` is
-    lowered to it) and 5 s, a batch with 3,000,000 gas in all; 503 with ``Retry-After``
-    when too many requests wait."""
+    lowered to it) and 5 s of processor time, a batch with 3,000,000 gas in all; 503 with
+    ``Retry-After`` when too many requests wait."""
     if platform.settings.chain != "embedded":
         raise Conflict(
             f"this deployment anchors on the {platform.settings.chain} chain at its own RPC; "

@@ -6,8 +6,16 @@ are answered by a child process (``python -m traceability.chain.read_only_rpc
 JOURNAL``) with its own copy of the chain, replayed from the journal like every
 other process's: the server's interpreter never runs a caller's code. Each call's
 gas is capped (``CALL_GAS_CAP``); a batch has at most ``MAX_BATCH_CALLS`` calls and
-``BATCH_GAS_BUDGET`` gas in all; a call that has not answered after ``CALL_SECONDS``
-gets an error, and its process is killed (a new one starts for the next call).
+``BATCH_GAS_BUDGET`` gas in all; a call that has used ``CALL_SECONDS`` of processor
+time, or has not answered after ``CALL_WALL_SECONDS``, gets an error, and its process
+is killed (a new one starts for the next call).
+
+The limit counts the child's processor time, not the time on the clock: the child runs
+at nice 19 so the server's own work comes first, and on a busy machine it may wait many
+seconds for a core while doing next to nothing. A clock limit then stopped honest reads
+(and paid for a new child replaying the journal); what the limit is for, a caller's code
+holding the chain, is processor time. The clock limit stays, longer, for a child that
+hangs without working.
 
 The protocol between the two is one JSON object per line: the child says
 ``{"ready": true}`` once its chain is replayed, then answers each
@@ -33,7 +41,12 @@ MAX_BATCH_CALLS = 20
 BATCH_GAS_BUDGET = 3 * CALL_GAS_CAP
 """Gas of all the ``eth_call`` of one batch, each counted at the gas it runs with."""
 CALL_SECONDS = 5.0
-"""A call still running after this long is stopped (its process killed)."""
+"""A call that has used this much processor time is stopped (its process killed)."""
+CALL_WALL_SECONDS = 60.0
+"""A call not answered after this long on the clock is stopped too (a child that hangs,
+or one starved of the processor for a minute)."""
+POLL_SECONDS = 0.1
+"""How often a waiting call's processor time is looked at."""
 START_SECONDS = 120.0
 """Starting the child and replaying a long journal may take this long."""
 CHILD_NICENESS = 19
@@ -50,11 +63,17 @@ class ReadOnlyRpc:
     queue on a lock). Blocking: call it from a thread, never from an event loop."""
 
     def __init__(
-        self, journal: Path, *, gas_limit: int = 150_000, call_seconds: float = CALL_SECONDS
+        self,
+        journal: Path,
+        *,
+        gas_limit: int = 150_000,
+        call_seconds: float = CALL_SECONDS,
+        call_wall_seconds: float = CALL_WALL_SECONDS,
     ) -> None:
         self.journal = journal
         self.gas_limit = gas_limit
         self.call_seconds = call_seconds
+        self.call_wall_seconds = call_wall_seconds
         self._lock = threading.Lock()
         self._child: subprocess.Popen[bytes] | None = None
         self._pending = b""
@@ -112,30 +131,30 @@ class ReadOnlyRpc:
         if child is None:
             return {"error": {"code": SERVER_ERROR, "message": "the chain reader did not start"}}
         assert child.stdin is not None
+        began_cpu = _cpu_seconds(child.pid)
         try:
             child.stdin.write(json.dumps(message).encode() + b"\n")
             child.stdin.flush()
         except OSError:
             self.stop()
             return {"error": {"code": SERVER_ERROR, "message": "the chain reader stopped"}}
-        line = self._read_line(child, self.call_seconds)
+        line, over = self._answer_line(child, began_cpu)
         if line is None:
             died = child.poll()
             self.stop()
             self.restarts += 1
-            if died is not None:
+            if died is not None or over is None:
+                status = "" if died is None else f" (exit status {died})"
                 return {
                     "error": {
                         "code": SERVER_ERROR,
-                        "message": f"the chain reader stopped (exit status {died}) during "
-                        f"{message['method']}",
+                        "message": f"the chain reader stopped{status} during {message['method']}",
                     }
                 }
-            seconds = f"{self.call_seconds:g}"
             return {
                 "error": {
                     "code": LIMIT_EXCEEDED,
-                    "message": f"{message['method']} ran longer than {seconds} s and was stopped",
+                    "message": f"{message['method']} {over} and was stopped",
                 }
             }
         try:
@@ -155,14 +174,44 @@ class ReadOnlyRpc:
         command += [str(self.journal), str(self.gas_limit)]
         child = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         self._child, self._pending = child, b""
-        ready = self._read_line(child, START_SECONDS)
+        try:
+            ready = self._read_line(child, START_SECONDS)
+        except EOFError:
+            ready = None
         if ready is None or not json.loads(ready).get("ready"):
             self.stop()
             return None
         return child
 
+    def _answer_line(
+        self, child: subprocess.Popen[bytes], began_cpu: float | None
+    ) -> tuple[bytes | None, str | None]:
+        """The child's answer; or None and which limit the call went over (None when the
+        child died instead). ``began_cpu``: the child's processor time before the call."""
+        # Without /proc (not Linux) the clock is all there is: the old limit, on it.
+        wall = self.call_wall_seconds if began_cpu is not None else self.call_seconds
+        deadline = time.monotonic() + wall
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None, f"had no answer after {wall:g} s"
+            try:
+                line = self._read_line(child, min(POLL_SECONDS, left))
+            except EOFError:
+                return None, None
+            if line is not None:
+                return line, None
+            if began_cpu is None:
+                continue
+            used = _cpu_seconds(child.pid)
+            if used is None:
+                return None, None  # the child is gone, its /proc entry with it
+            if used - began_cpu >= self.call_seconds:
+                return None, f"used more than {self.call_seconds:g} s of processor time"
+
     def _read_line(self, child: subprocess.Popen[bytes], seconds: float) -> bytes | None:
-        """The child's next line, or None when it does not come within ``seconds``."""
+        """The child's next line, or None when it does not come within ``seconds``;
+        ``EOFError`` when the child closed its output (it died)."""
         assert child.stdout is not None
         fd = child.stdout.fileno()
         deadline = time.monotonic() + seconds
@@ -174,7 +223,7 @@ class ReadOnlyRpc:
                     return None
                 chunk = os.read(fd, 1 << 16)
                 if not chunk:
-                    return None  # the child died
+                    raise EOFError
                 self._pending += chunk
         line, _, self._pending = self._pending.partition(b"\n")
         return line
@@ -195,6 +244,20 @@ class ReadOnlyRpc:
         for stream in (child.stdin, child.stdout):
             if stream is not None:
                 stream.close()
+
+
+_TICKS_PER_SECOND = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """Processor time (user and system) the process has used, from ``/proc/PID/stat``;
+    None when it is gone."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rpartition(")")[2].split()  # after "pid (comm)": field 3 is fields[0]
+    return (int(fields[11]) + int(fields[12])) / _TICKS_PER_SECOND  # utime, stime
 
 
 def _serve(journal: Path, gas_limit: int, replies: IO[bytes]) -> None:

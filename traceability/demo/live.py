@@ -43,6 +43,7 @@ from traceability.demo.city import demo_fleet
 from traceability.demo.data_dir import clip_path
 from traceability.demo.scenario import Scenario
 from traceability.demo.vision import DemoVision, VisionMissing
+from traceability.platform import Platform
 from traceability.public_record.stove_readings import LoggedStoveProbe
 from traceability.settings import Settings
 from traceability.simulator.run import simulate
@@ -66,11 +67,13 @@ class LiveStats:
 
 
 class LiveCity:
-    """The background threads that keep the demo city's data coming."""
+    """The background threads that keep the demo city's data coming; the cameras' results
+    are logged through the process's one ``platform``."""
 
     def __init__(
         self,
         settings: Settings,
+        platform: Platform,
         scenario: Scenario,
         base_url: str,
         *,
@@ -79,6 +82,7 @@ class LiveCity:
         camera_pause: float = CAMERA_PAUSE,
     ) -> None:
         self.settings = settings
+        self.platform = platform
         self.scenario = scenario
         self.base_url = base_url
         self.vision = vision
@@ -152,10 +156,8 @@ class LiveCity:
                 f"cameras: the vision checker is not available ({vision.reason})"
             )
             return
-        from traceability.platform import open_platform
-
-        _engine, sessions, transparency_log, _signer = open_platform(self.settings)
-        sink = LedgerSink(sessions, VisionLedger(transparency_log))
+        sessions = self.platform.sessions
+        sink = LedgerSink(sessions, VisionLedger(self.platform.log))
         stove_probe = LoggedStoveProbe(sessions)
         cameras = [c.id for p in self.scenario.premises for c in p.cameras]
         turn = 0
@@ -226,6 +228,7 @@ def stop_process(process: subprocess.Popen[bytes], grace: float = 10.0) -> int |
 
 def serve_city(
     settings: Settings,
+    platform: Platform,
     scenario: Scenario,
     host: str,
     port: int,
@@ -236,8 +239,9 @@ def serve_city(
 ) -> tuple[int, LiveStats]:
     """Serve the site with live data until the server stops, ``seconds`` pass, or SIGINT/SIGTERM.
 
-    Returns the server's exit status (0 when the demo stopped it) and what the
-    live threads did.
+    ``settings`` are the server's (the demo adds its witness to them); ``platform`` is this
+    process's, which the live threads write through. Returns the server's exit status (0
+    when the demo stopped it) and what the live threads did.
     """
     # The server's own log (JSON lines, a routine anchor tick every minute) goes to a file
     # in the data directory: the terminal keeps the demo's printout readable.
@@ -257,7 +261,7 @@ def serve_city(
     previous: dict[int, Any] = {
         s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)
     }
-    live = LiveCity(settings, scenario, base, vision=vision)
+    live = LiveCity(settings, platform, scenario, base, vision=vision)
     try:
         if not wait_until_up(process, f"{base}/healthz"):
             stop_process(process)

@@ -18,14 +18,14 @@ from traceability.settings import Settings
 
 
 def seed_demo_city(
-    settings: Settings,
+    platform: Platform,
     scenario: Scenario,
     *,
     now: datetime | None = None,
     on_progress: Callable[[int, int], None] | None = None,
 ) -> SeedSummary:
-    """Seed the scenario's week into ``settings.data_dir`` (``demo.seed``)."""
-    platform = Platform.open(settings)  # the seeding and its anchoring ticks share it
+    """Seed the scenario's week into the platform's data directory (``demo.seed``); its
+    anchoring ticks run on the same platform."""
     return seed_city(
         platform,
         scenario,
@@ -38,6 +38,7 @@ def seed_demo_city(
 
 def serve_demo_city(
     settings: Settings,
+    platform: Platform,
     scenario: Scenario,
     host: str,
     port: int,
@@ -45,9 +46,11 @@ def serve_demo_city(
     seconds: float | None = None,
     on_ready: Callable[[int], None] | None = None,
 ) -> tuple[int, LiveStats]:
-    """Serve the site with live probes and cameras (``demo.live``)."""
+    """Serve the site with live probes and cameras (``demo.live``), the cameras' results
+    written through ``platform``."""
     return serve_city(
         settings,
+        platform,
         scenario,
         host,
         port,

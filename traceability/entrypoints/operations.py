@@ -17,9 +17,9 @@ import httpx
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
+from traceability.alerts.repository import alert_counts
 from traceability.settings import Settings
 from traceability.storage.models import (
-    AlertRow,
     AnchorRow,
     CameraRow,
     DeviceRow,
@@ -159,17 +159,17 @@ def metric_samples(session: Session, settings: Settings, now: datetime) -> list[
     samples += _counts(
         session, DeviceRow.status, "sunledger_devices", "Registered probes by status.", "status"
     )
-    for alert_class, status, escalation, count in session.execute(
-        select(AlertRow.alert_class, AlertRow.status, AlertRow.escalation, func.count()).group_by(
-            AlertRow.alert_class, AlertRow.status, AlertRow.escalation
-        )
-    ):
+    for counted in alert_counts(session):
         samples.append(
             Sample(
                 "sunledger_alerts",
                 "Alerts by class, status and escalation card.",
-                count,
-                (("class", str(alert_class)), ("status", status), ("escalation", escalation)),
+                counted.count,
+                (
+                    ("class", str(counted.alert_class)),
+                    ("status", counted.status),
+                    ("escalation", counted.escalation),
+                ),
             )
         )
     samples += _camera_samples(session)

@@ -9,6 +9,7 @@ import signal
 import stat
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -19,6 +20,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from local_ports import free_port
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from traceability.demo.credentials import read_api_keys
 from traceability.demo.scenario import load_scenario, parse_scenario
@@ -311,6 +313,37 @@ def test_serving_keeps_live_data_coming_and_stops_the_server(seeded: Seeded) -> 
             .where(EventRow.leaf_index >= before)
         ).all()
     assert probes  # live readings, signed by the seeded devices' keys, were accepted
+
+
+@pytest.mark.slow
+def test_the_demo_process_opens_its_stores_once(
+    seeded: Seeded, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One platform per process (as tests/api/test_one_platform.py has it for the API):
+    ``sunledger demo`` prints its facts and runs the live probes and cameras through the
+    one it opened; the served site is a process of its own, with its own."""
+    from typer.testing import CliRunner
+
+    from traceability.entrypoints.cli.app import app
+    from traceability.transparency.log import TransparencyLog
+
+    for name in [k for k in os.environ if k.startswith("SUNLEDGER_")]:
+        monkeypatch.delenv(name)
+    opened: list[str] = []  # every platform opening initialises the log (a no-op when it exists)
+    initialise = TransparencyLog.initialise
+
+    def counted(self: TransparencyLog, session: Session) -> None:
+        opened.append(threading.current_thread().name)
+        initialise(self, session)
+
+    monkeypatch.setattr(TransparencyLog, "initialise", counted)
+    port = str(free_port())
+    done = CliRunner().invoke(
+        app, ["demo", "--data-dir", str(seeded.data), "--port", port, "--serve-seconds", "5"]
+    )
+    assert done.exit_code == 0, done.output
+    assert "live readings accepted" in done.output and "reusing it" in done.output
+    assert opened == ["MainThread"]  # not a second time in the cameras' thread
 
 
 # --------------------------------------------------------------------------- reset

@@ -13,7 +13,7 @@ from traceability.entrypoints.cli.console import err, fail, load_settings, out
 from traceability.entrypoints.cli.options import DataDir
 from traceability.entrypoints.cli.progress import progress_bar, tracking
 from traceability.errors import ChainUnavailable, SunledgerError
-from traceability.platform import open_platform
+from traceability.platform import Platform
 from traceability.settings import Settings
 from traceability.transparency import log_repository
 
@@ -64,10 +64,13 @@ def demo(
                 f"reset: removed {', '.join(removed) or 'nothing'} from {settings.data_dir}",
                 highlight=False,
             )
+        # The process's one platform: the seeding, the printout and the live cameras write
+        # and read through it (opened after --reset, which removes the database file).
+        platform = Platform.open(settings)
         summary = demo_files.marker(settings.data_dir)
         appended = 0
         if summary is None:
-            summary = _seed_demo(settings, scenario)
+            summary = _seed_demo(platform, scenario)
             appended = summary.events
         else:
             err.print(
@@ -78,7 +81,7 @@ def demo(
         # The market regulator's witness, beside the log: it cosigns every checkpoint.
         bureau = demo_witness.start_witness(settings)
         settings = demo_witness.with_witness(settings, bureau)
-        facts = _demo_facts(settings)
+        facts = _demo_facts(platform, settings)
     except SunledgerError as exc:
         raise fail(exc.detail) from None
     except OSError as exc:
@@ -86,6 +89,7 @@ def demo(
     try:
         _serve_demo(
             settings,
+            platform,
             scenario,
             summary,
             facts,
@@ -98,10 +102,12 @@ def demo(
         )
     finally:
         bureau.stop()
+        platform.close()
 
 
 def _serve_demo(
     settings: Settings,
+    platform: Platform,
     scenario: Scenario,
     summary: SeedSummary,
     facts: dict[str, Any],
@@ -128,7 +134,7 @@ def _serve_demo(
         out.print(f"  the server's log: {server_log(settings)}", highlight=False)
 
     status, stats = serve_demo_city(
-        settings, scenario, host, port, seconds=serve_seconds, on_ready=ready
+        settings, platform, scenario, host, port, seconds=serve_seconds, on_ready=ready
     )
     err.print(
         f"stopped: {stats.readings_accepted} live readings accepted, "
@@ -141,22 +147,23 @@ def _serve_demo(
         raise fail(f"the server stopped with status {status}", code=1)
 
 
-def _seed_demo(settings: Settings, scenario: Scenario) -> SeedSummary:
+def _seed_demo(platform: Platform, scenario: Scenario) -> SeedSummary:
     """Seed the city with a progress bar on a terminal."""
     from traceability.entrypoints.demo_city import seed_demo_city
 
     with progress_bar("seeding a week of the demo city") as progress:
-        return seed_demo_city(settings, scenario, on_progress=tracking(progress, "demo"))
+        return seed_demo_city(platform, scenario, on_progress=tracking(progress, "demo"))
 
 
-def _demo_facts(settings: Settings) -> dict[str, Any]:
-    """What the printout needs from the seeded city: size, anchors, keys, a proof example."""
+def _demo_facts(platform: Platform, settings: Settings) -> dict[str, Any]:
+    """What the printout needs from the seeded city: size, anchors, keys, a proof example
+    (``settings``: the platform's, with the demo's witness added)."""
     from traceability.demo import repository as demo_repo
     from traceability.demo.credentials import read_api_keys
     from traceability.public_record.published_trust import published_trust
     from traceability.witnessing.collection import Witnessing
 
-    _engine, sessions, log, signer = open_platform(settings)
+    sessions, log, signer = platform.sessions, platform.log, platform.signer
     try:
         pin: Any = published_trust(settings, sessions, log, signer).chain
     except ChainUnavailable:
