@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from api.app import create_app
 from api.limits import DEFAULT_MAX_BYTES, RequestSizeLimit
+from traceability.messages import CATALOG
 from traceability.settings import Settings
 from traceability.storage.models import EventRow
 
@@ -22,8 +23,13 @@ def assert_shape(answer: Any, status: int, error: str) -> str:
     assert answer.status_code == status, answer.text
     assert answer.headers["content-type"] == "application/json"
     body = answer.json()
-    assert set(body) == {"error", "detail"} and body["error"] == error
+    assert {"error", "detail"} <= set(body) <= {"error", "detail", "code", "params", "fields"}
+    assert body["error"] == error
     assert isinstance(body["detail"], str) and body["detail"]
+    # A coded message names a code of the catalog, with its parameters beside it.
+    assert ("code" in body) == ("params" in body)
+    if "code" in body:
+        assert body["code"] in CATALOG and isinstance(body["params"], dict)
     return str(body["detail"])
 
 
