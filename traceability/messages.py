@@ -173,7 +173,7 @@ CATALOG: dict[str, str] = {
     "attachment.type_mismatch": "the Content-Type says {claimed} but the content is {kind}",
     "attachment.not_an_image": "the attachment starts like {kind} but does not decode as an image",
     "attachment.pdf_truncated": "the PDF is truncated (no %%EOF marker at its end)",
-    "attachment.image_malformed": "{reason}",
+    "attachment.image_malformed": "the {format} image is malformed: {reason}",
     "attachment.image_empty": "the {format} declares an empty canvas of {width}x{height} pixels",
     "attachment.image_side_too_large": (
         "the {format} claims {width}x{height} pixels; a side may be at most {max} pixels"

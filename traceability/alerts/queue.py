@@ -187,9 +187,17 @@ def alert_detail(
     alert = readable_alert(session, principal, alert_id)
     steps = repo.transitions(session, alert_id)
     logged = payloads(session, [s.event_id for s in steps])
+    # The opening step points at the breach event: its rule's numbers let the pages word
+    # the alert in the reader's language (the row's ``detail`` is the rule's English).
+    breach = logged.get(alert.breach_event_id) or {}
     return {
         **alert_json(alert, now),
-        "breach": {"event_id": alert.breach_event_id, "proof": proof_link(alert.breach_event_id)},
+        "breach": {
+            "event_id": alert.breach_event_id,
+            "proof": proof_link(alert.breach_event_id),
+            "measurements": breach.get("measurements") or {},
+            "device_id": breach.get("device_id"),
+        },
         "recovery": (
             None
             if alert.recovery_event_id is None

@@ -76,7 +76,9 @@ def check_content(data: bytes, declared: str | None) -> str:
                 raise
             # The header's own faults (truncated, corrupt) are technical: one code for them.
             format_name = kind.removeprefix("image/").upper()
-            said = message("attachment.image_malformed", reason=exc.detail, format=format_name)
+            said = message(
+                "attachment.image_malformed", text=exc.detail, reason=exc.detail, format=format_name
+            )
             raise Invalid(said) from None
         image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
         if image is None or image.size == 0:
