@@ -49,6 +49,21 @@ def test_a_csv_file_gets_every_problem_in_one_answer(city: City) -> None:
     # Row 7 (year-first with slashes) is fine, and nothing of the file was stored.
     assert all(r["row"] != 7 for r in body["rows"])
     assert counts(city) == before
+    # Each row's problem has a code and parameters the pages translate (docs/design.md).
+    assert (body["code"], body["params"]) == ("csv.problems", {"count": 6})
+    coded = {(r["row"], r["column"]): (r["code"], r["params"]) for r in body["rows"]}
+    assert coded[(2, "dish")] == (
+        "csv.formula_cell",
+        {"char": "=", "start": "=HYPERLINK(1)"},
+    )
+    assert coded[(3, "meal")][0] == "field.literal_error"
+    assert coded[(4, "date")] == (
+        "record.date_in_future",
+        {"date": tomorrow, "today": datetime.now(ZONE).date().isoformat()},
+    )
+    assert coded[(5, "date")] == ("csv.date_ambiguous", {"value": "05/12/2026"})
+    assert coded[(6, "weight_g")][0] == "field.number"
+    assert coded[(6, "time_in")] == ("csv.date_serial", {"guess": "2026-12-05"})
 
 
 def test_dates_in_the_forms_spreadsheets_write_are_read(city: City) -> None:

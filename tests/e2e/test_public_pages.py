@@ -110,7 +110,15 @@ def test_open_problems_lead_and_the_banner_speaks_of_authenticity(
     assert "热藏温度不足" in page.inner_text("#problems")
     assert "此记录真实" in page.inner_text("#verify-summary")
     alert_items = page.inner_text("[data-section=alerts]")
-    assert "bain-marie below 60" not in alert_items and "热藏温度不足" in alert_items
+    assert "hot holding below 60" not in alert_items and "热藏温度不足" in alert_items
+    # The alert's own sentence, worded in Chinese from the verified breach's measurements;
+    # the English as logged is folded below it, labelled.
+    river_alert = page.locator("[data-section=alerts] li.alert.class-1")
+    sentence = river_alert.locator("[data-role=alert-sentence]")
+    expect(sentence).to_have_text("热藏温度最低 48 °C，低于 60 °C 下限 45 分钟（允许 30 分钟）")
+    assert "账本记录的原文" in river_alert.locator("[data-role=alert-logged] summary").inner_text()
+    river_alert.scroll_into_view_if_needed()
+    save_screenshot(page, "consumer-alert-zh.png")
     visible = page.inner_text("body")
     assert not SNAKE_KEY.findall(visible), SNAKE_KEY.findall(visible)
     for english in ("open", "class 1", "overdue", "yellow card", "inspected on", "Report"):

@@ -1,6 +1,7 @@
 // Chinese (default) and English labels. The choice is remembered in localStorage.
 // Elements carry data-i18n="key"; scripts call t("key", {name: value}).
 
+import { MESSAGE_LABELS } from "./i18n_messages.js";
 import { PUBLIC_LABELS } from "./i18n_public.js";
 
 const STORE = "sunledger.lang";
@@ -274,8 +275,12 @@ export function lang() {
 }
 
 export function t(key, values = {}) {
-  const text = LABELS[lang()][key] ?? PUBLIC_LABELS[lang()][key] ?? LABELS.en[key] ?? PUBLIC_LABELS.en[key] ?? key;
+  const text = label(lang(), key) ?? label("en", key) ?? key;
   return text.replace(/\{(\w+)\}/g, (_, name) => String(values[name] ?? ""));
+}
+
+function label(language, key) {
+  return LABELS[language][key] ?? PUBLIC_LABELS[language][key] ?? MESSAGE_LABELS[language][key];
 }
 
 export function applyLabels(root = document) {
@@ -306,5 +311,5 @@ export function addLabels(extra) {
 
 // The label of `key`, or `fallback` when there is none (e.g. a rule added after this page).
 export function tOr(key, fallback, values = {}) {
-  return (LABELS[lang()][key] ?? LABELS.en[key]) !== undefined ? t(key, values) : fallback;
+  return (label(lang(), key) ?? label("en", key)) !== undefined ? t(key, values) : fallback;
 }

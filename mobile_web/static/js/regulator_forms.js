@@ -6,6 +6,7 @@
 
 import { ApiError, api, el, moment } from "./api.js";
 import { t } from "./i18n.js";
+import { errorText as messageOf } from "./messages.js";
 
 const $ = (id) => document.getElementById(id);
 const pad = (n) => String(n).padStart(2, "0");
@@ -24,7 +25,7 @@ function errorText(err) {
   if (err instanceof ApiError && err.body && Array.isArray(err.body.detail)) {
     return err.body.detail.map((d) => `${(d.loc || []).slice(1).join(".")}: ${d.msg}`).join("; ");
   }
-  return err instanceof ApiError ? err.message : String(err.message || err);
+  return messageOf(err);
 }
 
 function itemRow(item = {}) {
