@@ -1,10 +1,13 @@
 """Text search over premises: a case-insensitive substring of the name, address or district.
 
-Indexed by migration 0013. On PostgreSQL, ``ILIKE '%…%'`` on each column, served by the
-``pg_trgm`` GIN index of that column (``ix_premises_<column>_trgm``; the planner ORs the
-three bitmaps). On SQLite, a phrase query on the FTS5 table ``premises_search``
-(``trigram`` tokenizer, kept in step with ``premises`` by triggers): a phrase of
-consecutive trigrams is exactly a substring, in any case.
+Indexed by migration 0013. On PostgreSQL, ``ILIKE '%…%'`` on one expression, the three
+columns joined by U+001F, served by the ``pg_trgm`` GIN index on that expression
+(``ix_premises_text_trgm``). A query never holds a control character (``search_text``
+refuses them), so a match never spans two columns; one index scan, not three (with an
+index per column and an OR, the planner read the whole table). On SQLite, a phrase query
+on the FTS5 table ``premises_search`` (``trigram`` tokenizer, kept in step with
+``premises`` by triggers): a phrase of consecutive trigrams is exactly a substring, in
+any case.
 
 Trigrams need three characters. A query of one or two characters (``饺子``, ``面``) cannot
 be looked up in either index: it is matched by a scan of the premises' three columns
@@ -21,8 +24,10 @@ from traceability.storage.models import PremisesRow
 
 SEARCH_TABLE = "premises_search"
 """The SQLite FTS5 table (and the prefix of its shadow tables) that migration 0013 owns."""
-TRIGRAM_INDEXES = ("ix_premises_name_trgm", "ix_premises_address_trgm", "ix_premises_district_trgm")
-"""The PostgreSQL GIN indexes migration 0013 owns."""
+TRIGRAM_INDEXES = ("ix_premises_text_trgm",)
+"""The PostgreSQL GIN index migration 0013 owns."""
+SEARCHED = "(name || E'\\x1f' || address || E'\\x1f' || district)"
+"""The indexed expression, written exactly as migration 0013's index has it (PostgreSQL)."""
 MIN_INDEXED = 3
 """The shortest query either index can answer (one trigram)."""
 
@@ -67,7 +72,7 @@ def premises_matching(dialect: str, text: str) -> ColumnElement[bool]:
             return PremisesRow.premises_id.in_(found)
         # SQLite's LIKE already ignores ASCII case (and CJK has none): no lower() per row.
         return or_(*(c.like(_like_pattern(text), escape="/") for c in columns))
-    return or_(*(c.ilike(_like_pattern(text), escape="/") for c in columns))
+    return literal_column(SEARCHED).ilike(_like_pattern(text), escape="/")
 
 
 def described_by_models(

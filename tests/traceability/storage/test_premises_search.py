@@ -181,8 +181,7 @@ def test_a_query_of_three_characters_or_more_uses_the_index(engine: Engine) -> N
     for query in ("饺子馆", "noodle house", "人民路"):
         plan = _plan(engine, query)
         if engine.dialect.name == "postgresql":
-            for index in ("ix_premises_name_trgm", "ix_premises_address_trgm"):
-                assert f"Bitmap Index Scan on {index}" in plan, plan
+            assert "Bitmap Index Scan on ix_premises_text_trgm" in plan, plan
             assert "Seq Scan" not in plan, plan
         else:
             # M: the FTS5 table answers a MATCH (not a scan of its rows).

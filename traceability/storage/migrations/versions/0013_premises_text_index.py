@@ -3,12 +3,14 @@
 Revision ID: 0013
 Revises: 0012
 
-PostgreSQL: a ``pg_trgm`` GIN index on each of the three columns, which serves
-``ILIKE '%…%'`` (any case). The extension is database-wide: an installed ``pg_trgm`` is
+PostgreSQL: a ``pg_trgm`` GIN index on the three columns joined by U+001F (which no
+query holds, so a match never spans two columns), serving ``ILIKE '%…%'`` (any case) in
+one index scan; written without the pending list (``fastupdate = off``): premises are
+few and seldom written, and a search never pays for unmerged entries. The extension is database-wide: an installed ``pg_trgm`` is
 used wherever it lives, else it is created in ``public`` (or the current schema when there
 is no ``public``). Creating it needs the CREATE privilege on the database (``pg_trgm`` is a
 trusted extension since PostgreSQL 13) or a superuser; without it the migration stops and
-says so (docs/deploy.md). The downgrade drops the indexes and leaves the extension, which
+says so (docs/deploy.md). The downgrade drops the index and leaves the extension, which
 other schemas of the database may use.
 
 SQLite: an FTS5 table ``premises_search`` with the ``trigram`` tokenizer (SQLite ≥ 3.34),
@@ -36,6 +38,8 @@ depends_on = None
 # Frozen copies of traceability.storage.premises_search's names at this revision.
 COLUMNS = ("name", "address", "district")
 SEARCH_TABLE = "premises_search"
+TRIGRAM_INDEX = "ix_premises_text_trgm"
+SEARCHED = "(name || E'\\x1f' || address || E'\\x1f' || district)"
 
 NO_EXTENSION = (
     "migration 0013 needs the PostgreSQL extension pg_trgm (the premises search index) and "
@@ -82,11 +86,10 @@ def _ensure_pg_trgm() -> str:
 
 def _postgres_upgrade() -> None:
     schema = _ensure_pg_trgm()
-    for name in COLUMNS:
-        op.execute(
-            f"CREATE INDEX IF NOT EXISTS ix_premises_{name}_trgm ON premises "
-            f'USING gin ({name} "{schema}".gin_trgm_ops)'
-        )
+    op.execute(
+        f"CREATE INDEX IF NOT EXISTS {TRIGRAM_INDEX} ON premises "
+        f'USING gin ({SEARCHED} "{schema}".gin_trgm_ops) WITH (fastupdate = off)'
+    )
 
 
 def _sqlite_upgrade() -> None:
@@ -121,8 +124,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
-        for name in COLUMNS:
-            op.execute(f"DROP INDEX IF EXISTS ix_premises_{name}_trgm")
+        op.execute(f"DROP INDEX IF EXISTS {TRIGRAM_INDEX}")
         return
     for when in ("insert", "update", "delete"):
         op.execute(f"DROP TRIGGER IF EXISTS {SEARCH_TABLE}_{when}")
