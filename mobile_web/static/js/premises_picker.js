@@ -91,7 +91,8 @@ class PremisesPicker extends HTMLElement {
   }
 
   async search(onFocus) {
-    if (onFocus && this.picked) return; // focusing a picked premises does not open the list
+    // Focusing a picked premises (or the focus a refused submit gives) opens no list.
+    if (onFocus && (this.picked || this.quiet)) return;
     const asked = ++this.asked;
     const q = this.input.value.trim();
     const params = new URLSearchParams({ limit: String(SHOWN) });
@@ -221,7 +222,9 @@ class PremisesPicker extends HTMLElement {
     event.stopImmediatePropagation();
     this.input.setAttribute("aria-invalid", "true");
     this.say(t("picker.required"));
+    this.quiet = true; // focus without opening the list over the message
     this.input.focus();
+    this.quiet = false;
   }
 }
 
