@@ -12,7 +12,10 @@ any case.
 Trigrams need three characters. A query of one or two characters (``饺子``, ``面``) cannot
 be looked up in either index: it is matched by a scan of the premises' three columns
 (LIKE on SQLite, ILIKE on PostgreSQL, whose planner then prefers the table to the index),
-linear in the number of premises and measured in BENCHMARKS.md. Same answers, slower.
+linear in the number of premises and measured in BENCHMARKS.md. Same answers, slower,
+with one difference in case: SQLite's LIKE folds ASCII letters only (FTS5 folds all of
+Unicode; PostgreSQL's ILIKE folds as the database's locale does), so on SQLite a
+one-letter ``é`` does not find ``É``. Chinese has no case.
 """
 
 from __future__ import annotations
