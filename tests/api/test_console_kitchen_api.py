@@ -283,3 +283,19 @@ def test_a_bad_cell_of_a_grouped_record_is_reported_once(city: City) -> None:
     assert [(r["row"], r["column"], r["value"]) for r in answer.json()["rows"]] == [
         (3, "checked_at", "7 o'clock")
     ]
+
+
+def test_the_pickers_search_only_the_premises_a_key_reaches(city: City) -> None:
+    def searched(key: str, q: str) -> list[str]:
+        answer = city.client.get("/v1/me/premises", params={"q": q}, headers=city.headers(key))
+        assert answer.status_code == 200, answer.text
+        return [p["premises_id"] for p in answer.json()["items"]]
+
+    assert searched("admin", "RESTAURANT") == ["p-1", "p-2"]
+    assert searched("admin", "p-2 road") == ["p-2"]
+    assert searched("reg-1", "restaurant") == ["p-1"]  # a regulator: their districts only
+    assert searched("reg-1", "p-2") == []
+    assert searched("rest-2", "restaurant") == ["p-2"]  # a restaurant: its own
+    assert searched("rest-2", "p-1") == []
+    bad = city.client.get("/v1/me/premises", params={"q": "a\x00"}, headers=city.headers("admin"))
+    assert bad.status_code == 422 and "q" in bad.json()["detail"]

@@ -32,6 +32,7 @@ from traceability.storage.models import (
     PremisesExternalIdRow,
     PremisesRow,
 )
+from traceability.storage.premises_search import search_text
 from traceability.transparency.events import as_utc
 
 ROLES = ("restaurant", "regulator", "auditor", "admin")
@@ -422,17 +423,31 @@ class Directory:
         return row
 
     def premises_named(
-        self, session: Session, principal: Principal, *, offset: int, limit: int
+        self,
+        session: Session,
+        principal: Principal,
+        *,
+        offset: int,
+        limit: int,
+        text: str | None = None,
     ) -> Sequence[PremisesRow]:
         """A page of the premises a principal may read, by id (regulators: their districts';
-        restaurants: their own; admins and auditors: all)."""
+        restaurants: their own; admins and auditors: all); with ``text``, those whose name,
+        address or district holds it, by name (the console's and the kitchen's pickers)."""
+        text = search_text(text)
         if principal.role in ("admin", "auditor"):
-            return repo.premises_list(session, offset=offset, limit=limit)
+            return repo.premises_list(session, text=text, offset=offset, limit=limit)
         if principal.role == "regulator":
             return repo.premises_list(
-                session, districts=sorted(principal.districts), offset=offset, limit=limit
+                session,
+                districts=sorted(principal.districts),
+                text=text,
+                offset=offset,
+                limit=limit,
             )
-        return repo.premises_list(session, org_id=principal.org_id, offset=offset, limit=limit)
+        return repo.premises_list(
+            session, org_id=principal.org_id, text=text, offset=offset, limit=limit
+        )
 
     def premises_scope(self, session: Session, principal: Principal) -> list[str] | None:
         """The premises ids a principal may list (None: all of them)."""

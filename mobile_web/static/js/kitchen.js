@@ -36,9 +36,7 @@ async function signIn(key) {
   $("desk").hidden = false;
   $("signout").hidden = false;
   state.names = await premisesNames();
-  const ids = state.me.premises || [...state.names.keys()];
-  $("premises").replaceChildren(...ids.map((p) => el("option", { value: p }, state.names.get(p) || p)));
-  state.premises = $("premises").value;
+  await $("premises").preselectSole(); // premises_picker.js: a single premises is picked
   await refresh();
 }
 
@@ -48,6 +46,7 @@ function csvType() {
 
 async function refresh() {
   state.premises = $("premises").value;
+  for (const section of document.querySelectorAll(".needs-premises")) section.hidden = !state.premises;
   if (!state.premises) return;
   $("template").href = `/v1/records/csv-templates/${csvType()}`;
   await Promise.all([loadToday(), loadAlerts(), loadLegend()]);

@@ -175,12 +175,10 @@ async function decideGrade(onLogged) {
   }
 }
 
-// Wire the two screens once; `names` maps premises ids to names, `onLogged` reloads the
+// Wire the two screens once (their premises pickers search by themselves:
+// premises_picker.js); `names` maps premises ids to names, `onLogged` reloads the
 // alert queue (a failed key item opens an alert).
 export function installRegulatorForms({ names, onLogged }) {
-  for (const select of document.querySelectorAll(".premises-select")) {
-    select.replaceChildren(...[...names].map(([id, name]) => el("option", { value: id }, name)));
-  }
   const form = $("inspect-form");
   form.elements.inspected_on.value = today();
   $("grade-form").elements.year.value = String(new Date().getFullYear());
