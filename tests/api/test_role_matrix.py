@@ -199,6 +199,7 @@ MATRIX: list[Call] = [
     Call("GET", "/console", EVERYONE),
     Call("GET", "/kitchen", EVERYONE),
     Call("GET", "/static/{asset}", EVERYONE),
+    Call("GET", "/static/js/bundle/{entry}.js", EVERYONE),
     # 404 for everyone here (the fixture attachment is not vision evidence), never 401/403.
     Call("GET", "/v1/public/evidence/{sha256}", EVERYONE),
     # 404 for everyone here too (the fixture attachment is not a kitchen snapshot).
@@ -385,6 +386,7 @@ def _seed(city: City) -> tuple[Fixtures, dict[str, str]]:
         "gtin": "09506000134352",
         "lot": "LOT-1",
         "asset": "js/verify.js",
+        "entry": "consumer",
         "path": "entries/000.p/1",
     }
     return fixtures, values

@@ -7,7 +7,7 @@
 // Severity first: the open problems lead the page; the banner under them says whether the
 // record is authentic, which is not a verdict on the kitchen. Times are the premises' own.
 
-import { api, el } from "./api.js";
+import { api, carried, el } from "./api.js";
 import { gradeFace, temperatureChart } from "./charts.js";
 import { installSwitch, t } from "./i18n.js";
 import { alertDescription } from "./messages.js";
@@ -517,8 +517,10 @@ async function render() {
   const banner = document.getElementById("verify-summary");
   let record, trust;
   try {
+    // The record carried in the page (the bytes the record endpoint gives), else fetched.
+    const inPage = carried("record");
     [record, trust] = await Promise.all([
-      api(`/v1/public/restaurants/${encodeURIComponent(premisesId)}`, { auth: false }),
+      inPage || api(`/v1/public/restaurants/${encodeURIComponent(premisesId)}`, { auth: false }),
       openVerifier(),
     ]);
   } catch (err) {
