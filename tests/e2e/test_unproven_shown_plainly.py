@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from conftest import Server
+from conftest import Server, save_screenshot
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from playwright.sync_api import expect
 from seeded_kitchen import PREMISES, RIVER
@@ -316,3 +316,4 @@ def test_anchors_withheld_make_the_page_wait_never_green(server: Server, context
     assert lines.count() >= 2
     assert page.locator("#problems li[data-verified=waiting]").count() == lines.count()
     assert not PROOF_WORDS.search(page.inner_text("#problems"))
+    save_screenshot(page, "consumer-waiting.png")

@@ -116,7 +116,7 @@ export const PUBLIC_LABELS = {
     "landing.reported.none": "平台报告：无未解决预警",
     "landing.reported.grade": "平台报告的等级 {grade}，尚未核对",
     "problems.none.unproven": "未经证明：账本无法证明“没有预警”，列出的预警逐条核对",
-    "authentic.partial": "⏳ 已核对 {ok}/{total} 项，其余等待上链后才能完全核对",
+    "authentic.partial": "已核对 {ok}/{total} 项，其余等待上链后才能完全核对",
   },
   en: {
     "problems": "Open problems",
@@ -221,6 +221,6 @@ export const PUBLIC_LABELS = {
     "landing.reported.none": "the platform reports no open alerts",
     "landing.reported.grade": "grade {grade} as reported by the platform, not yet checked",
     "problems.none.unproven": "not proven: the log cannot prove that there is no alert; each alert listed is checked on its own",
-    "authentic.partial": "⏳ {ok} of {total} items confirmed; the others wait for the chain before they can be fully checked",
+    "authentic.partial": "{ok} of {total} items confirmed; the others wait for the chain before they can be fully checked",
   },
 };

@@ -212,7 +212,6 @@ export class ProofBoard {
       this.banner.append(el("strong", {}, t("authentic.pending", { done, total: this.total })));
     } else if (waiting.length) {
       this.banner.append(el("strong", {}, t("authentic.partial", { ok: ok.length, total: this.total })));
-      this.banner.append(el("div", { class: "small" }, t(this.note || "authentic.note")));
     } else if (this.total) {
       const chains = [...new Set(ok.map((v) => String(v.chainId)))].join(", ");
       this.banner.append(el("strong", {}, t("authentic.ok", { count: ok.length })));
