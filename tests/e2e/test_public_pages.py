@@ -107,8 +107,9 @@ def test_open_problems_lead_and_the_banner_speaks_of_authenticity(
 
     # In Chinese: labels and the alert in Chinese, the log's English text folded away.
     page.click("#lang")
+    # The page re-renders from scratch: wait for the new one before waiting for its checks.
+    expect(page.locator("#problems h2")).to_contain_text("未解决的问题", timeout=WAIT_MS)
     _settled(page)
-    assert "未解决的问题" in page.inner_text("#problems h2")
     assert "热藏温度不足" in page.inner_text("#problems")
     assert "此记录真实" in page.inner_text("#verify-summary")
     alert_items = page.inner_text("[data-section=alerts]")
