@@ -11,6 +11,7 @@ from fastapi import Depends, Header
 
 from api.deps import PlatformDep, SessionDep
 from traceability.errors import Unauthenticated
+from traceability.messages import message
 from traceability.orgs.registry import Directory, Principal
 
 directory = Directory()
@@ -18,10 +19,10 @@ directory = Directory()
 
 def _bearer(authorization: str | None) -> str:
     if authorization is None:
-        raise Unauthenticated("an 'Authorization: Bearer <API key>' header is required")
+        raise Unauthenticated(message("auth.header_missing"))
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthenticated("the Authorization header must be 'Bearer <API key>'")
+        raise Unauthenticated(message("auth.header_malformed"))
     return token.strip()
 
 

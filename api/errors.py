@@ -1,4 +1,6 @@
-"""One place that turns errors into HTTP answers: ``{"error": ..., "detail": ...}``.
+"""One place that turns errors into HTTP answers: ``{"error": ..., "detail": ...}``, plus
+``code`` and ``params`` (traceability/messages.py) whenever the message has a code, which
+is how the pages show it in the reader's language.
 
 Every answer that is not a success has this shape, including the ones the framework
 makes itself (unknown route, wrong method) and the ones nobody planned for (a bug): those
@@ -19,7 +21,9 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from api.limits import BodyTooLarge
 from traceability.errors import SunledgerError
+from traceability.messages import Message, field_message, message
 from traceability.storage.db import database_unreachable
 from traceability.transparency.log import LogCorrupted
 
@@ -46,11 +50,18 @@ _STATUS_NAMES = {
 
 
 def _answer(
-    status: int, error: str, detail: str, headers: Mapping[str, str] | None = None
+    status: int,
+    error: str,
+    detail: str | Message,
+    headers: Mapping[str, str] | None = None,
+    **extra: object,
 ) -> JSONResponse:
-    return JSONResponse(
-        status_code=status, content={"error": error, "detail": detail}, headers=headers
-    )
+    content: dict[str, object] = {"error": error}
+    if isinstance(detail, Message):
+        content |= {"detail": detail.text, **detail.as_json()}
+    else:
+        content["detail"] = detail
+    return JSONResponse(status_code=status, content=content | extra, headers=headers)
 
 
 def error_name(status: int) -> str:
@@ -66,31 +77,49 @@ def error_name(status: int) -> str:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(SunledgerError)
     async def _sunledger_error(_request: Request, exc: SunledgerError) -> JSONResponse:
-        content = {"error": type(exc).__name__, "detail": exc.detail, **exc.extra()}
+        content = {
+            "error": type(exc).__name__,
+            "detail": exc.detail,
+            **exc.coded(),
+            **exc.extra(),
+        }
         return JSONResponse(status_code=exc.status_code, content=content)
 
     @app.exception_handler(RequestValidationError)
     async def _validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        reasons = []
+        # Each field's problem with its own code (as a record's fields have them).
+        fields = []
         for err in exc.errors()[:5]:
             where = ".".join(str(p) for p in err.get("loc", ())) or "request"
-            reasons.append(f"{where}: {err.get('msg', 'invalid')}")
-        return _answer(422, "Invalid", "; ".join(reasons))
+            said = field_message(err)
+            fields.append({"field": where, "reason": said.text, **said.as_json()})
+        reasons = "; ".join(f"{f['field']}: {f['reason']}" for f in fields)
+        return _answer(422, "Invalid", message("request.invalid", reasons=reasons), fields=fields)
 
     @app.exception_handler(LogCorrupted)
     async def _corrupted(_request: Request, exc: LogCorrupted) -> JSONResponse:
         # Stored data no longer matches the stored root: say so, loudly, rather than 500.
-        return _answer(503, "LogCorrupted", str(exc))
+        return _answer(503, "LogCorrupted", message("log.corrupted", reason=str(exc)))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        detail: str | Message
+        path = request.url.path
         if exc.status_code == 404 and exc.detail == HTTPStatus.NOT_FOUND.phrase:
-            detail = f"no route {request.url.path}"
+            detail = message("http.no_route", path=path)
         elif exc.status_code == 405 and exc.detail == HTTPStatus.METHOD_NOT_ALLOWED.phrase:
             allowed = (exc.headers or {}).get("Allow") or (exc.headers or {}).get("allow")
-            detail = f"{request.method} is not allowed on {request.url.path}"
+            text = f"{request.method} is not allowed on {path}"
             if allowed:
-                detail += f" (allowed: {allowed})"
+                text += f" (allowed: {allowed})"
+            detail = message("http.method_not_allowed", text=text, method=request.method, path=path)
+        elif isinstance(exc, BodyTooLarge):
+            detail = message("http.payload_too_large", max=exc.max_bytes)
+        elif exc.status_code == 429:
+            retry = (exc.headers or {}).get("Retry-After") or (exc.headers or {}).get("retry-after")
+            detail = message(
+                "http.too_many_requests", text=str(exc.detail), retry_after=retry or "?"
+            )
         else:
             detail = str(exc.detail)
         return _answer(exc.status_code, error_name(exc.status_code), detail, exc.headers)
@@ -109,7 +138,7 @@ def install_error_handlers(app: FastAPI) -> None:
             return _answer(
                 503,
                 "ServiceUnavailable",
-                "the database is unreachable; nothing was stored, try again later",
+                message("http.unavailable", retry_after=RETRY_AFTER_SECONDS),
                 {"Retry-After": str(RETRY_AFTER_SECONDS)},
             )
         return await _unexpected(request, exc)
@@ -126,8 +155,4 @@ def install_error_handlers(app: FastAPI) -> None:
             request.url.path,
             exc_info=exc,
         )
-        return _answer(
-            500,
-            "InternalError",
-            f"the server failed on this request; reference {reference} in its log",
-        )
+        return _answer(500, "InternalError", message("http.internal", reference=reference))

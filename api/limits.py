@@ -8,10 +8,13 @@ moment it passes the limit. Either way the answer is 413 in the one error shape.
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from fastapi import FastAPI
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from traceability.messages import message
 
 DEFAULT_MAX_BYTES = 16 * 1024 * 1024
 
@@ -23,6 +26,7 @@ class BodyTooLarge(HTTPException):
 
     def __init__(self, max_bytes: int) -> None:
         super().__init__(413, f"the request body is over the limit of {max_bytes} bytes")
+        self.max_bytes = max_bytes
 
 
 def _contains_too_large(exc: BaseException) -> bool:
@@ -48,14 +52,18 @@ class RequestSizeLimit:
         if declared:
             text = declared[0].decode("latin-1").strip()
             if len(declared) > 1 or not text.isdigit():
-                await _refuse(send, 400, "BadRequest", "the Content-Length header is not valid")
+                await _refuse(send, 400, "BadRequest", "http.bad_content_length")
                 return
             if int(text) > self.max_bytes:
                 await _refuse(
                     send,
                     413,
                     "PayloadTooLarge",
-                    f"the request body ({text} bytes) is over the limit of {self.max_bytes} bytes",
+                    "http.payload_too_large",
+                    text=f"the request body ({text} bytes) is over the limit of "
+                    f"{self.max_bytes} bytes",
+                    max=self.max_bytes,
+                    size=int(text),
                 )
                 return
         received = 0
@@ -82,15 +90,15 @@ class RequestSizeLimit:
             if started or not _contains_too_large(exc):
                 raise
             await _refuse(
-                send,
-                413,
-                "PayloadTooLarge",
-                f"the request body is over the limit of {self.max_bytes} bytes",
+                send, 413, "PayloadTooLarge", "http.payload_too_large", max=self.max_bytes
             )
 
 
-async def _refuse(send: Send, status: int, error: str, detail: str) -> None:
-    body = json.dumps({"error": error, "detail": detail}).encode()
+async def _refuse(
+    send: Send, status: int, error: str, code: str, *, text: str | None = None, **params: Any
+) -> None:
+    said = message(code, text=text, **params)
+    body = json.dumps({"error": error, "detail": said.text, **said.as_json()}).encode()
     await send(
         {
             "type": "http.response.start",

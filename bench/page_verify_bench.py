@@ -2,7 +2,8 @@
 and with 4x CPU slowdown on emulated phone networks (CDP Emulation.setCPUThrottlingRate,
 Network.emulateNetworkConditions).
 
-Usage: python bench/page_verify_bench.py [--runs N]
+Usage: python bench/page_verify_bench.py [--runs N] [--page consumer|lot|both]
+       python bench/page_verify_bench.py --trace FILE   (one traced 4x CPU + Slow 4G load)
 
 Serves the browser tests' seeded kitchen (tests/e2e/seeded_kitchen.py: one premises, one
 probe with a week of daily summaries, records, a lot, an inspection, a grade, two alerts)
@@ -10,6 +11,10 @@ with ``sunledger serve`` on 127.0.0.1, anchors it, and times from navigation to 
 no badge is still verifying (every proof bundle fetched and checked, every root read from
 the chain). Nothing is asserted: the figures go to BENCHMARKS.md. The server is stopped by
 its PID.
+
+``--trace FILE`` loads the consumer page once at 4x CPU on Slow 4G with a Chrome trace
+(CDP Tracing) written to FILE, and prints where the time went: each request's start and
+end, and the page's main thread, busy or idle, over the load.
 """
 
 from __future__ import annotations
@@ -30,7 +35,7 @@ from typing import Any
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "tests" / "e2e"))
-from seeded_kitchen import anchor, register_city, seed_over_http
+from seeded_kitchen import GTIN, LOT, anchor, register_city, seed_over_http
 
 from traceability.settings import Settings
 
@@ -44,6 +49,7 @@ KBPS = 1000 / 8  # bytes per second in one kilobit per second
 FAST_4G = {"latency": 165.0, "down": 8100 * KBPS, "up": 1350 * KBPS}
 SLOW_4G = {"latency": 150.0, "down": 1600 * KBPS, "up": 750 * KBPS}
 FAST_3G = {"latency": 562.5, "down": 1440 * KBPS, "up": 675 * KBPS}
+PAGES = {"consumer": "/r/p-sun", "lot": f"/01/{GTIN}/10/{LOT}"}
 PROFILES: dict[str, dict[str, float] | None] = {
     "1x CPU, no throttling (127.0.0.1)": None,
     "1x CPU, Fast 4G (165 ms, 8.1 Mbps down, 1.35 Mbps up)": {"cpu": 1, **FAST_4G},
@@ -59,24 +65,25 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def time_page(browser: Any, url: str, profile: dict[str, float] | None) -> dict[str, Any]:
-    context = browser.new_context(viewport={"width": 390, "height": 844})
-    page = context.new_page()
-    if profile is not None:
-        cdp = context.new_cdp_session(page)
-        cdp.send("Network.enable")
-        cdp.send("Emulation.setCPUThrottlingRate", {"rate": profile["cpu"]})
-        cdp.send(
-            "Network.emulateNetworkConditions",
-            {
-                "offline": False,
-                "latency": profile["latency"],
-                "downloadThroughput": profile["down"],
-                "uploadThroughput": profile["up"],
-            },
-        )
-    start = time.perf_counter()
-    page.goto(url, timeout=300_000)
+def throttle(context: Any, page: Any, profile: dict[str, float] | None) -> None:
+    if profile is None:
+        return
+    cdp = context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send("Emulation.setCPUThrottlingRate", {"rate": profile["cpu"]})
+    cdp.send(
+        "Network.emulateNetworkConditions",
+        {
+            "offline": False,
+            "latency": profile["latency"],
+            "downloadThroughput": profile["down"],
+            "uploadThroughput": profile["up"],
+        },
+    )
+
+
+def settle(page: Any) -> None:
+    """Until no badge is verifying and the banner has counted every item."""
     page.wait_for_selector(".badge", timeout=300_000)
     page.wait_for_function(
         "() => document.querySelectorAll('.badge[data-state=pending]').length === 0"
@@ -84,6 +91,15 @@ def time_page(browser: Any, url: str, profile: dict[str, float] | None) -> dict[
         " === document.getElementById('verify-summary').dataset.total",
         timeout=300_000,
     )
+
+
+def time_page(browser: Any, url: str, profile: dict[str, float] | None) -> dict[str, Any]:
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    throttle(context, page, profile)
+    start = time.perf_counter()
+    page.goto(url, timeout=300_000)
+    settle(page)
     elapsed = time.perf_counter() - start
     states = page.eval_on_selector_all(".badge", "els => els.map(e => e.dataset.state)")
     bundles = page.evaluate(
@@ -101,13 +117,128 @@ def time_page(browser: Any, url: str, profile: dict[str, float] | None) -> dict[
     }
 
 
+TRACE_CATEGORIES = [
+    "devtools.timeline",
+    "disabled-by-default-devtools.timeline",
+    "v8.execute",
+    "blink.user_timing",
+    "loading",
+]
+
+
+def trace_page(browser: Any, url: str, path: Path) -> dict[str, Any]:
+    """One load at 4x CPU on Slow 4G with a Chrome trace; where its time went."""
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    throttle(context, page, {"cpu": 4, **SLOW_4G})
+    profiler = context.new_cdp_session(page)
+    profiler.send("Profiler.enable")
+    profiler.send("Profiler.setSamplingInterval", {"interval": 200})
+    profiler.send("Profiler.start")
+    browser.start_tracing(page=page, path=str(path), categories=TRACE_CATEGORIES)
+    start = time.perf_counter()
+    page.goto(url, timeout=300_000)
+    settle(page)
+    elapsed = time.perf_counter() - start
+    browser.stop_tracing()
+    profile = profiler.send("Profiler.stop")["profile"]
+    context.close()
+    return {
+        "seconds": round(elapsed, 2),
+        **where_time_went(json.loads(path.read_text())),
+        "js_self_ms_by_function": js_self_time(profile),
+    }
+
+
+def js_self_time(profile: dict[str, Any], top: int = 20) -> dict[str, float]:
+    """Sampled self time (ms) of each function (name, file and line) of a CPU profile."""
+    nodes = {n["id"]: n for n in profile["nodes"]}
+    spent: dict[str, float] = {}
+    deltas = profile.get("timeDeltas", [])
+    for sample, delta in zip(profile.get("samples", []), deltas[1:] + [0], strict=True):
+        frame = nodes[sample]["callFrame"]
+        where = frame["url"].rsplit("/", 1)[-1]
+        name = f"{frame['functionName'] or '(anonymous)'} {where}:{frame['lineNumber'] + 1}"
+        spent[name] = spent.get(name, 0.0) + delta / 1000
+    return {k: round(v, 1) for k, v in sorted(spent.items(), key=lambda kv: -kv[1])[:top]}
+
+
+def where_time_went(trace: Any) -> dict[str, Any]:
+    """Requests (start and end, ms from the page's first request) and the page's main
+    thread: busy ms in each 250 ms window and the self time of what ran, by name."""
+    events = trace["traceEvents"] if isinstance(trace, dict) else trace
+    mains = {
+        (e["pid"], e["tid"])
+        for e in events
+        if e.get("name") == "thread_name" and e.get("args", {}).get("name") == "CrRendererMain"
+    }
+    sends = [e for e in events if e.get("name") == "ResourceSendRequest"]
+    if not sends:
+        return {"error": "no requests in the trace"}
+    origin = min(e["ts"] for e in sends)
+    requests: dict[str, dict[str, Any]] = {}
+    for e in events:
+        data = e.get("args", {}).get("data", {})
+        rid = data.get("requestId")
+        if rid is None:
+            continue
+        at = round((e["ts"] - origin) / 1000)
+        if e["name"] == "ResourceSendRequest":
+            name = data.get("url", "").split("//", 1)[-1].split("/", 1)[-1][:70]
+            requests.setdefault(rid, {})["url"] = "/" + name
+            requests[rid]["start"] = at
+        elif e["name"] == "ResourceFinish":
+            requests.setdefault(rid, {"url": "?"})["end"] = at
+    timed = [e for e in events if e.get("ph") == "X" and (e["pid"], e["tid"]) in mains]
+    # The renderer of the page: the main thread that ran the most.
+    busiest: dict[tuple[int, int], float] = {}
+    for e in timed:
+        if e["name"] == "RunTask":
+            key = (e["pid"], e["tid"])
+            busiest[key] = busiest.get(key, 0.0) + e.get("dur", 0)
+    if not busiest:
+        return {"requests": sorted(requests.values(), key=lambda r: r.get("start", 0))}
+    main_thread = max(busiest, key=lambda k: busiest[k])
+    mine = sorted(
+        (e for e in timed if (e["pid"], e["tid"]) == main_thread and "dur" in e),
+        key=lambda e: (e["ts"], -e["dur"]),
+    )
+    windows: dict[int, float] = {}
+    # Self time: each event's duration less its direct children's.
+    self_time: dict[str, float] = {}
+    open_: list[dict[str, Any]] = []
+    for e in mine:
+        while open_ and open_[-1]["ts"] + open_[-1]["dur"] <= e["ts"]:
+            open_.pop()
+        if open_:
+            parent = open_[-1]["name"]
+            self_time[parent] = self_time.get(parent, 0.0) - e["dur"]
+        elif e["name"] == "RunTask":
+            slot = max(0, int((e["ts"] - origin) / 250_000))
+            windows[slot] = windows.get(slot, 0.0) + e["dur"] / 1000
+        self_time[e["name"]] = self_time.get(e["name"], 0.0) + e["dur"]
+        open_.append(e)
+    top = sorted(self_time.items(), key=lambda kv: -kv[1])[:14]
+    return {
+        "requests": sorted(requests.values(), key=lambda r: r.get("start", 0)),
+        "main_thread_busy_ms_per_250ms": {
+            f"{k * 250}-{k * 250 + 250}": round(v) for k, v in sorted(windows.items())
+        },
+        "main_thread_busy_ms": round(sum(windows.values())),
+        "self_ms_by_name": {name: round(us / 1000) for name, us in top},
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--page", choices=[*PAGES, "both"], default="consumer")
+    parser.add_argument("--trace", type=Path, help="one traced Slow 4G load, written here")
     parser.add_argument("--out", type=Path, default=Path("bench/results/page_verify.json"))
     args = parser.parse_args()
     from playwright.sync_api import sync_playwright
 
+    pages = list(PAGES) if args.page == "both" else [args.page]
     data_dir = Path(tempfile.mkdtemp(prefix="sunledger-page-bench-"))
     env = {k: v for k, v in os.environ.items() if not k.startswith("SUNLEDGER_")}
     env.update(
@@ -151,10 +282,17 @@ def main() -> None:
                 args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
             )
             try:
-                for name, profile in PROFILES.items():
-                    url = base + "/r/p-sun"
+                if args.trace is not None:
+                    time_page(browser, base + PAGES["consumer"], None)  # a warm browser
+                    report["trace"] = trace_page(browser, base + PAGES["consumer"], args.trace)
+                    report["profiles"] = {}
+                timed = [] if args.trace is not None else [(p, n) for p in pages for n in PROFILES]
+                for which, name in timed:
+                    profile = PROFILES[name]
+                    url = base + PAGES[which]
                     runs = [time_page(browser, url, profile) for _ in range(args.runs)]
                     seconds = [r["seconds"] for r in runs]
+                    name = f"{which}: {name}"
                     report["profiles"][name] = {
                         "median_seconds": round(statistics.median(seconds), 2),
                         "all_seconds": [round(x, 2) for x in seconds],

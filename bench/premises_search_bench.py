@@ -6,10 +6,10 @@ Usage: python bench/premises_search_bench.py [--premises N] [--requests N] [--sk
 The premises (names in Chinese and English, 16 districts), their organisations, 2,000 open
 alerts on 1,200 of them (a tenth of class 1, some past their deadline with a card) and a
 grade for three in four are inserted in bulk through the models (the directory service
-would only add its per-row checks), on a database migrated to head (migration 0009's
-indexes included). Latency is measured in-process through the ASGI app (``TestClient``):
-the request's whole handling including the JSON answer, no network. A PostgreSQL schema
-of its own is created and dropped.
+would only add its per-row checks), on a database migrated to head (migration 0012's
+indexes and 0013's text index included). Latency is measured in-process through the ASGI
+app (``TestClient``): the request's whole handling including the JSON answer, no network.
+A PostgreSQL schema of its own is created and dropped.
 """
 
 from __future__ import annotations
@@ -56,7 +56,9 @@ QUERIES: list[tuple[str, dict[str, Any]]] = [
     ("page 500 of 1,000, no filter", {"page": 500}),
     ("name, rare (one match)", {"q": "Harbour Grill 12347"}),
     ("name, common (1 in 8)", {"q": "noodle"}),
-    ("chinese name (1 in 8)", {"q": "饺子"}),
+    ("chinese name, 2 characters (1 in 8)", {"q": "饺子"}),
+    ("chinese name, 3 characters (1 in 8)", {"q": "饺子馆"}),
+    ("one character", {"q": "面"}),
     ("address", {"q": "113 中山路"}),
     ("district only", {"district": "district-07"}),
     ("district + name", {"district": "district-07", "q": "dim sum 12"}),

@@ -363,6 +363,42 @@ def _load(
     }
 
 
+def _cpu_seconds(pids: list[int]) -> float:
+    """User plus system CPU time of these processes (Linux /proc), 0 for one that is gone."""
+    total = 0.0
+    tick = os.sysconf("SC_CLK_TCK")
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
+def _tree(pid: int) -> list[int]:
+    """The process and its children (uvicorn's supervisor and its worker processes)."""
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    found = [pid]
+    if children.exists():
+        for child in children.read_text().split():
+            found += _tree(int(child))
+    return found
+
+
+def _postgres_pids() -> list[int]:
+    """Every PostgreSQL server process on this machine (other users' work included)."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if (entry / "comm").read_text().startswith("postgres"):
+                    pids.append(int(entry.name))
+            except OSError:
+                continue
+    return pids
+
+
 def throughput(
     env: dict[str, str], seconds: float, clients: int, work: Path, tool: str
 ) -> dict[str, Any]:
@@ -387,7 +423,16 @@ def throughput(
         for name in ("full_200", "revalidate_304"):
             _early_in_a_minute(seconds)
             etag = httpx.get(url, timeout=30).headers["etag"] if name != "full_200" else None
+            server_pids, postgres_pids = _tree(server.pid), _postgres_pids()
+            server_cpu, postgres_cpu = _cpu_seconds(server_pids), _cpu_seconds(postgres_pids)
             out[name] = _load(tool, url, etag, seconds, clients, work)
+            # CPU per answer: what the machine's other load changes least (req/s moves with it).
+            answered = out[name]["full_200"] + out[name]["not_modified_304"]
+            if answered:
+                server_ms = (_cpu_seconds(server_pids) - server_cpu) * 1000 / answered
+                postgres_ms = (_cpu_seconds(postgres_pids) - postgres_cpu) * 1000 / answered
+                out[name]["server_cpu_ms_per_request"] = round(server_ms, 3)
+                out[name]["postgres_cpu_ms_per_request"] = round(postgres_ms, 3)
             print(name, out[name], file=sys.stderr)
         return out
     finally:

@@ -2,10 +2,15 @@
 
 Every error the core raises on purpose derives from ``SunledgerError``; the API
 maps each class to one HTTP status in a single handler and answers
-``{"error": "<ClassName>", "detail": "..."}``.
+``{"error": "<ClassName>", "detail": "...", "code": "...", "params": {...}}``: an error
+raised with a ``Message`` (traceability/messages.py) carries its code and parameters,
+which the pages translate; one raised with a plain string has neither (API clients and
+logs read ``detail`` either way).
 """
 
 from __future__ import annotations
+
+from traceability.messages import Message
 
 
 class SunledgerError(Exception):
@@ -13,13 +18,18 @@ class SunledgerError(Exception):
 
     status_code: int = 500
 
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail)
-        self.detail = detail
+    def __init__(self, detail: str | Message) -> None:
+        self.message = detail if isinstance(detail, Message) else None
+        self.detail = detail.text if isinstance(detail, Message) else detail
+        super().__init__(self.detail)
 
     def extra(self) -> dict[str, object]:
         """Fields an HTTP answer adds beside ``error`` and ``detail``."""
         return {}
+
+    def coded(self) -> dict[str, object]:
+        """``code`` and ``params`` of an answer, when the error has a catalog message."""
+        return {} if self.message is None else self.message.as_json()
 
 
 class Invalid(SunledgerError):
@@ -62,7 +72,11 @@ class VerificationError(SunledgerError):
     status_code = 422
 
     def __init__(
-        self, detail: str, *, expected: object | None = None, computed: object | None = None
+        self,
+        detail: str | Message,
+        *,
+        expected: object | None = None,
+        computed: object | None = None,
     ) -> None:
         super().__init__(detail)
         self.expected = expected

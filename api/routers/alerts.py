@@ -26,6 +26,7 @@ from traceability.alerts import stream
 from traceability.alerts.lifecycle import AlertDesk
 from traceability.alerts.queue import AlertFilter, alert_detail, list_alerts, reach_of
 from traceability.errors import Unauthenticated
+from traceability.messages import message
 from traceability.orgs.registry import Principal
 from traceability.storage.models import AlertTransitionRow
 
@@ -235,9 +236,9 @@ def _done(
 
 def _authenticate(platform: Platform, authorization: str | None) -> Principal:
     if authorization is None:
-        raise Unauthenticated("an 'Authorization: Bearer <API key>' header is required")
+        raise Unauthenticated(message("auth.header_missing"))
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthenticated("the Authorization header must be 'Bearer <API key>'")
+        raise Unauthenticated(message("auth.header_malformed"))
     with platform.sessions() as session:
         return directory.authenticate(session, token.strip(), datetime.now(UTC))

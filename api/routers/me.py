@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 
 from api.auth import PrincipalDep, directory
 from api.deps import SessionDep
 from api.pagination import PageDep, paged
+from traceability.storage.premises_search import MAX_QUERY
 
 router = APIRouter(prefix="/v1", tags=["account"])
 
@@ -27,10 +28,21 @@ def me(principal: PrincipalDep, session: SessionDep) -> dict[str, Any]:
 
 
 @router.get("/me/premises")
-def my_premises(principal: PrincipalDep, session: SessionDep, page: PageDep) -> dict[str, Any]:
+def my_premises(
+    principal: PrincipalDep,
+    session: SessionDep,
+    page: PageDep,
+    q: Annotated[
+        str | None,
+        Query(max_length=MAX_QUERY, description="Text in the name, address or district."),
+    ] = None,
+) -> dict[str, Any]:
     """The premises the key may reach, with their names and districts (the console and the
-    kitchen show names, not ids), by id."""
-    rows = directory.premises_named(session, principal, offset=page.offset, limit=page.fetch)
+    kitchen show names, not ids), by id; with ``q``, those whose name, address or district
+    holds it in any case, by name (the premises pickers search as one types)."""
+    rows = directory.premises_named(
+        session, principal, offset=page.offset, limit=page.fetch, text=q
+    )
     return paged(
         [
             {

@@ -24,7 +24,7 @@ from traceability.public_record.contacts import public_contacts
 from traceability.public_record.provenance import lot_provenance
 from traceability.public_record.qr import lot_url, premises_url, qr_png, qr_svg
 from traceability.public_record.record import sunshine_record
-from traceability.public_record.version import current_version
+from traceability.public_record.version import RecordVersion, current_version
 from traceability.records.gs1 import LotPath, lot_from_path
 
 router = APIRouter(tags=["public"])
@@ -45,7 +45,7 @@ def public_base(request: Request, platform: Platform) -> str:
     return platform.settings.public_base_url or str(request.base_url)
 
 
-def _matches(header: str | None, etag: str) -> bool:
+def matches(header: str | None, etag: str) -> bool:
     if header is None:
         return False
     return header.strip() == "*" or etag in (t.strip() for t in header.split(","))
@@ -87,21 +87,30 @@ def _record_answer(
     with platform.sessions() as session:
         version = current_version(session, premises_id, now)
         headers = {"ETag": version.etag, "Cache-Control": RECORD_CACHE}
-        if _matches(if_none_match, version.etag):
+        if matches(if_none_match, version.etag):
             return Response(status_code=304, headers=headers)
-        # The body names the base it was reached at (links.page), so bodies are kept per base.
-        data = platform.record_bodies.get(version, base)
-        if data is None:
-            record = sunshine_record(session, premises_id, now)
-            record["links"] = {
-                "page": premises_url(base, premises_id),
-                "qr_svg": f"/v1/public/restaurants/{premises_id}/qr.svg",
-                "qr_png": f"/v1/public/restaurants/{premises_id}/qr.png",
-            }
-            record["contacts"] = public_contacts(platform.settings, record["premises"]["district"])
-            data = json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode()
-            platform.record_bodies.put(version, data, base)
+        data = record_body(session, platform, version, base)
     return Response(data, media_type="application/json", headers=headers)
+
+
+def record_body(session: Session, platform: Platform, version: RecordVersion, base: str) -> bytes:
+    """The JSON bytes of the record of ``version`` reached at ``base``: built once per
+    version and kept (``platform.record_bodies``). The consumer page carries the same
+    bytes (``api.routers.pages``)."""
+    # The body names the base it was reached at (links.page), so bodies are kept per base.
+    data = platform.record_bodies.get(version, base)
+    if data is None:
+        premises_id = version.premises_id
+        record = sunshine_record(session, premises_id, version.minute)
+        record["links"] = {
+            "page": premises_url(base, premises_id),
+            "qr_svg": f"/v1/public/restaurants/{premises_id}/qr.svg",
+            "qr_png": f"/v1/public/restaurants/{premises_id}/qr.png",
+        }
+        record["contacts"] = public_contacts(platform.settings, record["premises"]["district"])
+        data = json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode()
+        platform.record_bodies.put(version, data, base)
+    return data
 
 
 @router.get(

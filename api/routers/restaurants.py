@@ -15,6 +15,7 @@ from api.deps import PlatformDep, SessionDep, follow_up_after_commit
 from api.pagination import PageDep, paged
 from traceability.attachments import MAX_ATTACHMENT_BYTES, AttachmentStore
 from traceability.errors import Forbidden, Invalid
+from traceability.messages import message
 from traceability.orgs.registry import can_read
 from traceability.records import LoggedRecord, RecordBook, import_csv, layout
 from traceability.records.csv_columns import DATES_NOTE, columns
@@ -33,13 +34,13 @@ def body_limited_to(limit: int) -> Callable[[Request], Awaitable[bytes]]:
     async def read(request: Request) -> bytes:
         declared = request.headers.get("content-length", "")
         if declared.isdigit() and int(declared) > limit:
-            raise Invalid(f"the body is {declared} bytes; at most {limit} are accepted")
+            raise Invalid(message("record.body_too_large", size=int(declared), max=limit))
         chunks: list[bytes] = []
         size = 0
         async for chunk in request.stream():
             size += len(chunk)
             if size > limit:
-                raise Invalid(f"the body is over {limit} bytes; at most {limit} are accepted")
+                raise Invalid(message("record.body_over_limit", max=limit))
             chunks.append(chunk)
         return b"".join(chunks)
 
@@ -115,7 +116,7 @@ def post_records_csv(
     premises = directory.writable_premises(session, principal, premises_id)
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type not in CSV_TYPES:
-        raise Invalid(f"the body must be text/csv, not {content_type}")
+        raise Invalid(message("csv.content_type", content_type=content_type[:80]))
     logged = import_csv(
         _book(platform),
         session,
@@ -200,7 +201,9 @@ def get_attachment(
     row = attachments.get(session, sha256)
     holders = [directory.premises(session, pid) for pid in attachments.holders(session, sha256)]
     if not any(can_read(principal, premises) for premises in holders):
-        raise Forbidden(f"{principal.org_id} may not read attachment {sha256}")
+        raise Forbidden(
+            message("attachment.read_forbidden", org_id=principal.org_id, sha256=sha256)
+        )
     return Response(
         content=bytes(row.data),
         media_type=row.media_type,

@@ -49,6 +49,21 @@ def test_a_csv_file_gets_every_problem_in_one_answer(city: City) -> None:
     # Row 7 (year-first with slashes) is fine, and nothing of the file was stored.
     assert all(r["row"] != 7 for r in body["rows"])
     assert counts(city) == before
+    # Each row's problem has a code and parameters the pages translate (docs/design.md).
+    assert (body["code"], body["params"]) == ("csv.problems", {"count": 6})
+    coded = {(r["row"], r["column"]): (r["code"], r["params"]) for r in body["rows"]}
+    assert coded[(2, "dish")] == (
+        "csv.formula_cell",
+        {"char": "=", "start": "=HYPERLINK(1)"},
+    )
+    assert coded[(3, "meal")][0] == "field.literal_error"
+    assert coded[(4, "date")] == (
+        "record.date_in_future",
+        {"date": tomorrow, "today": datetime.now(ZONE).date().isoformat()},
+    )
+    assert coded[(5, "date")] == ("csv.date_ambiguous", {"value": "05/12/2026"})
+    assert coded[(6, "weight_g")][0] == "field.number"
+    assert coded[(6, "time_in")] == ("csv.date_serial", {"guess": "2026-12-05"})
 
 
 def test_dates_in_the_forms_spreadsheets_write_are_read(city: City) -> None:
@@ -268,3 +283,19 @@ def test_a_bad_cell_of_a_grouped_record_is_reported_once(city: City) -> None:
     assert [(r["row"], r["column"], r["value"]) for r in answer.json()["rows"]] == [
         (3, "checked_at", "7 o'clock")
     ]
+
+
+def test_the_pickers_search_only_the_premises_a_key_reaches(city: City) -> None:
+    def searched(key: str, q: str) -> list[str]:
+        answer = city.client.get("/v1/me/premises", params={"q": q}, headers=city.headers(key))
+        assert answer.status_code == 200, answer.text
+        return [p["premises_id"] for p in answer.json()["items"]]
+
+    assert searched("admin", "RESTAURANT") == ["p-1", "p-2"]
+    assert searched("admin", "p-2 road") == ["p-2"]
+    assert searched("reg-1", "restaurant") == ["p-1"]  # a regulator: their districts only
+    assert searched("reg-1", "p-2") == []
+    assert searched("rest-2", "restaurant") == ["p-2"]  # a restaurant: its own
+    assert searched("rest-2", "p-1") == []
+    bad = city.client.get("/v1/me/premises", params={"q": "a\x00"}, headers=city.headers("admin"))
+    assert bad.status_code == 422 and "q" in bad.json()["detail"]

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from api.app import create_app
 from api.limits import DEFAULT_MAX_BYTES, RequestSizeLimit
+from traceability.messages import CATALOG
 from traceability.settings import Settings
 from traceability.storage.models import EventRow
 
@@ -22,8 +23,13 @@ def assert_shape(answer: Any, status: int, error: str) -> str:
     assert answer.status_code == status, answer.text
     assert answer.headers["content-type"] == "application/json"
     body = answer.json()
-    assert set(body) == {"error", "detail"} and body["error"] == error
+    assert {"error", "detail"} <= set(body) <= {"error", "detail", "code", "params", "fields"}
+    assert body["error"] == error
     assert isinstance(body["detail"], str) and body["detail"]
+    # A coded message names a code of the catalog, with its parameters beside it.
+    assert ("code" in body) == ("params" in body)
+    if "code" in body:
+        assert body["code"] in CATALOG and isinstance(body["params"], dict)
     return str(body["detail"])
 
 
@@ -156,3 +162,28 @@ def test_the_limit_counts_streamed_bytes_without_buffering() -> None:
     assert inner.seen == [] and sent[0]["status"] == 400
     inner, sent = call(10, [b"x"], headers=[(b"content-length", b"1"), (b"content-length", b"2")])
     assert inner.seen == [] and sent[0]["status"] == 400
+
+
+def test_sign_in_errors_carry_a_code_the_pages_translate(city: City) -> None:
+    missing = city.client.get("/v1/me")
+    assert_shape(missing, 401, "Unauthenticated")
+    assert (missing.json()["code"], missing.json()["params"]) == ("auth.header_missing", {})
+    unknown = city.client.get(
+        "/v1/me", headers={"Authorization": "Bearer slk_0123456789abcdef_" + "x" * 43}
+    )
+    assert_shape(unknown, 401, "Unauthenticated")
+    body = unknown.json()
+    assert (body["code"], body["params"]) == ("auth.key_unknown", {"key_id": "0123456789abcdef"})
+    assert body["detail"] == "API key 0123456789abcdef is not valid"
+    wrong_role = city.client.get("/v1/admin/orgs", headers=city.headers("rest-1"))
+    assert_shape(wrong_role, 403, "Forbidden")
+    assert wrong_role.json()["code"] == "auth.role_required"
+
+
+def test_framework_errors_carry_codes_too(city: City) -> None:
+    body = city.client.get("/v1/no-such-thing").json()
+    assert (body["code"], body["params"]) == ("http.no_route", {"path": "/v1/no-such-thing"})
+    invalid = city.client.get("/v1/public/open-data/inspections.json?limit=0").json()
+    assert invalid["code"] == "request.invalid"
+    [field] = invalid["fields"]
+    assert field["field"] == "query.limit" and field["code"] == "field.greater_than_equal"

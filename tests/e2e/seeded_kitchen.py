@@ -328,9 +328,16 @@ def seed_river(
             source="probe",
             rule="hot_holding",
             alert_class=1,
-            detail="bain-marie below 60 °C for 45 min",
+            detail="hot holding below 60.0 °C for 45 min (min 48.0 °C)",
             started_at=now - timedelta(days=4, minutes=45),
             now=now - timedelta(days=4),
+            # The numbers the hot-holding rule logs (traceability/rules/limits.py).
+            measurements={
+                "min_celsius": 48.0,
+                "minutes_out": 45.0,
+                "limit_celsius": 60.0,
+                "tolerance_minutes": 30.0,
+            },
         )
         Ingest(log).append(session, [opened.event])
     with transaction(sessions) as session:

@@ -105,6 +105,11 @@ def test_the_console_records_an_inspection_and_a_grade_at_414_px(
     save_screenshot(page, "console-414.png")
 
     # An inspection with a failed key item: the preview shows what will be logged first.
+    # The premises is searched for and picked (premises_picker.js).
+    page.fill("#inspect-premises", "sunny")
+    expect(page.locator("#inspect-premises-list [role=option]")).to_have_count(1)
+    page.press("#inspect-premises", "Enter")
+    expect(page.locator("#inspect-premises")).to_have_value("Sunny Noodles")
     page.fill("#inspect-form [name=score]", "95")
     page.fill("#inspect-items .item-row:nth-child(1) [name=item]", "Staff health certificates")
     page.uncheck("#inspect-items .item-row:nth-child(1) [name=passed]")
@@ -139,6 +144,9 @@ def test_the_console_records_an_inspection_and_a_grade_at_414_px(
 
     # The year's grade: preview (rests on the inspections of the year), then log it.
     year = datetime.now(UTC).astimezone(PREMISES_ZONE).year
+    page.fill("#grade-premises", "riverside")  # the address
+    page.click("#grade-premises-list [role=option] >> text=Sunny Noodles")
+    expect(page.locator("#grade-premises")).to_have_value("Sunny Noodles")
     page.fill("#grade-form [name=year]", str(year))
     page.click("#grade-form button[type=submit]")
     page.wait_for_selector("#grade-preview [data-grade]")
@@ -162,7 +170,8 @@ def test_the_kitchen_has_seven_forms_and_says_when_a_record_raises_an_alert(
     page.fill("#api-key", server.seeded.keys["sunny-noodles"])
     page.click("#signin button[type=submit]")
     page.wait_for_selector("#today li[data-record-type=morning_check]")
-    assert page.inner_text("#premises option") == "Sunny Noodles"
+    # The restaurant's one premises is picked for it (premises_picker.js).
+    assert page.input_value("#premises-search") == "Sunny Noodles"
     forms = page.locator("#forms form[data-record-type]")
     assert forms.count() == 7
     # Plain words in both languages, never a raw key such as weight_g.

@@ -113,7 +113,15 @@ def test_open_problems_lead_and_the_banner_speaks_of_authenticity(
     assert "热藏温度不足" in page.inner_text("#problems")
     assert "此记录真实" in page.inner_text("#verify-summary")
     alert_items = page.inner_text("[data-section=alerts]")
-    assert "bain-marie below 60" not in alert_items and "热藏温度不足" in alert_items
+    assert "hot holding below 60" not in alert_items and "热藏温度不足" in alert_items
+    # The alert's own sentence, worded in Chinese from the verified breach's measurements;
+    # the English as logged is folded below it, labelled.
+    river_alert = page.locator("[data-section=alerts] li.alert.class-1")
+    sentence = river_alert.locator("[data-role=alert-sentence]")
+    expect(sentence).to_have_text("热藏温度最低 48 °C，低于 60 °C 下限 45 分钟（允许 30 分钟）")
+    assert "账本记录的原文" in river_alert.locator("[data-role=alert-logged] summary").inner_text()
+    river_alert.scroll_into_view_if_needed()
+    save_screenshot(page, "consumer-alert-zh.png")
     visible = page.inner_text("body")
     assert not SNAKE_KEY.findall(visible), SNAKE_KEY.findall(visible)
     for english in ("open", "class 1", "overdue", "yellow card", "inspected on", "Report"):
@@ -220,9 +228,20 @@ NETWORK = {
 
 
 def test_a_throttled_mid_phone_loads_and_verifies_the_page(server: Server, browser: Any) -> None:
-    """The time is reported (tests/e2e/artifacts/page-timing.json, BENCHMARKS.md), not asserted."""
+    """The time is reported (tests/e2e/artifacts/page-timing.json, BENCHMARKS.md), not asserted.
+    What is asserted: every item verified, and the page asked for none of its data (record,
+    config, trust file, proof bundles: carried in its HTML) nor for its modules one by one."""
     figures = {}
-    for path in ("/r/p-sun", f"/r/{RIVER}"):
+    # Once unthrottled first: the server's first chain read starts its chain reader, which
+    # is the server's cold start, not the phone's time.
+    warm = browser.new_context(viewport=PHONE)
+    try:
+        warm_page = warm.new_page()
+        warm_page.goto(server.url("/r/p-sun"))
+        _settled(warm_page)
+    finally:
+        warm.close()
+    for path in ("/r/p-sun", f"/r/{RIVER}", f"/01/{GTIN}/10/{LOT}"):
         made = browser.new_context(viewport=PHONE)
         made.set_default_timeout(WAIT_MS)
         try:
@@ -236,9 +255,34 @@ def test_a_throttled_mid_phone_loads_and_verifies_the_page(server: Server, brows
             page.goto(server.url(path))
             _settled(page)
             seconds = time.monotonic() - started
-            items = int(page.get_attribute("#verify-summary", "data-total") or 0)
-            assert items >= 4 and "ok" in (page.get_attribute("#verify-summary", "class") or "")
-            figures[path] = {"seconds": round(seconds, 2), "items_verified": items}
+            summary = page.locator("#verify-summary")
+            items = int(summary.get_attribute("data-total") or 0)
+            assert items >= 2 and summary.get_attribute("data-done") == str(items)
+            assert "ok" in (summary.get_attribute("class") or "")
+            requested = page.evaluate(
+                "() => performance.getEntriesByType('resource').map(e => new URL(e.name).pathname)"
+            )
+            asked = [
+                p
+                for p in requested
+                if p.startswith(
+                    (
+                        "/v1/proofs",
+                        "/v1/public/restaurants",
+                        "/v1/trust",
+                        "/v1/public/config",
+                        "/01/",
+                    )
+                )
+            ]
+            assert not asked, f"{path} fetched data it carries: {asked}"
+            assert not [p for p in requested if p.startswith("/static/js/") and "/bundle/" not in p]
+            figures[path] = {
+                "seconds": round(seconds, 2),
+                "items_verified": items,
+                "requests": len(requested) + 1,
+                "chain_requests": requested.count("/v1/chain/rpc"),
+            }
         finally:
             made.close()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)

@@ -33,7 +33,7 @@ def test_the_lot_path_answers_html_to_browsers_and_json_to_the_rest(city: City) 
     path = "/01/09506000134352/10/LOT-1"
     page = city.client.get(path, headers=HTML)
     assert page.status_code == 200
-    assert "/static/js/lot.js" in page.text
+    assert "/static/js/bundle/lot.js" in page.text
     data = city.client.get(path)
     # The JSON answer is unchanged: no such lot has been received here.
     assert data.status_code == 404

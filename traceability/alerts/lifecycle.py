@@ -39,6 +39,7 @@ from traceability.alerts.status import (
     RECTIFICATION_SUBMITTED,
 )
 from traceability.errors import Conflict, Forbidden, Invalid, NotFound
+from traceability.messages import message
 from traceability.orgs.registry import Principal, can_supervise, can_write
 from traceability.storage.models import AlertRow, AlertTransitionRow
 from traceability.transparency.events import AlertTransition, EventKind, as_utc, prepared, rfc3339
@@ -143,9 +144,9 @@ def record_transition(
 def _note(note: str | None, *, required: str | None) -> str | None:
     text = None if note is None else note.strip() or None
     if text is None and required is not None:
-        raise Invalid(f"a note is required to {required}")
+        raise Invalid(message("alert.note_required", step=required))
     if text is not None and len(text) > MAX_NOTE:
-        raise Invalid(f"the note is {len(text)} characters; at most {MAX_NOTE}")
+        raise Invalid(message("alert.note_too_long", length=len(text), max=MAX_NOTE))
     return text
 
 
@@ -154,13 +155,13 @@ def _evidence(evidence: Sequence[str]) -> list[str]:
     for raw in evidence:
         digest = raw.strip().lower()
         if not _SHA256_HEX.match(digest):
-            raise Invalid(f"evidence {raw!r} is not a SHA-256 hex digest (64 hex digits)")
+            raise Invalid(message("alert.evidence_not_sha256", value=raw[:80]))
         if digest not in hashes:
             hashes.append(digest)
     if not hashes:
-        raise Invalid("rectification needs evidence: at least one uploaded attachment's SHA-256")
+        raise Invalid(message("alert.evidence_required"))
     if len(hashes) > MAX_EVIDENCE:
-        raise Invalid(f"{len(hashes)} evidence attachments; at most {MAX_EVIDENCE}")
+        raise Invalid(message("alert.evidence_too_many", count=len(hashes), max=MAX_EVIDENCE))
     return hashes
 
 
@@ -168,9 +169,9 @@ def _due(due_at: datetime | None, now: datetime) -> datetime | None:
     if due_at is None:
         return None
     if due_at.tzinfo is None:
-        raise Invalid("due_at must carry its time zone (e.g. 2026-12-01T12:00:00Z)")
+        raise Invalid(message("alert.due_without_zone"))
     if as_utc(due_at) <= as_utc(now):
-        raise Invalid(f"due_at {rfc3339(due_at)} is not in the future")
+        raise Invalid(message("alert.due_not_future", due_at=rfc3339(due_at)))
     return as_utc(due_at)
 
 
@@ -228,8 +229,9 @@ class AlertDesk:
         for digest in hashes:
             if bytes.fromhex(digest) not in present:
                 raise Invalid(
-                    f"evidence {digest} is not an attachment uploaded for premises "
-                    f"{alert.premises_id}"
+                    message(
+                        "alert.evidence_not_uploaded", sha256=digest, premises_id=alert.premises_id
+                    )
                 )
         return record_transition(
             session,
@@ -265,7 +267,7 @@ class AlertDesk:
     ) -> AlertTransitionRow:
         """Back to open with a fresh deadline (the one given, else the class's from now);
         cards already given stay."""
-        text = _note(note, required="reopen an alert")
+        text = _note(note, required="reopen")
         due = _due(due_at, now)
         alert = self._ready(session, principal, alert_id, REOPEN)
         return record_transition(
@@ -310,11 +312,18 @@ class AlertDesk:
         self.log.lock(session)
         alert = repo.alert(session, alert_id)
         if alert is None:
-            raise NotFound(f"no alert {alert_id}")
+            raise NotFound(message("alert.not_found", alert_id=alert_id))
         if principal.role not in step.by:
             raise Forbidden(
-                f"to {step.name} an alert needs the role {' or '.join(step.by)}; "
-                f"{principal.org_id} is a {principal.role}"
+                message(
+                    "alert.step_role",
+                    text=f"to {step.name} an alert needs the role {' or '.join(step.by)}; "
+                    f"{principal.org_id} is a {principal.role}",
+                    step=step.name,
+                    roles=list(step.by),
+                    org_id=principal.org_id,
+                    role=principal.role,
+                )
             )
         premises = repo.premises(session, alert.premises_id)
         allowed = premises is not None and (
@@ -324,17 +333,30 @@ class AlertDesk:
         )
         if not allowed:
             raise Forbidden(
-                f"{principal.org_id} may not {step.name} alert {alert_id} "
-                f"(premises {alert.premises_id})"
+                message(
+                    "alert.step_forbidden",
+                    org_id=principal.org_id,
+                    step=step.name,
+                    alert_id=alert_id,
+                    premises_id=alert.premises_id,
+                )
             )
         if alert.status not in step.sources:
             if step is CLOSE:
                 raise Conflict(
-                    f"alert {alert_id} is {alert.status}: a regulator closes an alert only "
-                    "after the restaurant submitted rectification evidence"
+                    message(
+                        "alert.close_before_rectification", alert_id=alert_id, status=alert.status
+                    )
                 )
             raise Conflict(
-                f"alert {alert_id} is {alert.status}; to {step.name} it must be "
-                f"{' or '.join(step.sources)}"
+                message(
+                    "alert.step_not_allowed",
+                    text=f"alert {alert_id} is {alert.status}; to {step.name} it must be "
+                    f"{' or '.join(step.sources)}",
+                    alert_id=alert_id,
+                    status=alert.status,
+                    step=step.name,
+                    allowed=list(step.sources),
+                )
             )
         return alert

@@ -15,6 +15,7 @@ from traceability.alerts import repository as repo
 from traceability.alerts.repository import AlertQuery, Reach
 from traceability.alerts.status import AWAITING_RESTAURANT, ESCALATIONS, SOURCES, STATUSES
 from traceability.errors import Forbidden, Invalid, NotFound
+from traceability.messages import message
 from traceability.orgs.registry import Principal, can_read
 from traceability.storage.models import AlertRow, AlertTransitionRow
 from traceability.transparency.events import as_utc, rfc3339
@@ -114,17 +115,25 @@ class AlertFilter:
 
     def to_query(self, now: datetime) -> AlertQuery:
         if self.alert_class is not None and self.alert_class not in (1, 2, 3):
-            raise Invalid(f"class {self.alert_class} is not 1, 2 or 3")
+            raise Invalid(message("alert.filter_class", value=self.alert_class))
         if self.status is not None and self.status not in STATUSES:
-            raise Invalid(f"status {self.status!r} is not one of {', '.join(STATUSES)}")
+            raise Invalid(
+                message("alert.filter_status", value=self.status, choices=", ".join(STATUSES))
+            )
         if self.source is not None and self.source not in SOURCES:
-            raise Invalid(f"source {self.source!r} is not one of {', '.join(SOURCES)}")
+            raise Invalid(
+                message("alert.filter_source", value=self.source, choices=", ".join(SOURCES))
+            )
         if self.escalation is not None and self.escalation not in ESCALATIONS:
-            raise Invalid(f"escalation {self.escalation!r} is not one of {', '.join(ESCALATIONS)}")
+            raise Invalid(
+                message(
+                    "alert.filter_escalation", value=self.escalation, choices=", ".join(ESCALATIONS)
+                )
+            )
         opened_from = None if self.opened_from is None else as_utc(self.opened_from)
         opened_to = None if self.opened_to is None else as_utc(self.opened_to)
         if opened_from is not None and opened_to is not None and opened_to < opened_from:
-            raise Invalid("opened_to is before opened_from")
+            raise Invalid(message("alert.filter_dates"))
         return AlertQuery(
             district=self.district,
             alert_class=self.alert_class,
@@ -161,12 +170,12 @@ def readable_alert(session: Session, principal: Principal, alert_id: str) -> Ale
     which only admins and auditors see)."""
     alert = repo.alert(session, alert_id)
     if alert is None:
-        raise NotFound(f"no alert {alert_id}")
+        raise NotFound(message("alert.not_found", alert_id=alert_id))
     if reach_of(principal).everything:
         return alert
     premises = repo.premises(session, alert.premises_id)
     if premises is None or not can_read(principal, premises):
-        raise Forbidden(f"{principal.org_id} may not read alert {alert_id}")
+        raise Forbidden(message("alert.read_forbidden", org_id=principal.org_id, alert_id=alert_id))
     return alert
 
 
@@ -178,9 +187,17 @@ def alert_detail(
     alert = readable_alert(session, principal, alert_id)
     steps = repo.transitions(session, alert_id)
     logged = payloads(session, [s.event_id for s in steps])
+    # The opening step points at the breach event: its rule's numbers let the pages word
+    # the alert in the reader's language (the row's ``detail`` is the rule's English).
+    breach = logged.get(alert.breach_event_id) or {}
     return {
         **alert_json(alert, now),
-        "breach": {"event_id": alert.breach_event_id, "proof": proof_link(alert.breach_event_id)},
+        "breach": {
+            "event_id": alert.breach_event_id,
+            "proof": proof_link(alert.breach_event_id),
+            "measurements": breach.get("measurements") or {},
+            "device_id": breach.get("device_id"),
+        },
         "recovery": (
             None
             if alert.recovery_event_id is None

@@ -12,6 +12,7 @@ from __future__ import annotations
 import struct
 
 from traceability.errors import Invalid
+from traceability.messages import message
 
 MAX_IMAGE_PIXELS = 60_000_000
 MAX_IMAGE_SIDE = 16_384
@@ -42,16 +43,26 @@ def check_image_size(data: bytes, media_type: str) -> tuple[int, int]:
     width, height = image_size(data, media_type)
     name = media_type.removeprefix("image/").upper()
     if width == 0 or height == 0:
-        raise Invalid(f"the {name} declares an empty canvas of {width}x{height} pixels")
+        raise Invalid(message("attachment.image_empty", format=name, width=width, height=height))
     if max(width, height) > MAX_IMAGE_SIDE:
         raise Invalid(
-            f"the {name} claims {width}x{height} pixels; a side may be at most "
-            f"{MAX_IMAGE_SIDE} pixels"
+            message(
+                "attachment.image_side_too_large",
+                format=name,
+                width=width,
+                height=height,
+                max=MAX_IMAGE_SIDE,
+            )
         )
     if width * height > MAX_IMAGE_PIXELS:
         raise Invalid(
-            f"the {name} claims {width}x{height} pixels; at most {MAX_IMAGE_PIXELS} "
-            "(60 megapixels) are accepted"
+            message(
+                "attachment.image_too_many_pixels",
+                format=name,
+                width=width,
+                height=height,
+                max=MAX_IMAGE_PIXELS,
+            )
         )
     return width, height
 

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from traceability.attachments import repository as repo
 from traceability.attachments.image_header import check_image_size
 from traceability.errors import Invalid, NotFound
+from traceability.messages import message
 from traceability.storage.models import AttachmentHolderRow, AttachmentRow
 
 MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
@@ -56,39 +57,46 @@ def sniff(data: bytes) -> str | None:
 def check_content(data: bytes, declared: str | None) -> str:
     """The media type of acceptable bytes; ``Invalid`` naming the problem otherwise."""
     if not data:
-        raise Invalid("the attachment is empty")
+        raise Invalid(message("attachment.empty"))
     if len(data) > MAX_ATTACHMENT_BYTES:
-        raise Invalid(f"the attachment is {len(data)} bytes; at most {MAX_ATTACHMENT_BYTES}")
+        raise Invalid(message("attachment.too_large", size=len(data), max=MAX_ATTACHMENT_BYTES))
     kind = sniff(data)
     if kind is None:
-        raise Invalid(
-            "the attachment is not a JPEG, PNG, WebP image or a PDF (its first bytes "
-            f"{data[:8].hex()} match none of them)"
-        )
+        raise Invalid(message("attachment.unknown_type", head=data[:8].hex()))
     claimed = (declared or "").split(";")[0].strip().lower()
     claimed = _ALIASES.get(claimed, claimed)
     if claimed not in _UNSPECIFIC and claimed != kind:
-        raise Invalid(f"the Content-Type says {claimed} but the content is {kind}")
+        raise Invalid(message("attachment.type_mismatch", claimed=claimed[:80], kind=kind))
     if kind.startswith("image/"):
         # A small file can claim a huge canvas: measured from the header, before decoding.
-        check_image_size(data, kind)
+        try:
+            check_image_size(data, kind)
+        except Invalid as exc:
+            if exc.message is not None:
+                raise
+            # The header's own faults (truncated, corrupt) are technical: one code for them.
+            format_name = kind.removeprefix("image/").upper()
+            said = message(
+                "attachment.image_malformed", text=exc.detail, reason=exc.detail, format=format_name
+            )
+            raise Invalid(said) from None
         image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), cv2.IMREAD_UNCHANGED)
         if image is None or image.size == 0:
-            raise Invalid(f"the attachment starts like {kind} but does not decode as an image")
+            raise Invalid(message("attachment.not_an_image", kind=kind))
     elif b"%%EOF" not in data[-1024:]:
-        raise Invalid("the PDF is truncated (no %%EOF marker at its end)")
+        raise Invalid(message("attachment.pdf_truncated"))
     return kind
 
 
 def parse_digest(sha256_hex: str) -> bytes:
     if len(sha256_hex) != 64:
-        raise Invalid(f"{sha256_hex[:80]!r} is not a SHA-256 in lowercase hex")
+        raise Invalid(message("attachment.not_sha256", value=sha256_hex[:80]))
     try:
         digest = bytes.fromhex(sha256_hex)
     except ValueError:
-        raise Invalid(f"{sha256_hex[:80]!r} is not a SHA-256 in lowercase hex") from None
+        raise Invalid(message("attachment.not_sha256", value=sha256_hex[:80])) from None
     if digest.hex() != sha256_hex:
-        raise Invalid(f"{sha256_hex!r} is not a SHA-256 in lowercase hex")
+        raise Invalid(message("attachment.not_sha256", value=sha256_hex[:80]))
     return digest
 
 
@@ -145,7 +153,7 @@ class AttachmentStore:
     def get(self, session: Session, sha256_hex: str) -> AttachmentRow:
         row = repo.attachment(session, parse_digest(sha256_hex))
         if row is None:
-            raise NotFound(f"no attachment {sha256_hex}")
+            raise NotFound(message("attachment.not_found", sha256=sha256_hex))
         return row
 
     def holders(self, session: Session, sha256_hex: str) -> list[str]:

@@ -21,6 +21,7 @@ from traceability.errors import Conflict, Invalid
 from traceability.inspections import grades
 from traceability.inspections import repository as repo
 from traceability.inspections.schemas import InspectionSubmission
+from traceability.messages import message
 from traceability.rules.schemes import load_scheme
 from traceability.storage.models import AlertRow, GradeRow, InspectionRow, PremisesRow
 from traceability.transparency.events import (
@@ -96,11 +97,16 @@ def _check_inspected_on(
     today = local_today(premises, now)
     if submission.inspected_on > today:
         raise Invalid(
-            f"inspected_on {submission.inspected_on.isoformat()} is after today "
-            f"({today.isoformat()} at the premises)"
+            message(
+                "inspection.after_today",
+                inspected_on=submission.inspected_on.isoformat(),
+                today=today.isoformat(),
+            )
         )
     if submission.inspected_on.year < 2000:
-        raise Invalid(f"inspected_on {submission.inspected_on.isoformat()} is before 2000")
+        raise Invalid(
+            message("inspection.before_2000", inspected_on=submission.inspected_on.isoformat())
+        )
 
 
 @dataclass(frozen=True)
@@ -124,7 +130,7 @@ def _prepare_inspection(
     _check_inspected_on(premises, submission, now)
     scheme = load_scheme(premises.scheme)
     if scheme.name == CN_SCHEME and not submission.items:
-        raise Invalid("items: a cn inspection lists at least one item (its key items)")
+        raise Invalid(message("inspection.cn_needs_items"))
     scheme.check_type(submission.inspection_type)
     if submission.score is not None:
         scheme.check_score(submission.score)
@@ -313,7 +319,7 @@ class Inspections:
         """The grade ``year`` would get now, and the inspections it rests on (no writes)."""
         today = local_today(premises, now)
         if not 2000 <= year <= today.year:
-            raise Invalid(f"year {year} must lie between 2000 and this year ({today.year})")
+            raise Invalid(message("grade.year_out_of_range", year=year, this_year=today.year))
         inspections = repo.inspections_between(
             session,
             premises.premises_id,
@@ -323,8 +329,12 @@ class Inspections:
         )
         if len(inspections) > MAX_INSPECTIONS_PER_YEAR:
             raise Conflict(
-                f"premises {premises.premises_id} has more than {MAX_INSPECTIONS_PER_YEAR} "
-                f"inspections in {year}; a grade event cannot list them all"
+                message(
+                    "grade.too_many_inspections",
+                    premises_id=premises.premises_id,
+                    max=MAX_INSPECTIONS_PER_YEAR,
+                    year=year,
+                )
             )
         since = local_midnight(premises, grades.add_months(today, -grades.AFTER_INCIDENT_MONTHS))
         incident = alerts_repo.latest_alert_of_class(

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy.orm import Session
 
 from traceability.errors import Conflict, Forbidden, Invalid, NotFound, Unauthenticated
+from traceability.messages import message
 from traceability.orgs import repository as repo
 from traceability.rules.schemes import load_scheme
 from traceability.storage.models import (
@@ -31,6 +32,7 @@ from traceability.storage.models import (
     PremisesExternalIdRow,
     PremisesRow,
 )
+from traceability.storage.premises_search import search_text
 from traceability.transparency.events import as_utc
 
 ROLES = ("restaurant", "regulator", "auditor", "admin")
@@ -69,8 +71,15 @@ class Principal:
     def require(self, *roles: str) -> None:
         if self.role not in roles:
             raise Forbidden(
-                f"this needs the role {' or '.join(roles)}; key {self.key_id} of "
-                f"{self.org_id} is {self.role}"
+                message(
+                    "auth.role_required",
+                    text=f"this needs the role {' or '.join(roles)}; key {self.key_id} of "
+                    f"{self.org_id} is {self.role}",
+                    roles=list(roles),
+                    key_id=self.key_id,
+                    org_id=self.org_id,
+                    role=self.role,
+                )
             )
 
 
@@ -354,18 +363,18 @@ class Directory:
         """The principal behind a presented key. Raises ``Unauthenticated`` saying why."""
         match = _KEY.match(token)
         if match is None:
-            raise Unauthenticated("the API key is malformed (expected slk_<16 hex>_<secret>)")
+            raise Unauthenticated(message("auth.key_malformed"))
         key_id, secret = match.groups()
         row = repo.api_key(session, key_id)
         if row is None or not hmac.compare_digest(bytes(row.secret_sha256), secret_digest(secret)):
-            raise Unauthenticated(f"API key {key_id} is not valid")
+            raise Unauthenticated(message("auth.key_unknown", key_id=key_id))
         if row.revoked_at is not None:
-            raise Unauthenticated(f"API key {key_id} was revoked")
+            raise Unauthenticated(message("auth.key_revoked", key_id=key_id))
         if row.expires_at is not None and as_utc(row.expires_at) <= as_utc(now):
-            raise Unauthenticated(f"API key {key_id} expired")
+            raise Unauthenticated(message("auth.key_expired", key_id=key_id))
         org = repo.organisation(session, row.org_id)
         if org is None or org.status != "active":
-            raise Unauthenticated(f"the organisation of API key {key_id} is not active")
+            raise Unauthenticated(message("auth.org_inactive", key_id=key_id))
         return Principal(
             org_id=org.org_id,
             role=org.role,
@@ -376,7 +385,7 @@ class Directory:
     def premises(self, session: Session, premises_id: str) -> PremisesRow:
         row = repo.premises(session, premises_id)
         if row is None:
-            raise NotFound(f"no premises {premises_id}")
+            raise NotFound(message("premises.not_found", premises_id=premises_id))
         return row
 
     def readable_premises(
@@ -384,7 +393,9 @@ class Directory:
     ) -> PremisesRow:
         row = self.premises(session, premises_id)
         if not can_read(principal, row):
-            raise Forbidden(f"{principal.org_id} may not read premises {premises_id}")
+            raise Forbidden(
+                message("premises.read_forbidden", org_id=principal.org_id, premises_id=premises_id)
+            )
         return row
 
     def writable_premises(
@@ -392,7 +403,11 @@ class Directory:
     ) -> PremisesRow:
         row = self.premises(session, premises_id)
         if not can_write(principal, row):
-            raise Forbidden(f"{principal.org_id} may not write records of premises {premises_id}")
+            raise Forbidden(
+                message(
+                    "premises.write_forbidden", org_id=principal.org_id, premises_id=premises_id
+                )
+            )
         return row
 
     def supervised_premises(
@@ -400,21 +415,39 @@ class Directory:
     ) -> PremisesRow:
         row = self.premises(session, premises_id)
         if not can_supervise(principal, row):
-            raise Forbidden(f"{principal.org_id} does not supervise premises {premises_id}")
+            raise Forbidden(
+                message(
+                    "premises.supervise_forbidden", org_id=principal.org_id, premises_id=premises_id
+                )
+            )
         return row
 
     def premises_named(
-        self, session: Session, principal: Principal, *, offset: int, limit: int
+        self,
+        session: Session,
+        principal: Principal,
+        *,
+        offset: int,
+        limit: int,
+        text: str | None = None,
     ) -> Sequence[PremisesRow]:
         """A page of the premises a principal may read, by id (regulators: their districts';
-        restaurants: their own; admins and auditors: all)."""
+        restaurants: their own; admins and auditors: all); with ``text``, those whose name,
+        address or district holds it, by name (the console's and the kitchen's pickers)."""
+        text = search_text(text)
         if principal.role in ("admin", "auditor"):
-            return repo.premises_list(session, offset=offset, limit=limit)
+            return repo.premises_list(session, text=text, offset=offset, limit=limit)
         if principal.role == "regulator":
             return repo.premises_list(
-                session, districts=sorted(principal.districts), offset=offset, limit=limit
+                session,
+                districts=sorted(principal.districts),
+                text=text,
+                offset=offset,
+                limit=limit,
             )
-        return repo.premises_list(session, org_id=principal.org_id, offset=offset, limit=limit)
+        return repo.premises_list(
+            session, org_id=principal.org_id, text=text, offset=offset, limit=limit
+        )
 
     def premises_scope(self, session: Session, principal: Principal) -> list[str] | None:
         """The premises ids a principal may list (None: all of them)."""

@@ -13,6 +13,7 @@ from traceability.storage.models import (
     PremisesExternalIdRow,
     PremisesRow,
 )
+from traceability.storage.premises_search import premises_matching
 
 
 def organisation(session: Session, org_id: str) -> OrganisationRow | None:
@@ -57,10 +58,20 @@ def premises_list(
     *,
     org_id: str | None = None,
     districts: Sequence[str] | None = None,
+    text: str | None = None,
     offset: int = 0,
     limit: int = 100,
 ) -> Sequence[PremisesRow]:
+    """By id; with ``text`` (in the name, address or district, any case; the text index of
+    migration 0013), by name then id, as a picker lists them."""
     query = select(PremisesRow).order_by(PremisesRow.premises_id)
+    if text:
+        dialect = session.get_bind().dialect.name
+        query = (
+            select(PremisesRow)
+            .where(premises_matching(dialect, text))
+            .order_by(PremisesRow.name, PremisesRow.premises_id)
+        )
     if org_id is not None:
         query = query.where(PremisesRow.org_id == org_id)
     if districts is not None:

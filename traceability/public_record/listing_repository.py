@@ -1,9 +1,10 @@
 """The read-only SQL behind the public list of premises (the landing page's search).
 
-The text search is a case-insensitive substring match on name, address and district
-(``LIKE '%…%'``, escaped): it scans the premises table, which stays in the tens of
-thousands for a city, while the page's order (name) and the district filter use the
-indexes of migration 0009. Problems and grades are read for one page's premises only.
+The text search is a case-insensitive substring match on name, address and district,
+served by the text index of migration 0013 (``traceability.storage.premises_search``:
+pg_trgm on PostgreSQL, FTS5 trigram on SQLite; queries of one or two characters scan).
+The page's order (name) and the district filter use the indexes of migration 0012.
+Problems and grades are read for one page's premises only.
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, case, func, or_, select
+from sqlalchemy import ColumnElement, and_, case, func, select
 from sqlalchemy.orm import Session
 
 from traceability.storage.models import AlertRow, GradeRow, PremisesRow
+from traceability.storage.premises_search import premises_matching
 
 MAX_DISTRICTS = 500
 
@@ -31,24 +33,12 @@ class OpenProblems:
     red_cards: int = 0
 
 
-def _pattern(text: str) -> str:
-    escaped = text.replace("/", "//").replace("%", "/%").replace("_", "/_")
-    return f"%{escaped}%"
-
-
 def _filters(session: Session, text: str | None, district: str | None) -> list[ColumnElement[bool]]:
     found: list[ColumnElement[bool]] = []
     if district is not None:
         found.append(PremisesRow.district == district)
     if text:
-        pattern = _pattern(text)
-        columns = (PremisesRow.name, PremisesRow.address, PremisesRow.district)
-        # Any case: SQLite's LIKE already ignores ASCII case (and CJK has none), so it is
-        # used bare, without a lower() per row per column; PostgreSQL has ILIKE.
-        if session.get_bind().dialect.name == "sqlite":
-            found.append(or_(*(c.like(pattern, escape="/") for c in columns)))
-        else:
-            found.append(or_(*(c.ilike(pattern, escape="/") for c in columns)))
+        found.append(premises_matching(session.get_bind().dialect.name, text))
     return found
 
 

@@ -26,6 +26,7 @@ from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel
 
+from traceability.messages import Message, message
 from traceability.records.schemas import RECORD_TYPES, ChecklistItem, StaffCheck
 
 DATE_FORMAT = "YYYY-MM-DD"
@@ -71,6 +72,10 @@ class Column:
 
 class CellProblem(ValueError):
     """A cell that cannot be read as its column's kind; the message says what to write."""
+
+    def __init__(self, said: Message) -> None:
+        super().__init__(said.text)
+        self.said = said
 
 
 def _kind_of(annotation: object) -> tuple[Kind, tuple[str, ...]]:
@@ -214,19 +219,12 @@ def _date(text: str) -> dt.date:
     found = _YEAR_FIRST.match(text)
     if found is None:
         if _DAY_OR_MONTH_FIRST.match(text):
-            raise CellProblem(
-                f"day and month order is ambiguous ({text!r} is a different day in China or "
-                f"the UK than in the US); write {DATE_FORMAT}, e.g. 2026-12-05"
-            )
+            raise CellProblem(message("csv.date_ambiguous", value=text))
         if _SERIAL.match(text):
             number = float(text)
             guess = EXCEL_EPOCH + dt.timedelta(days=int(number))
-            raise CellProblem(
-                f"looks like a spreadsheet date serial number ({guess.isoformat()} in Excel's "
-                f"Windows 1900 system, another day in its Mac 1904 system); format the column "
-                f"as a date or as text and write {DATE_FORMAT}"
-            )
-        raise CellProblem(f"is not a date; write {DATE_FORMAT}, e.g. 2026-12-05")
+            raise CellProblem(message("csv.date_serial", guess=guess.isoformat()))
+        raise CellProblem(message("csv.not_a_date"))
     year = int(found.group(1))
     month = int(found.group(2) or found.group(4))
     day = int(found.group(3) or found.group(5))
@@ -234,8 +232,7 @@ def _date(text: str) -> dt.date:
         return dt.date(year, month, day)
     except ValueError:
         raise CellProblem(
-            f"is not a day of the calendar (year {year}, month {month}, day {day}); "
-            f"write {DATE_FORMAT}"
+            message("csv.not_a_calendar_day", year=year, month=month, day=day)
         ) from None
 
 
@@ -255,14 +252,12 @@ def read_cell(kind: Kind, text: str) -> str:
             except CellProblem as exc:
                 if _SERIAL.match(text):
                     raise
-                raise CellProblem(
-                    f"is not a date and time; write {DATETIME_FORMAT}, e.g. 2026-12-05 11:30"
-                ) from exc
-            raise CellProblem(f"has no time of day; write {DATETIME_FORMAT}, e.g. {day_text} 11:30")
+                raise CellProblem(message("csv.not_a_datetime")) from exc
+            raise CellProblem(message("csv.no_time_of_day", day=day_text))
         day = _date(day_text)
         hour, minute, second = int(clock.group(1)), int(clock.group(2)), clock.group(3)
         if hour > 23 or minute > 59 or (second is not None and int(second) > 59):
-            raise CellProblem(f"{time_text.strip()!r} is not a time of day; write HH:MM")
+            raise CellProblem(message("csv.not_a_time", time=time_text.strip()))
         zone = clock.group(5) or ""
         seconds = f":{second}{clock.group(4) or ''}" if second is not None else ""
         return f"{day.isoformat()}T{hour:02d}:{minute:02d}{seconds}{zone}"
@@ -272,5 +267,5 @@ def read_cell(kind: Kind, text: str) -> str:
             return "true"
         if lowered in _FALSE:
             return "false"
-        raise CellProblem("is not true or false; write true or false (yes/no, 1/0)")
+        raise CellProblem(message("csv.not_a_bool"))
     return text

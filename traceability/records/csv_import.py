@@ -29,6 +29,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from traceability.errors import Invalid
+from traceability.messages import Message, message
 from traceability.records.csv_columns import EXAMPLES, CellProblem, kinds, read_cell
 from traceability.records.schemas import RECORD_TYPES, RecordModel
 from traceability.records.service import (
@@ -123,7 +124,13 @@ LAYOUTS: dict[str, CsvLayout] = {
 def layout(record_type: str) -> CsvLayout:
     found = LAYOUTS.get(record_type)
     if found is None:
-        raise Invalid(f"record_type {record_type!r} is not one of {', '.join(sorted(LAYOUTS))}")
+        raise Invalid(
+            message(
+                "record.type_unknown",
+                record_type=record_type[:40],
+                choices=", ".join(sorted(LAYOUTS)),
+            )
+        )
     return found
 
 
@@ -131,18 +138,29 @@ def layout(record_type: str) -> CsvLayout:
 class RowProblem:
     row: int
     column: str | None
-    reason: str
+    said: Message
+    """What is wrong: its code and parameters for the pages, its English ``reason``."""
     value: str | None = None
     """The cell as the file has it, when the problem is in one cell."""
 
+    @property
+    def reason(self) -> str:
+        return self.said.text
+
     def as_json(self) -> dict[str, object]:
-        return {"row": self.row, "column": self.column, "value": self.value, "reason": self.reason}
+        return {
+            "row": self.row,
+            "column": self.column,
+            "value": self.value,
+            "reason": self.reason,
+            **self.said.as_json(),
+        }
 
 
 class CsvRejected(Invalid):
     """A CSV file refused whole; ``rows`` says where each problem is."""
 
-    def __init__(self, summary: str, problems: Sequence[RowProblem]) -> None:
+    def __init__(self, summary: Message, problems: Sequence[RowProblem]) -> None:
         self.problems = list(problems)[:MAX_REPORTED]
         first = "; ".join(
             f"row {p.row}"
@@ -151,7 +169,8 @@ class CsvRejected(Invalid):
             + f": {p.reason}"
             for p in self.problems[:3]
         )
-        super().__init__(f"{summary}; nothing was stored" + (f" ({first})" if first else ""))
+        text = f"{summary.text}; nothing was stored" + (f" ({first})" if first else "")
+        super().__init__(Message(summary.code, summary.params, text))
 
     def extra(self) -> dict[str, object]:
         return {"rows": [p.as_json() for p in self.problems]}
@@ -160,37 +179,29 @@ class CsvRejected(Invalid):
 def decode(data: bytes) -> str:
     """The text of an uploaded file, which must be UTF-8 (with or without a BOM)."""
     if len(data) > MAX_CSV_BYTES:
-        raise CsvRejected(f"the file is {len(data)} bytes; at most {MAX_CSV_BYTES}", [])
+        raise CsvRejected(message("csv.too_large", size=len(data), max=MAX_CSV_BYTES), [])
     if not data.strip():
-        raise CsvRejected("the file is empty", [])
+        raise CsvRejected(message("csv.empty"), [])
     if b"\x00" in data:
         offset = data.index(b"\x00")
-        raise CsvRejected(
-            f"the file holds a NUL byte at offset {offset}: it is binary or UTF-16, not UTF-8 text",
-            [],
-        )
+        raise CsvRejected(message("csv.nul_byte", offset=offset), [])
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data[: exc.start].count(b"\n") + 1
         raise CsvRejected(
-            f"the file is not UTF-8: byte 0x{data[exc.start]:02x} at offset {exc.start} "
-            f"(line {line}) is not valid UTF-8; save the file as UTF-8 (GBK and other "
-            "encodings are not accepted)",
-            [RowProblem(line, None, "not valid UTF-8")],
+            message("csv.not_utf8", byte=f"{data[exc.start]:02x}", offset=exc.start, line=line),
+            [RowProblem(line, None, message("csv.not_utf8_row"))],
         ) from None
 
 
-def formula_problem(cell: str) -> str | None:
+def formula_problem(cell: str) -> Message | None:
     """Why a cell could run as a spreadsheet formula, or None when it cannot."""
     if not cell or not cell.startswith(_FORMULA_START):
         return None
     if _NUMBER.match(cell):
         return None
-    return (
-        f"the cell starts with {cell[0]!r} and could run as a spreadsheet formula "
-        f"({cell[:40]!r}); remove the leading character"
-    )
+    return message("csv.formula_cell", char=cell[0], start=cell[:40])
 
 
 @dataclass
@@ -205,11 +216,11 @@ def _table(text: str) -> tuple[list[str], list[tuple[int, list[str]]]]:
         lines = [(reader.line_num, cells) for cells in reader]
     except csv.Error as exc:
         raise CsvRejected(
-            f"the file is not valid CSV at line {reader.line_num}: {exc}",
-            [RowProblem(reader.line_num, None, str(exc))],
+            message("csv.not_csv", line=reader.line_num, error=str(exc)),
+            [RowProblem(reader.line_num, None, message("csv.not_csv_row", error=str(exc)))],
         ) from None
     if not lines:
-        raise CsvRejected("the file is empty", [])
+        raise CsvRejected(message("csv.empty"), [])
     header = [c.strip() for c in lines[0][1]]
     # Rows are numbered as a spreadsheet shows them (header = row 1), empty lines included.
     body = [(number, cells) for number, (_, cells) in enumerate(lines[1:], start=2)]
@@ -222,15 +233,17 @@ def _check_header(header: list[str], spec: CsvLayout) -> list[RowProblem]:
         if column not in spec.columns:
             problems.append(
                 RowProblem(
-                    1, column, f"unknown column; the {spec.record_type} header is {spec.header}"
+                    1,
+                    column,
+                    message("csv.unknown_column", record_type=spec.record_type, header=spec.header),
                 )
             )
     for column in sorted(set(header)):
         if header.count(column) > 1:
-            problems.append(RowProblem(1, column, "the column appears more than once"))
+            problems.append(RowProblem(1, column, message("csv.duplicate_column")))
     for column in spec.columns:
         if column in spec.required and column not in header:
-            problems.append(RowProblem(1, column, "this required column is missing"))
+            problems.append(RowProblem(1, column, message("csv.missing_column")))
     return problems
 
 
@@ -238,7 +251,7 @@ def read_records(data: bytes, record_type: str) -> list[tuple[list[int], RecordM
     """Parse and validate a whole file; each record with the rows it came from."""
     records, problems, _ = _read(data, record_type)
     if problems:
-        raise CsvRejected(f"{len(problems)} problem(s) in the file", problems)
+        raise CsvRejected(_summary(problems), problems)
     return records
 
 
@@ -254,7 +267,7 @@ class _Cells:
             return problem
         raw = self.raw.get((problem.row, problem.column))
         return (
-            problem if raw is None else RowProblem(problem.row, problem.column, problem.reason, raw)
+            problem if raw is None else RowProblem(problem.row, problem.column, problem.said, raw)
         )
 
     def fresh(self, problem: RowProblem) -> bool:
@@ -275,12 +288,12 @@ def _read(
     header, body = _table(decode(data))
     problems = _check_header(header, spec)
     if problems:
-        raise CsvRejected("the header is not the documented one", problems)
+        raise CsvRejected(message("csv.header_wrong"), problems)
     rows = [(n, cells) for n, cells in body if any(c.strip() for c in cells)]
     if not rows:
-        raise CsvRejected("the file has a header but no records", [])
+        raise CsvRejected(message("csv.no_records"), [])
     if len(rows) > MAX_CSV_ROWS:
-        raise CsvRejected(f"the file has {len(rows)} rows; at most {MAX_CSV_ROWS}", [])
+        raise CsvRejected(message("csv.too_many_rows", rows=len(rows), max=MAX_CSV_ROWS), [])
     kind = kinds(record_type, spec.columns)
     example = EXAMPLES.get(record_type, {})
     cells = _Cells()
@@ -288,19 +301,15 @@ def _read(
     for number, row in rows:
         if len(row) != len(header):
             problems.append(
-                RowProblem(number, None, f"{len(row)} cells; the header has {len(header)}")
+                RowProblem(
+                    number, None, message("csv.cell_count", cells=len(row), expected=len(header))
+                )
             )
             continue
         if example and all(
             c.strip() == example.get(h, "") for h, c in zip(header, row, strict=True)
         ):
-            problems.append(
-                RowProblem(
-                    number,
-                    None,
-                    "this is the template's example row; delete it or write a real record over it",
-                )
-            )
+            problems.append(RowProblem(number, None, message("csv.example_row")))
             continue
         values: dict[str, str] = {}
         for column, cell in zip(header, row, strict=True):
@@ -311,7 +320,7 @@ def _read(
                 try:
                     text = read_cell(kind[column], text)
                 except CellProblem as exc:
-                    reason = str(exc)
+                    reason = exc.said
             if reason is not None:
                 problems.append(RowProblem(number, column, reason, cell))
                 cells.reported.add((number, column))
@@ -329,6 +338,12 @@ def _read(
             located = (_locate(spec, group.rows, p) for _, p in exc.problems)
             problems.extend(p for p in located if cells.fresh(p))
     return records, _in_order(spec, [cells.with_value(p) for p in problems]), cells
+
+
+def _summary(problems: Sequence[RowProblem]) -> Message:
+    return message(
+        "csv.problems", text=f"{len(problems)} problem(s) in the file", count=len(problems)
+    )
 
 
 def _in_order(spec: CsvLayout, problems: list[RowProblem]) -> list[RowProblem]:
@@ -369,8 +384,9 @@ def _groups(
                     RowProblem(
                         number,
                         column,
-                        f"differs from row {group.rows[0]}, which starts the same record "
-                        f"(date {key}); give each record's {column} once, the same on every row",
+                        message(
+                            "csv.differs_from_row", first_row=group.rows[0], date=key, column=column
+                        ),
                     )
                 )
         group.rows.append(number)
@@ -387,14 +403,20 @@ def _locate(spec: CsvLayout, rows: list[int], problem: FieldProblem) -> RowProbl
             row = rows[int(parts[1])]
             if len(parts) >= 3:
                 column = {f: c for c, f in spec.item_columns.items()}.get(parts[2], parts[2])
-                return RowProblem(row, column, problem.reason)
-            return RowProblem(row, None, problem.reason)
-        return RowProblem(rows[0], None, problem.reason)
+                return RowProblem(row, column, problem.said)
+            return RowProblem(row, None, problem.said)
+        return RowProblem(rows[0], None, problem.said)
+    said = problem.said
     if top in spec.columns:
         # A record of a one-row type: the row is its only row ("items.2": the third item).
-        where = f"entry {int(parts[1]) + 1}: " if len(parts) > 1 and parts[1].isdigit() else ""
-        return RowProblem(rows[0], top, where + problem.reason)
-    return RowProblem(rows[0], None, f"{problem.field}: {problem.reason}")
+        if len(parts) > 1 and parts[1].isdigit():
+            entry = int(parts[1]) + 1
+            said = Message(
+                said.code, {**said.params, "entry": entry}, f"entry {entry}: {said.text}"
+            )
+        return RowProblem(rows[0], top, said)
+    params = {**said.params, "field": problem.field}
+    return RowProblem(rows[0], None, Message(said.code, params, f"{problem.field}: {said.text}"))
 
 
 def import_csv(
@@ -419,11 +441,11 @@ def import_csv(
             for p in book.problems(session, premises, record, now)
         )
     if problems:
-        raise CsvRejected(f"{len(problems)} problem(s) in the file", _in_order(spec, problems))
+        raise CsvRejected(_summary(problems), _in_order(spec, problems))
     try:
         return book.submit_many(
             session, premises, [record for _, record in records], actor=actor, now=now
         )
     except RecordRejected as exc:
         problems = [_locate(spec, records[i][0], p) for i, p in exc.problems]
-        raise CsvRejected(f"{len(problems)} problem(s) in the file", problems) from None
+        raise CsvRejected(_summary(problems), problems) from None

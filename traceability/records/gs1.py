@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from urllib.parse import quote, unquote
 
 from traceability.errors import Invalid
+from traceability.messages import message
 
 _DIGITS = re.compile(r"^[0-9]{8,14}$")
 
@@ -23,11 +24,11 @@ def normalise_gtin(gtin: str) -> str:
     Raises ``Invalid`` naming the GTIN and, for a wrong check digit, the expected one.
     """
     if not _DIGITS.match(gtin):
-        raise Invalid(f"GTIN {gtin!r} must be 8 to 14 digits")
+        raise Invalid(message("record.gtin_digits", gtin=gtin[:40]))
     expected = check_digit(gtin[:-1])
     if int(gtin[-1]) != expected:
         raise Invalid(
-            f"GTIN {gtin} has the wrong check digit {gtin[-1]}; the GS1 check digit is {expected}"
+            message("record.gtin_check_digit", gtin=gtin, digit=int(gtin[-1]), expected=expected)
         )
     return gtin.zfill(14)
 

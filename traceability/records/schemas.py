@@ -18,8 +18,10 @@ from pydantic import (
     ValidationInfo,
     field_validator,
 )
+from pydantic_core import PydanticCustomError
 
 from traceability.errors import Invalid
+from traceability.messages import CATALOG, Param
 from traceability.records.gs1 import normalise_gtin
 
 Text40 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
@@ -32,6 +34,13 @@ EXCLUSION_REASONS = ("fever", "diarrhoea", "skin_wound", "throat_infection", "ot
 MEALS = ("breakfast", "lunch", "dinner", "other")
 DISINFECTION_METHODS = ("heat", "steam", "chemical", "uv")
 EARLIEST, LATEST = 2000, 2200
+
+
+def _problem(code: str, **params: Param) -> PydanticCustomError:
+    """A validator's error with its catalog code: pydantic reports the code as the error's
+    type and the parameters as its context (traceability/messages.py)."""
+    text = CATALOG[code].format_map(params)
+    return PydanticCustomError(code, text.replace("{", "{{").replace("}", "}}"), dict(params))
 
 
 class _Record(BaseModel):
@@ -48,7 +57,9 @@ class _Record(BaseModel):
     def _plausible_year(cls, value: object) -> object:
         # Dates near year 1 or 9999 overflow once moved between zones or given a shelf life.
         if isinstance(value, dt.date) and not EARLIEST <= value.year <= LATEST:
-            raise ValueError(f"the year {value.year} is outside {EARLIEST}-{LATEST}")
+            raise _problem(
+                "record.year_out_of_range", year=value.year, earliest=EARLIEST, latest=LATEST
+            )
         return value
 
 
@@ -104,7 +115,13 @@ class PurchaseInspection(_Record):
             try:
                 normalise_gtin(value)
             except Invalid as exc:
-                raise ValueError(exc.detail) from None
+                if exc.message is None:
+                    raise ValueError(exc.detail) from None
+                raise PydanticCustomError(
+                    exc.message.code,
+                    exc.detail.replace("{", "{{").replace("}", "}}"),
+                    dict(exc.message.params),
+                ) from None
         return value
 
     @field_validator("lot_code")
@@ -113,9 +130,7 @@ class PurchaseInspection(_Record):
         # Any character may be percent-encoded in the lot's /01/{gtin}/10/{lot} path ("/" as
         # %2F), but "." and ".." are path steps: browsers and clients resolve them away.
         if value in (".", ".."):
-            raise ValueError(
-                f"a lot code of {value!r} cannot be a path segment; use letters or digits"
-            )
+            raise _problem("record.lot_code_path_segment", value=value)
         return value
 
     # Cross-field rules sit on the later field so that errors name it (and its CSV column).
@@ -126,14 +141,14 @@ class PurchaseInspection(_Record):
     ) -> dt.date | None:
         received = info.data.get("date")
         if value is not None and received is not None and value > received:
-            raise ValueError("the production date is after the day the lot was received")
+            raise _problem("record.produced_after_received")
         return value
 
     @field_validator("reference_document_number")
     @classmethod
     def _reference_is_whole(cls, value: str | None, info: ValidationInfo) -> str | None:
         if (info.data.get("reference_document_type") is None) != (value is None):
-            raise ValueError("give both reference_document_type and reference_document_number")
+            raise _problem("record.reference_incomplete")
         return value
 
 
@@ -159,7 +174,7 @@ class SampleRetention(_Record):
         time_in = info.data.get("time_in")
         if value is not None and time_in is not None:
             if (value.tzinfo is None) == (time_in.tzinfo is None) and value < time_in:
-                raise ValueError("the sample was removed before it was put in")
+                raise _problem("record.removed_before_in")
         return value
 
 
@@ -182,7 +197,7 @@ class Disinfection(_Record):
     def _heat_has_a_temperature(cls, value: float | None, info: ValidationInfo) -> float | None:
         method = info.data.get("method")
         if value is None and method in ("heat", "steam"):
-            raise ValueError(f"a temperature is required for method {method}")
+            raise _problem("record.temperature_required", method=method)
         return value
 
     @field_validator("concentration_mg_l")
@@ -191,7 +206,7 @@ class Disinfection(_Record):
         cls, value: float | None, info: ValidationInfo
     ) -> float | None:
         if value is None and info.data.get("method") == "chemical":
-            raise ValueError("a concentration is required for method chemical")
+            raise _problem("record.concentration_required")
         return value
 
 
@@ -214,7 +229,7 @@ class AdditiveUse(_Record):
     @classmethod
     def _weighed_under_a_maximum(cls, value: bool, info: ValidationInfo) -> bool:
         if info.data.get("max_g") is not None and not value:
-            raise ValueError("the additive must be weighed where a maximum (max_g) applies")
+            raise _problem("record.additive_not_weighed")
         return value
 
 
@@ -259,9 +274,9 @@ class SelfInspection(_Record):
             return value
         failed = [i.item for i in items if not i.ok]
         if value and failed:
-            raise ValueError(f"true, but these items failed: {', '.join(failed)}")
+            raise _problem("record.no_risk_but_failed", items=", ".join(failed))
         if not value and not failed:
-            raise ValueError("false, but every item is ok (a clean day is 'no risk found')")
+            raise _problem("record.risk_but_all_ok")
         return value
 
 

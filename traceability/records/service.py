@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from traceability.alerts.raising import open_alert
 from traceability.attachments import AttachmentStore
 from traceability.errors import Invalid
+from traceability.messages import Message, field_message, message
 from traceability.records import repository as repo
 from traceability.records.checks import (
     RecordPolicy,
@@ -65,10 +66,15 @@ _TIME_FIELDS = {
 
 @dataclass(frozen=True)
 class FieldProblem:
-    """What is wrong, and where: ``field`` is a dotted path such as ``staff.2.name``."""
+    """What is wrong, and where: ``field`` is a dotted path such as ``staff.2.name``; ``said``
+    is the message (its code and parameters for the pages, its English ``reason``)."""
 
     field: str
-    reason: str
+    said: Message
+
+    @property
+    def reason(self) -> str:
+        return self.said.text
 
 
 class RecordRejected(Invalid):
@@ -80,12 +86,17 @@ class RecordRejected(Invalid):
             f"record {i}: {p.field}: {p.reason}" if len(problems) > 1 else f"{p.field}: {p.reason}"
             for i, p in self.problems[:5]
         )
-        super().__init__(shown or "the record is not valid")
+        super().__init__(
+            message("record.rejected", text=shown, count=len(self.problems))
+            if shown
+            else message("record.invalid")
+        )
 
     def extra(self) -> dict[str, object]:
         return {
             "fields": [
-                {"record": i, "field": p.field, "reason": p.reason} for i, p in self.problems
+                {"record": i, "field": p.field, "reason": p.reason, **p.said.as_json()}
+                for i, p in self.problems
             ]
         }
 
@@ -107,7 +118,11 @@ def parse_record(record_type: str, raw: Any) -> RecordModel:
     schema = RECORD_TYPES.get(record_type)
     if schema is None:
         raise Invalid(
-            f"record_type {record_type!r} is not one of {', '.join(sorted(RECORD_TYPES))}"
+            message(
+                "record.type_unknown",
+                record_type=record_type[:40],
+                choices=", ".join(sorted(RECORD_TYPES)),
+            )
         )
     try:
         model = schema.model_validate(raw)
@@ -117,19 +132,10 @@ def parse_record(record_type: str, raw: Any) -> RecordModel:
 
 
 def problems_of(exc: ValidationError) -> list[FieldProblem]:
-    problems = []
-    for err in exc.errors():
-        where = ".".join(str(part) for part in err["loc"]) or "(record)"
-        reason = err["msg"].removeprefix("Value error, ")
-        # Pydantic's date errors do not say which form is expected.
-        if err["type"].startswith(("date_", "datetime_")) and "YYYY" not in reason:
-            reason += (
-                "; write YYYY-MM-DD HH:MM"
-                if err["type"].startswith("datetime_")
-                else "; write YYYY-MM-DD"
-            )
-        problems.append(FieldProblem(where, reason))
-    return problems
+    return [
+        FieldProblem(".".join(str(part) for part in err["loc"]) or "(record)", field_message(err))
+        for err in exc.errors()
+    ]
 
 
 def _localised(record: RecordModel, zone: ZoneInfo) -> RecordModel:
@@ -313,25 +319,34 @@ class RecordBook:
         found: list[FieldProblem] = []
         today = now.astimezone(zone).date()
         if record.date > today:
-            found.append(FieldProblem("date", f"{record.date} is in the future (today is {today})"))
+            found.append(
+                FieldProblem(
+                    "date",
+                    message("record.date_in_future", date=_day(record.date), today=_day(today)),
+                )
+            )
         for name, value in record:
             if isinstance(value, datetime) and value > now + CLOCK_SKEW:
-                found.append(FieldProblem(name, f"{value.isoformat()} is in the future"))
+                found.append(
+                    FieldProblem(name, message("record.time_in_future", value=value.isoformat()))
+                )
         if isinstance(record, SampleRetention) and record.removed_at is not None:
             if record.removed_at < record.time_in:
-                found.append(
-                    FieldProblem("removed_at", "the sample was removed before it was put in")
-                )
+                found.append(FieldProblem("removed_at", message("record.removed_before_in")))
         if isinstance(record, MorningCheck) and record.checked_at is not None:
             if record.checked_at.astimezone(zone).date() != record.date:
-                found.append(FieldProblem("checked_at", f"is not on the day {record.date}"))
+                found.append(
+                    FieldProblem(
+                        "checked_at", message("record.checked_at_other_day", date=_day(record.date))
+                    )
+                )
         missing = self.attachments.missing_for(
             session, premises.premises_id, _attachments_of(record)
         )
         found.extend(
             FieldProblem(
                 "certificate_sha256",
-                f"no attachment {h} was uploaded for premises {premises.premises_id}",
+                message("record.attachment_missing", sha256=h, premises_id=premises.premises_id),
             )
             for h in missing
         )
@@ -535,10 +550,16 @@ class RecordBook:
         """Records of a premises, newest day first, as the public may see them."""
         if record_type is not None and record_type not in RECORD_TYPES:
             raise Invalid(
-                f"record_type {record_type!r} is not one of {', '.join(sorted(RECORD_TYPES))}"
+                message(
+                    "record.type_unknown",
+                    record_type=record_type[:40],
+                    choices=", ".join(sorted(RECORD_TYPES)),
+                )
             )
         if date_from is not None and date_to is not None and date_from > date_to:
-            raise Invalid(f"from ({date_from}) is after to ({date_to})")
+            raise Invalid(
+                message("record.dates_reversed", date_from=_day(date_from), date_to=_day(date_to))
+            )
         rows = repo.records_page(
             session,
             premises_id,

@@ -23,6 +23,7 @@ from typing import Literal, Self
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from traceability.errors import Invalid
+from traceability.messages import message
 
 SCHEMES = ("cn", "us-nyc", "us-lives", "uk-fhrs")
 DEFAULT_SCHEME = "cn"
@@ -149,32 +150,58 @@ class Scheme(_Strict):
             and not self.accept_unlisted_types
         ):
             raise Invalid(
-                f"inspection type {inspection_type!r} is not one of scheme {self.name}'s: "
-                + ", ".join(self.inspection_types)
+                message(
+                    "inspection.type_unknown",
+                    inspection_type=inspection_type[:80],
+                    scheme=self.name,
+                    choices=", ".join(self.inspection_types),
+                )
             )
 
     def check_score(self, score: float) -> None:
         if not self.score.min <= score <= self.score.max:
             raise Invalid(
-                f"score {score:g} is outside scheme {self.name}'s range "
-                f"{self.score.min:g}-{self.score.max:g}"
+                message(
+                    "inspection.score_out_of_range",
+                    text=f"score {score:g} is outside scheme {self.name}'s range "
+                    f"{self.score.min:g}-{self.score.max:g}",
+                    score=score,
+                    scheme=self.name,
+                    min=self.score.min,
+                    max=self.score.max,
+                )
             )
 
     def check_sub_scores(self, sub_scores: dict[str, float]) -> None:
         for name, value in sub_scores.items():
             rule = self.sub_scores.get(name)
             if rule is None:
-                raise Invalid(f"sub-score {name!r} is not one of scheme {self.name}'s")
+                raise Invalid(
+                    message("inspection.sub_score_unknown", name=name[:80], scheme=self.name)
+                )
             if not rule.min <= value <= rule.max:
                 raise Invalid(
-                    f"sub-score {name} {value:g} is outside {rule.min:g}-{rule.max:g} "
-                    f"(scheme {self.name})"
+                    message(
+                        "inspection.sub_score_out_of_range",
+                        text=f"sub-score {name} {value:g} is outside {rule.min:g}-{rule.max:g} "
+                        f"(scheme {self.name})",
+                        name=name,
+                        value=value,
+                        min=rule.min,
+                        max=rule.max,
+                        scheme=self.name,
+                    )
                 )
 
     def check_rating(self, rating: str) -> None:
         if rating not in self.ratings:
             raise Invalid(
-                f"rating {rating!r} is not one of scheme {self.name}'s: {', '.join(self.ratings)}"
+                message(
+                    "inspection.rating_unknown",
+                    rating=rating[:80],
+                    scheme=self.name,
+                    choices=", ".join(self.ratings),
+                )
             )
 
     def band_of(self, score: float) -> str | None:

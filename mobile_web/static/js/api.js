@@ -49,6 +49,21 @@ export async function api(path, { method = "GET", json, body, headers = {}, auth
   return answer;
 }
 
+// The data the server carried in the page's HTML (api/routers/pages.py): a
+// <script type="application/json" id="data-NAME"> block holding the very bytes its endpoint
+// gives, checked exactly as the endpoint's answer would be. Taken once (a later render asks
+// the endpoint again, for fresh data); null when the page has no such block.
+export function carried(name) {
+  const node = document.getElementById(`data-${name}`);
+  if (!node) return null;
+  node.remove();
+  try {
+    return JSON.parse(node.textContent);
+  } catch {
+    return null;
+  }
+}
+
 // Create an element: el("div", {class: "x", text: "y"}, child, ...).
 export function el(tag, attrs = {}, ...children) {
   const node = document.createElement(tag);

@@ -6,46 +6,102 @@
 export const ROOT_AT_SELECTOR = "930b6ace";
 
 const TIMEOUT_MS = 15000;
+// Calls asked for in the same turn go out as one JSON-RPC batch of at most this many (the
+// embedded chain's read-only endpoint answers up to 20; Hardhat and most nodes more).
+const BATCH = 20;
+// rootAt is a view reading one storage slot (a few thousand gas). Asked with this much
+// rather than the node's default (the embedded endpoint's is its whole per-call cap, and a
+// batch may spend three caps), so a page's reads of many anchors fit in one batch.
+const ROOT_AT_GAS = "0x30d40"; // 200,000
 
 // A JSON-RPC client for one endpoint; answers are memoised per (method, params), since a
-// page verifies many items against the same few anchors.
+// page verifies many items against the same few anchors. Calls made in the same turn
+// travel together as a batch; a call the batch did not answer (an endpoint without batches,
+// a per-call error) is asked again on its own, and only that answer counts.
 export function jsonRpc(url) {
   let id = 0;
   const cache = new Map();
-  async function call(method, params) {
-    id += 1;
+  let queued = [];
+
+  async function post(body, what) {
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), TIMEOUT_MS);
-    let answer;
     try {
       const response = await fetch(url, {
         method: "POST",
         headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ jsonrpc: "2.0", id, method, params }),
+        body: JSON.stringify(body),
         signal: controller.signal,
       });
-      answer = await response.json();
+      return await response.json();
     } catch (err) {
-      throw new Error(`${url} did not answer ${method}: ${err.message}`);
+      throw new Error(`${url} did not answer ${what}: ${err.message}`);
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  async function call(method, params) {
+    id += 1;
+    const answer = await post({ jsonrpc: "2.0", id, method, params }, method);
     if (!answer || answer.error) {
       throw new Error(`${method} failed at ${url}: ${JSON.stringify(answer && answer.error)}`);
     }
     return answer.result;
   }
+
+  async function batch(calls) {
+    const byId = new Map();
+    try {
+      const answers = await post(
+        calls.map((c) => ({ jsonrpc: "2.0", id: c.id, method: c.method, params: c.params })),
+        "a batch",
+      );
+      if (Array.isArray(answers)) {
+        for (const a of answers) if (a && typeof a === "object" && !a.error && "result" in a) byId.set(a.id, a);
+      }
+    } catch {
+      // asked again one by one below
+    }
+    for (const c of calls) {
+      if (byId.has(c.id)) c.resolve(byId.get(c.id).result);
+      else call(c.method, c.params).then(c.resolve, c.reject);
+    }
+  }
+
+  function flush() {
+    if (!queued.length) return;
+    const calls = queued;
+    queued = [];
+    for (let at = 0; at < calls.length; at += BATCH) {
+      const part = calls.slice(at, at + BATCH);
+      if (part.length === 1) call(part[0].method, part[0].params).then(part[0].resolve, part[0].reject);
+      else batch(part);
+    }
+  }
+
+  function enqueue(method, params) {
+    return new Promise((resolve, reject) => {
+      id += 1;
+      queued.push({ id, method, params, resolve, reject });
+      if (queued.length === 1) queueMicrotask(flush);
+    });
+  }
+
   return {
     url,
     rpc(method, params) {
       const key = method + JSON.stringify(params);
       if (!cache.has(key)) {
-        const pending = call(method, params);
+        const pending = enqueue(method, params);
         pending.catch(() => cache.delete(key));
         cache.set(key, pending);
       }
       return cache.get(key);
     },
+    // Send what is queued now rather than at the end of this turn (a page about to build
+    // its DOM starts its chain reads first).
+    send: flush,
   };
 }
 
@@ -68,7 +124,7 @@ export async function readChainId(chain) {
 // The root the contract stores for (logId, treeSize): 32 bytes (zero when none).
 export async function readAnchoredRoot(chain, contract, logId, treeSize) {
   const answer = await chain.rpc("eth_call", [
-    { to: contract, data: rootAtCall(logId, treeSize) },
+    { to: contract, data: rootAtCall(logId, treeSize), gas: ROOT_AT_GAS },
     "latest",
   ]);
   const hex = String(answer).replace(/^0x/, "");

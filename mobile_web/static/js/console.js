@@ -5,9 +5,11 @@
 // the steps its status allows (traceability/alerts/lifecycle.py); the screens for
 // inspections and grades are in regulator_forms.js.
 
-import { ApiError, api, apiKey, authHeaders, el, moment, setApiKey } from "./api.js";
+import { api, apiKey, authHeaders, el, setApiKey } from "./api.js";
 import "./desk_labels.js";
 import { applyLabels, installSwitch, t, tOr } from "./i18n.js";
+import { alertDescription, errorText } from "./messages.js";
+import { localMoment } from "./plain.js";
 import { installRegulatorForms } from "./regulator_forms.js";
 
 const state = {
@@ -17,6 +19,8 @@ const state = {
   stream: null,
   lastEventId: null,
   names: new Map(),
+  // Each premises' IANA time zone: times are shown in it, with its offset, never in UTC.
+  zones: new Map(),
   live: false,
   // The last step's outcome, shown again when the detail pane is rebuilt (a reload of the
   // queue, a live update) until another alert is opened.
@@ -42,12 +46,20 @@ function premisesName(id) {
   return state.names.get(id) || id;
 }
 
+// An instant in the premises' own zone ("2026-12-05 13:47 GMT+8"); UTC, named, if unknown.
+function localAt(iso, premisesId) {
+  return localMoment(iso, state.zones.get(premisesId) || "UTC");
+}
+
 async function loadNames() {
   const names = new Map();
   let offset = 0;
   for (let pages = 0; pages < 20 && offset !== null; pages += 1) {
     const page = await api(`/v1/me/premises?limit=500&offset=${offset}`);
-    for (const p of page.items) names.set(p.premises_id, p.name);
+    for (const p of page.items) {
+      names.set(p.premises_id, p.name);
+      if (p.timezone) state.zones.set(p.premises_id, p.timezone);
+    }
     offset = page.next_offset;
   }
   return names;
@@ -67,7 +79,7 @@ async function signIn(key) {
     state.me = await api("/v1/me");
   } catch (err) {
     setApiKey(null);
-    $("signin-error").textContent = err.message;
+    $("signin-error").textContent = errorText(err);
     return;
   }
   $("signin").hidden = true;
@@ -123,7 +135,7 @@ function renderQueue() {
         el("td", {}, tOr(`rule.${a.rule}`, a.rule), el("div", { class: "muted small" }, tOr(`source.${a.source}`, a.source))),
         el("td", { "data-premises-id": a.premises_id, title: a.premises_id }, premisesName(a.premises_id)),
         el("td", {}, t(`status.${a.status}`), a.escalation !== "none" ? el("div", { class: "flag" }, a.escalation) : ""),
-        el("td", {}, moment(a.due_at), a.overdue ? el("div", { class: "flag" }, t("console.overdue")) : ""),
+        el("td", {}, localAt(a.due_at, a.premises_id), a.overdue ? el("div", { class: "flag" }, t("console.overdue")) : ""),
       ),
     ),
   );
@@ -158,7 +170,7 @@ async function loadDetail(alertId) {
   try {
     detail = await api(`/v1/alerts/${encodeURIComponent(alertId)}`);
   } catch (err) {
-    box.replaceChildren(el("p", { class: "errors" }, err.message));
+    box.replaceChildren(el("p", { class: "errors" }, errorText(err)));
     return;
   }
   const a = detail.alert || detail;
@@ -191,37 +203,38 @@ async function loadDetail(alertId) {
             remember(true, t("console.done", { action: t(step.label) }));
             await loadQueue();
           } catch (err) {
-            remember(false, err instanceof ApiError ? err.message : String(err));
+            remember(false, errorText(err));
           }
         },
       },
       t(step.label),
     );
   const steps = stepsFor(a);
+  const at = (iso) => localAt(iso, a.premises_id);
   box.replaceChildren(
     el("h2", {}, t("console.detail")),
     el("div", { class: "row" }, el("span", { class: `pill class-${a.class}` }, `${t("class")} ${a.class}`), el("span", { class: `pill status ${a.status}`, id: "detail-status", "data-status": a.status }, t(`status.${a.status}`)), a.overdue ? el("span", { class: "flag" }, t("console.overdue")) : ""),
     el("h3", {}, tOr(`rule.${a.rule}`, a.rule)),
-    el("p", {}, a.detail),
+    alertDescription({ ...a, ...(detail.breach || {}) }, at),
     el("div", { class: "muted small" }, `${premisesName(a.premises_id)} · ${a.premises_id} · ${a.rule} · ${tOr(`source.${a.source}`, a.source)}`),
-    el("div", { class: "muted small" }, `${t("alerts.opened")} ${moment(a.opened_at)} · ${t("alerts.due")} ${moment(a.due_at)}`),
+    el("div", { class: "muted small", "data-role": "detail-times" }, `${t("alerts.opened")} ${at(a.opened_at)} · ${t("alerts.due")} ${at(a.due_at)}`),
     el("h2", {}, t("console.timeline")),
     el(
       "ol",
       { class: "timeline" },
-      el("li", {}, `${moment(a.started_at)} · ${t("console.breach")} `, el("a", { href: detail.breach ? detail.breach.proof : a.proof }, t("console.proof"))),
+      el("li", {}, `${at(a.started_at)} · ${t("console.breach")} `, el("a", { href: detail.breach ? detail.breach.proof : a.proof }, t("console.proof"))),
       (detail.timeline || []).map((s) =>
         el(
           "li",
           {},
-          `${moment(s.at)} · ${t(`status.${s.to_status}`)} · ${s.actor}`,
+          `${at(s.at)} · ${t(`status.${s.to_status}`)} · ${s.actor}`,
           s.note ? ` — ${s.note}` : "",
           s.evidence_sha256.length ? ` · ${t("alerts.evidence")} ×${s.evidence_sha256.length}` : "",
           " ",
           el("a", { href: s.proof }, t("console.proof")),
         ),
       ),
-      detail.recovery ? el("li", {}, `${moment(detail.recovery.at)} · ${t("console.recovery")}`) : "",
+      detail.recovery ? el("li", {}, `${at(detail.recovery.at)} · ${t("console.recovery")}`) : "",
     ),
     thumbs,
     steps.length ? note : "",

@@ -7,9 +7,10 @@
 // Severity first: the open problems lead the page; the banner under them says whether the
 // record is authentic, which is not a verdict on the kitchen. Times are the premises' own.
 
-import { api, el } from "./api.js";
+import { api, carried, el } from "./api.js";
 import { gradeFace, temperatureChart } from "./charts.js";
-import { installSwitch, lang, t } from "./i18n.js";
+import { installSwitch, t } from "./i18n.js";
+import { alertDescription } from "./messages.js";
 import {
   compareAlert,
   compareGrade,
@@ -24,7 +25,7 @@ import {
   deriveRecord,
   foldAlert,
 } from "./facts.js";
-import { age, factText, gradeReason, kindLabel, knownRule, loadError, localMoment, recordTypeLabel, ruleLabel, zoneName } from "./plain.js";
+import { age, factText, gradeReason, kindLabel, loadError, localMoment, recordTypeLabel, ruleLabel, zoneName } from "./plain.js";
 import { MISMATCH, ProofBoard, openVerifier, unproven } from "./proofcheck.js";
 import { contactText, howPanel, reportCard } from "./public_panels.js";
 import { renderSnapshots } from "./snapshots.js";
@@ -408,16 +409,14 @@ function alerts(record, board, problems) {
                 overdue ? el("span", { class: "pill overdue" }, t("alert.overdue")) : "",
               ),
               el("div", { "data-role": "alert-text" }, el("strong", {}, ruleLabel(f.rule))),
-              // The detector's or checker's own sentence is English; shown as such in English,
-              // folded away in Chinese (and shown when the rule has no plain label).
-              lang() === "en"
-                ? el("div", { class: "small", "data-role": "alert-description" }, f.description)
-                : el(
-                    "details",
-                    { class: "small", open: !knownRule(f.rule), "data-role": "alert-description" },
-                    el("summary", {}, t("alert.logged.text")),
-                    f.description,
-                  ),
+              // Worded in the reader's language from the verified breach's own numbers; the
+              // rule's English sentence, as logged, folded below it (alone, labelled, when
+              // the rule has no sentence here).
+              alertDescription(
+                { rule: f.rule, measurements: breach.payload.measurements, started_at: breach.payload.started_at },
+                (iso) => localMoment(iso, tz),
+                f.description,
+              ),
               el(
                 "div",
                 { class: "muted small" },
@@ -529,8 +528,10 @@ async function render() {
   const banner = document.getElementById("verify-summary");
   let record, trust;
   try {
+    // The record carried in the page (the bytes the record endpoint gives), else fetched.
+    const inPage = carried("record");
     [record, trust] = await Promise.all([
-      api(`/v1/public/restaurants/${encodeURIComponent(premisesId)}`, { auth: false }),
+      inPage || api(`/v1/public/restaurants/${encodeURIComponent(premisesId)}`, { auth: false }),
       openVerifier(),
     ]);
   } catch (err) {

@@ -1,6 +1,7 @@
 // Chinese (default) and English labels. The choice is remembered in localStorage.
 // Elements carry data-i18n="key"; scripts call t("key", {name: value}).
 
+import { MESSAGE_LABELS } from "./i18n_messages.js";
 import { PUBLIC_LABELS } from "./i18n_public.js";
 
 const STORE = "sunledger.lang";
@@ -9,6 +10,15 @@ const LABELS = {
   zh: {
     "lang.switch": "English",
     "app.name": "阳光食安账本",
+    "picker.placeholder": "输入名称、地址或区域搜索",
+    "picker.hint": "输入门店名称、地址或区域的一部分，用 ↓ ↑ 选择，回车确认",
+    "picker.count": "找到 {n} 家门店",
+    "picker.more": "显示前 {n} 家，请输入更多文字缩小范围",
+    "picker.none": "没有名称、地址或区域包含“{q}”的门店",
+    "picker.empty": "您可查看的门店为空",
+    "picker.picked": "已选择：{name}（{district}）",
+    "picker.required": "请先从列表中选择一家门店",
+    "picker.error": "搜索失败：{reason}",
     "consumer.title": "阳光餐厅",
     "loading": "加载中…",
     "error.load": "无法加载",
@@ -139,6 +149,15 @@ const LABELS = {
   en: {
     "lang.switch": "中文",
     "app.name": "Sunshine Ledger",
+    "picker.placeholder": "Search by name, address or district",
+    "picker.hint": "Type part of a premises' name, address or district; ↓ ↑ to choose, Enter to pick",
+    "picker.count": "{n} premises found",
+    "picker.more": "First {n} shown: type more to narrow the list",
+    "picker.none": "No premises has “{q}” in its name, address or district",
+    "picker.empty": "There are no premises you can see",
+    "picker.picked": "Picked: {name} ({district})",
+    "picker.required": "Choose a premises from the list first",
+    "picker.error": "Search failed: {reason}",
     "consumer.title": "Sunshine restaurant",
     "loading": "Loading…",
     "error.load": "Could not load",
@@ -274,8 +293,12 @@ export function lang() {
 }
 
 export function t(key, values = {}) {
-  const text = LABELS[lang()][key] ?? PUBLIC_LABELS[lang()][key] ?? LABELS.en[key] ?? PUBLIC_LABELS.en[key] ?? key;
+  const text = label(lang(), key) ?? label("en", key) ?? key;
   return text.replace(/\{(\w+)\}/g, (_, name) => String(values[name] ?? ""));
+}
+
+function label(language, key) {
+  return LABELS[language][key] ?? PUBLIC_LABELS[language][key] ?? MESSAGE_LABELS[language][key];
 }
 
 export function applyLabels(root = document) {
@@ -306,5 +329,5 @@ export function addLabels(extra) {
 
 // The label of `key`, or `fallback` when there is none (e.g. a rule added after this page).
 export function tOr(key, fallback, values = {}) {
-  return (LABELS[lang()][key] ?? LABELS.en[key]) !== undefined ? t(key, values) : fallback;
+  return (label(lang(), key) ?? label("en", key)) !== undefined ? t(key, values) : fallback;
 }

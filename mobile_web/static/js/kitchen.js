@@ -4,19 +4,15 @@
 // rectification form (photo to the attachments API, then the rectification with its hash).
 // A record that raises an alert says so at once and the alert list is reloaded.
 
-import { ApiError, api, apiKey, el, moment, setApiKey } from "./api.js";
+import { api, apiKey, el, moment, setApiKey } from "./api.js";
 import "./desk_labels.js";
 import { applyLabels, installSwitch, t, tOr } from "./i18n.js";
 import { FORMS, buildForm, localDay, recordOf, showFieldErrors } from "./kitchen_forms.js";
+import { alertDescription, errorText, problemText } from "./messages.js";
 
 const $ = (id) => document.getElementById(id);
 const state = { me: null, premises: null, names: new Map(), raised: [] };
 const DAILY = ["morning_check", "sample_retention", "disinfection", "self_inspection"];
-
-function errorText(err) {
-  if (!(err instanceof ApiError)) return String(err.message || err);
-  return err.message;
-}
 
 async function premisesNames() {
   try {
@@ -40,9 +36,7 @@ async function signIn(key) {
   $("desk").hidden = false;
   $("signout").hidden = false;
   state.names = await premisesNames();
-  const ids = state.me.premises || [...state.names.keys()];
-  $("premises").replaceChildren(...ids.map((p) => el("option", { value: p }, state.names.get(p) || p)));
-  state.premises = $("premises").value;
+  await $("premises").preselectSole(); // premises_picker.js: a single premises is picked
   await refresh();
 }
 
@@ -52,6 +46,7 @@ function csvType() {
 
 async function refresh() {
   state.premises = $("premises").value;
+  for (const section of document.querySelectorAll(".needs-premises")) section.hidden = !state.premises;
   if (!state.premises) return;
   $("template").href = `/v1/records/csv-templates/${csvType()}`;
   await Promise.all([loadToday(), loadAlerts(), loadLegend()]);
@@ -107,7 +102,7 @@ async function showRaised(box, alertIds) {
             " ",
             ruleTitle(a),
             a.due_at ? el("span", { class: "small" }, ` · ${t("alerts.due")} ${moment(a.due_at)}`) : "",
-            a.detail ? el("div", { class: "small" }, a.detail) : "",
+            a.detail ? alertDescription({ ...a, ...(a.breach || {}) }, moment) : "",
           ),
         ),
       ),
@@ -199,13 +194,24 @@ async function uploadCsv(event) {
           const column = r.column ? columnLabel(r.column) : "—";
           const text =
             r.value !== null && r.value !== undefined && r.value !== ""
-              ? t("kitchen.csv.rows.value", { row: r.row, column, value: r.value, reason: r.reason })
-              : t("kitchen.csv.rows", { row: r.row, column, reason: r.reason });
+              ? t("kitchen.csv.rows.value", { row: r.row, column, value: r.value, reason: problemText(r) })
+              : t("kitchen.csv.rows", { row: r.row, column, reason: problemText(r) });
           return el("li", { "data-row": r.row, "data-column": r.column || "" }, text);
         }),
       ),
     );
   }
+}
+
+// An open alert's description in the page's language, from its breach's logged numbers
+// (the alert's detail call); the logged English is shown until that answer arrives.
+function describe(alert) {
+  const slot = el("div", { class: "small", "data-role": "alert-slot" }, alert.detail);
+  api(`/v1/alerts/${encodeURIComponent(alert.alert_id)}`).then(
+    (d) => slot.replaceChildren(alertDescription({ ...alert, ...(d.breach || {}) }, moment, alert.detail)),
+    () => slot.replaceChildren(alertDescription(alert, moment, alert.detail)),
+  );
+  return slot;
 }
 
 async function loadAlerts() {
@@ -253,7 +259,7 @@ async function loadAlerts() {
           el("span", { class: "pill" }, t(`status.${a.status}`)),
           a.overdue ? el("span", { class: "flag" }, t("console.overdue")) : "",
         ),
-        el("div", { class: "small" }, a.detail),
+        describe(a),
         el("div", { class: "muted small" }, `${t("alerts.opened")} ${moment(a.opened_at)} · ${t("alerts.due")} ${moment(a.due_at)}`),
         canRectify ? form : "",
       );

@@ -4,6 +4,7 @@
 
 import { el } from "./api.js";
 import { t } from "./i18n.js";
+import { problemText } from "./messages.js";
 
 const MEALS = ["breakfast", "lunch", "dinner", "other"];
 
@@ -253,7 +254,9 @@ export function showFieldErrors(form, fields) {
   for (const box of form.querySelectorAll(".field-error")) box.textContent = "";
   for (const node of form.querySelectorAll("[aria-invalid]")) node.removeAttribute("aria-invalid");
   const unplaced = [];
-  for (const { field, reason } of fields) {
+  for (const problem of fields) {
+    const { field } = problem;
+    const reason = problemText(problem);
     const [top, index, sub] = field.split(".");
     let holder = form.querySelector(`:scope > [data-field=${CSS.escape(top)}]`);
     if (holder && index !== undefined && sub !== undefined) {

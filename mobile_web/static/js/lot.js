@@ -4,7 +4,7 @@
 // date, shelf life and use-by date from the verified purchase record the receipt names as
 // its reference document. The premises' name is the registry's.
 
-import { api, el } from "./api.js";
+import { api, carried, el } from "./api.js";
 import { installSwitch, t } from "./i18n.js";
 import { compareLot, comparePurchase, deriveLot, derivePurchase } from "./facts.js";
 import { loadError } from "./plain.js";
@@ -89,7 +89,9 @@ async function render() {
   let lot, trust;
   try {
     // The same path answers JSON to a request that does not ask for HTML.
-    [lot, trust] = await Promise.all([api(location.pathname, { auth: false }), openVerifier()]);
+    // Carried in the page (the bytes the JSON answer gives), else fetched.
+    const inPage = carried("record");
+    [lot, trust] = await Promise.all([inPage || api(location.pathname, { auth: false }), openVerifier()]);
   } catch (err) {
     page.replaceChildren(el("p", { class: "banner bad", "data-role": "load-error" }, loadError(err)));
     return;

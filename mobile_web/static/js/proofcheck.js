@@ -2,10 +2,10 @@
 // badge next to the item. The page's banner sums the badges up. The verdict is computed
 // here; the item's "anchoring" field from the server is never shown as a verdict.
 
-import { api, el } from "./api.js";
+import { api, carried, el } from "./api.js";
 import { t } from "./i18n.js";
-import { jsonRpc } from "./chain.js";
-import { ed25519Supported, parseVerifierKey, verifyBundle } from "./verify.js";
+import { jsonRpc, readAnchoredRoot, readChainId, readReceipt } from "./chain.js";
+import { ed25519Supported, hexToBytes, parseVerifierKey, verifyBundle } from "./verify.js";
 import { witnessedBy } from "./witness.js";
 
 // Browsers open at most six connections per host over HTTP/1.1.
@@ -15,11 +15,12 @@ const BATCH = 50;
 // A fact the server's record states but the verified event does not.
 export const MISMATCH = "record_matches_log";
 
-// The pinned chain id and contract, from the platform's published trust file. Null when it
-// cannot be read: the page then refuses every anchor rather than trust a bundle's own.
+// The pinned chain id and contract, from the platform's published trust file (carried in
+// the page, else GET /v1/trust). Null when it cannot be read: the page then refuses every
+// anchor rather than trust a bundle's own.
 export async function loadTrust() {
   try {
-    const trust = await api("/v1/trust", { auth: false });
+    const trust = carried("trust") || (await api("/v1/trust", { auth: false }));
     const chain = trust && trust.format === "sunledger-trust/1" ? trust.chain : null;
     if (!chain || !chain.contract || chain.chain_id === undefined) return null;
     return {
@@ -34,20 +35,23 @@ export async function loadTrust() {
 }
 
 // The trust roots: the log's verifier key and the chain RPC. Defaults come from
-// /v1/public/config; ?key= and ?rpc= in the page's address override them, so a consumer
-// can check against a key and a node of their own choosing. The chain id and contract are
-// pinned from /v1/trust (loadTrust), never taken from a bundle.
+// /v1/public/config (carried in the page, else fetched); ?key= and ?rpc= in the page's
+// address override them, so a consumer can check against a key and a node of their own
+// choosing. The chain id and contract are pinned from /v1/trust (loadTrust), never taken
+// from a bundle.
 export async function openVerifier() {
-  const [config, pinned] = await Promise.all([api("/v1/public/config", { auth: false }), loadTrust()]);
+  const config = carried("config");
+  const [fetched, pinned] = await Promise.all([config ? null : api("/v1/public/config", { auth: false }), loadTrust()]);
   const params = new URLSearchParams(location.search);
-  const rpcUrl = new URL(params.get("rpc") || config.rpc_url, location.href).href;
-  const keyText = params.get("key") || config.public_key;
+  const settings = config || fetched;
+  const rpcUrl = new URL(params.get("rpc") || settings.rpc_url, location.href).href;
+  const keyText = params.get("key") || settings.public_key;
   const verifier = await parseVerifierKey(keyText);
   const chain = jsonRpc(rpcUrl);
   // Every check reads the chain id first: ask now (memoised), while the page's record loads.
-  chain.rpc("eth_chainId", []).catch(() => {});
+  if (!document.getElementById("data-proofs")) chain.rpc("eth_chainId", []).catch(() => {});
   return {
-    config,
+    config: settings,
     pinned,
     verifier,
     rpcUrl,
@@ -57,6 +61,30 @@ export async function openVerifier() {
     // The witness policy comes with the pinned trust file ({quorum, keys: [...]}).
     witnesses: pinned ? pinned.witnesses : null,
   };
+}
+
+// Ask the chain, in one batch, for everything the carried bundles' checks will read: the
+// chain id, and each anchor's stored root and transaction receipt, with exactly the
+// arguments verifyBundle passes (the pinned contract, the anchor's log id, the proof's tree
+// size). The answers are only memoised (chain.js): each check still compares them itself,
+// and a bundle whose values differ from what it claims here reads its own.
+function warmChain(trust, bundles) {
+  if (!trust.pinned || !bundles.length) return;
+  const contract = String(trust.pinned.contract);
+  const reads = [readChainId(trust.chain)];
+  for (const bundle of bundles) {
+    const anchor = bundle && bundle.anchor;
+    if (!anchor) continue;
+    try {
+      const logId = hexToBytes(String(anchor.log_id), 32);
+      reads.push(readAnchoredRoot(trust.chain, contract, logId, Number(bundle.inclusion.tree_size)));
+      reads.push(readReceipt(trust.chain, anchor.tx_hash));
+    } catch {
+      // a malformed bundle fails its own checks
+    }
+  }
+  for (const read of reads) read.catch(() => {}); // a failure is seen where a check awaits it
+  trust.chain.send();
 }
 
 // Whether a verdict lets the page show the event's content: every check passed, or all
@@ -74,6 +102,10 @@ export class ProofBoard {
     this.results = [];
     this.total = 0;
     this.verdicts = new Map();
+    // The bundles the page carried (the same as GET /v1/proofs gives): no request for them.
+    const proofs = carried("proofs");
+    this.carried = new Map(Object.entries((proofs && proofs.bundles) || {}));
+    warmChain(trust, [...this.carried.values()]);
   }
 
   // The verdict on one event's bundle, verified once per page whatever shows it.
@@ -82,8 +114,10 @@ export class ProofBoard {
     return this.verdicts.get(eventId);
   }
 
-  // The bundle of one event, fetched with the others asked for in the same turn.
+  // The bundle of one event: carried in the page, else fetched with the others asked for
+  // in the same turn.
   bundle(eventId) {
+    if (this.carried.has(eventId)) return Promise.resolve(this.carried.get(eventId));
     return new Promise((resolve, reject) => {
       this.wanted.push({ eventId, resolve, reject });
       if (!this.flushing) {

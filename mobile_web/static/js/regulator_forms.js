@@ -6,6 +6,7 @@
 
 import { ApiError, api, el, moment } from "./api.js";
 import { t } from "./i18n.js";
+import { errorText as messageOf } from "./messages.js";
 
 const $ = (id) => document.getElementById(id);
 const pad = (n) => String(n).padStart(2, "0");
@@ -24,7 +25,7 @@ function errorText(err) {
   if (err instanceof ApiError && err.body && Array.isArray(err.body.detail)) {
     return err.body.detail.map((d) => `${(d.loc || []).slice(1).join(".")}: ${d.msg}`).join("; ");
   }
-  return err instanceof ApiError ? err.message : String(err.message || err);
+  return messageOf(err);
 }
 
 function itemRow(item = {}) {
@@ -174,12 +175,10 @@ async function decideGrade(onLogged) {
   }
 }
 
-// Wire the two screens once; `names` maps premises ids to names, `onLogged` reloads the
+// Wire the two screens once (their premises pickers search by themselves:
+// premises_picker.js); `names` maps premises ids to names, `onLogged` reloads the
 // alert queue (a failed key item opens an alert).
 export function installRegulatorForms({ names, onLogged }) {
-  for (const select of document.querySelectorAll(".premises-select")) {
-    select.replaceChildren(...[...names].map(([id, name]) => el("option", { value: id }, name)));
-  }
   const form = $("inspect-form");
   form.elements.inspected_on.value = today();
   $("grade-form").elements.year.value = String(new Date().getFullYear());

@@ -205,8 +205,21 @@ export async function ed25519Supported() {
 
 export class SignatureUnsupported extends Error {}
 
+// Checkpoints already checked, per verifier key object and exact note text: a page's
+// bundles mostly carry the same few checkpoints, and the same bytes under the same key
+// give the same verdict (a failure included), so each is checked once.
+const checkedNotes = new WeakMap();
+
 // Verify a signed note with one key; return the parsed checkpoint body.
-export async function verifyCheckpoint(note, verifier) {
+export function verifyCheckpoint(note, verifier) {
+  if (typeof note !== "string" || !verifier || typeof verifier !== "object") return checkNote(note, verifier);
+  let notes = checkedNotes.get(verifier);
+  if (!notes) checkedNotes.set(verifier, (notes = new Map()));
+  if (!notes.has(note)) notes.set(note, checkNote(note, verifier));
+  return notes.get(note).then((body) => ({ ...body }));
+}
+
+async function checkNote(note, verifier) {
   const raw = encoder.encode(note);
   const text = note;
   const split = text.lastIndexOf("\n\n");

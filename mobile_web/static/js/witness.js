@@ -43,7 +43,19 @@ async function pinnedKey(entry) {
   return { name, keyId, key, label: entry.label || name };
 }
 
-export async function witnessedBy(note, policy) {
+// Results per policy object and exact note text: the same checkpoint under the same policy
+// is checked once per page, whatever number of bundles carry it.
+const checked = new WeakMap();
+
+export function witnessedBy(note, policy) {
+  if (typeof note !== "string" || !policy || typeof policy !== "object") return checkCosignatures(note, policy);
+  let notes = checked.get(policy);
+  if (!notes) checked.set(policy, (notes = new Map()));
+  if (!notes.has(note)) notes.set(note, checkCosignatures(note, policy));
+  return notes.get(note).then((result) => ({ ...result, labels: [...result.labels] }));
+}
+
+async function checkCosignatures(note, policy) {
   const keys = (policy && Array.isArray(policy.keys) ? policy.keys : []);
   const quorum = policy && Number.isInteger(policy.quorum) ? policy.quorum : keys.length;
   const result = { met: false, quorum, total: keys.length, labels: [], error: null };

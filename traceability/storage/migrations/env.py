@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy import Engine
 
 from traceability.storage.models import Base
+from traceability.storage.premises_search import described_by_models
 
 engine = context.config.attributes.get("engine")
 if not isinstance(engine, Engine):
@@ -16,6 +17,7 @@ with engine.connect() as connection:
         connection=connection,
         target_metadata=Base.metadata,
         render_as_batch=connection.dialect.name == "sqlite",
+        include_object=described_by_models,
     )
     with context.begin_transaction():
         context.run_migrations()
