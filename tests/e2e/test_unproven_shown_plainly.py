@@ -220,6 +220,21 @@ def _other_witness(trust: dict[str, Any]) -> None:
     trust["witnesses"] = {"quorum": 1, "keys": [{"name": name, "vkey": vkey, "label": "Elsewhere"}]}
 
 
+def without_blocks(page: Any, path: str, names: tuple[str, ...]) -> None:
+    """Serve ``path`` without the data blocks ``names`` (``<script id="data-…">``): the page
+    then asks the API for them, where the test's routes answer."""
+    wanted = "|".join(names)
+    block = re.compile(
+        rf'<script type="application/json" id="data-({wanted})">.*?</script>\n?', re.S
+    )
+
+    def handle(route: Any) -> None:
+        answer = route.fetch()
+        route.fulfill(response=answer, body=block.sub("", answer.text()))
+
+    page.route(lambda url: url.endswith(path) or f"{path}?" in url, handle)
+
+
 def _strip_anchors(route: Any) -> None:
     answer = route.fetch()
     body = answer.json()
@@ -229,15 +244,22 @@ def _strip_anchors(route: Any) -> None:
 
 
 def _other_chain_rpc(route: Any) -> None:
-    call = json.loads(route.request.post_data or "{}")
-    if call.get("method") == "eth_chainId":
-        route.fulfill(
-            status=200,
-            content_type="application/json",
-            body=json.dumps({"jsonrpc": "2.0", "id": call.get("id"), "result": "0x5"}),
-        )
-    else:
+    """The RPC as it is, except that it says it serves chain 5 (single calls and batches)."""
+    sent = json.loads(route.request.post_data or "{}")
+    calls = sent if isinstance(sent, list) else [sent]
+    if not any(c.get("method") == "eth_chainId" for c in calls):
         route.continue_()
+        return
+    answer = route.fetch()
+    got = answer.json()
+    answers = got if isinstance(got, list) else [got]
+    asked = {c.get("id"): c.get("method") for c in calls}
+    for reply in answers:
+        if asked.get(reply.get("id")) == "eth_chainId":
+            reply.pop("error", None)
+            reply["result"] = "0x5"
+    body = answers if isinstance(got, list) else answers[0]
+    route.fulfill(response=answer, body=json.dumps(body))
 
 
 FAILURES = {
@@ -256,6 +278,8 @@ def test_the_consumer_page_fails_closed(server: Server, context: Any, case: str)
     how, check = FAILURES[case]
     page = context.new_page()
     path = f"/r/{PREMISES}"
+    # The page carries its trust file; served without it, the page asks /v1/trust.
+    without_blocks(page, path, ("trust",))
     if how == "trust500":
         page.route("**/v1/trust", lambda r: r.fulfill(status=500, body="{}"))
     elif how in ("contract", "chain", "witness"):
@@ -292,6 +316,7 @@ def test_the_consumer_page_fails_closed(server: Server, context: Any, case: str)
 
 def test_public_config_unreadable_shows_a_load_error(server: Server, context: Any) -> None:
     page = context.new_page()
+    without_blocks(page, f"/r/{PREMISES}", ("config",))
     page.route("**/v1/public/config", lambda r: r.fulfill(status=500, body="{}"))
     page.goto(server.url(f"/r/{PREMISES}"))
     expect(page.locator("[data-role=load-error]")).to_be_visible(timeout=WAIT_MS)
@@ -303,6 +328,7 @@ def test_anchors_withheld_make_the_page_wait_never_green(server: Server, context
     """Bundles without their anchor (a server that withholds them): each item waits for the
     chain, the banner is amber and counts what it confirmed, and no problem line is ticked."""
     page = context.new_page()
+    without_blocks(page, f"/r/{RIVER}", ("proofs",))
     page.route("**/v1/proofs?*", _strip_anchors)
     page.goto(server.url(f"/r/{RIVER}"))
     _settled(page)
