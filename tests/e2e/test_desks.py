@@ -170,8 +170,26 @@ def test_the_console_records_an_inspection_and_a_grade_at_414_px(
     assert (grade or "no grade") in page.inner_text("#grade-result")
 
 
+def _chinese_form_screenshot(server: Server, browser: Any) -> None:
+    """The Chinese form as a Chinese browser shows it (its date inputs and file buttons)."""
+    context = browser.new_context(viewport=NARROW, locale="zh-CN")
+    context.set_default_timeout(WAIT_MS)
+    try:
+        page = context.new_page()
+        page.goto(server.url("/kitchen"))
+        assert page.evaluate("navigator.language") == "zh-CN"
+        page.fill("#api-key", server.seeded.keys["sunny-noodles"])
+        page.click("#signin button[type=submit]")
+        page.wait_for_selector("#today li[data-record-type=morning_check]")
+        page.click("details[data-record-type=sample_retention] summary")
+        page.locator("#form-sample_retention").scroll_into_view_if_needed()
+        save_screenshot(page, "kitchen-form-zh.png")
+    finally:
+        context.close()
+
+
 def test_the_kitchen_has_seven_forms_and_says_when_a_record_raises_an_alert(
-    desk_server: Server, context: Any
+    desk_server: Server, context: Any, browser_zh: Any
 ) -> None:
     server = desk_server
     page = context.new_page()
@@ -188,9 +206,8 @@ def test_the_kitchen_has_seven_forms_and_says_when_a_record_raises_an_alert(
         "#forms label > span:first-child", "s => s.map(x => x.textContent)"
     )
     assert "重量（克） *" in zh_labels and "晨检人" in zh_labels
+    _chinese_form_screenshot(server, browser_zh)
     page.click("details[data-record-type=sample_retention] summary")
-    page.locator("#form-sample_retention").scroll_into_view_if_needed()
-    save_screenshot(page, "kitchen-form-zh.png")
     page.click("#lang")
     labels = page.eval_on_selector_all(
         "#forms label > span:first-child", "s => s.map(x => x.textContent)"
