@@ -37,9 +37,9 @@ $(NODE_STAMP): hardhat_local/package.json hardhat_local/package-lock.json
 
 # The browser tests drive Debian's Chromium with Playwright (never `playwright install`);
 # a CJK font so the Chinese labels render in screenshots.
-BROWSER_PACKAGES := chromium fonts-wqy-microhei
+BROWSER_PACKAGES := chromium chromium-l10n fonts-wqy-microhei
 browser:
-	@if ! command -v chromium >/dev/null || [ ! -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ]; then \
+	@if ! command -v chromium >/dev/null || [ ! -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ] || [ ! -e /usr/lib/chromium/locales/zh-CN.pak ]; then \
 	  SUDO=$$([ "$$(id -u)" = 0 ] || echo sudo); \
 	  $$SUDO apt-get update -qq && $$SUDO apt-get install -y -qq $(BROWSER_PACKAGES) >/dev/null; \
 	fi

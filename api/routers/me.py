@@ -16,6 +16,9 @@ router = APIRouter(prefix="/v1", tags=["account"])
 
 @router.get("/me")
 def me(principal: PrincipalDep, session: SessionDep) -> dict[str, Any]:
+    """Who the key is, its districts and how many premises it reaches. Not the premises
+    themselves: a regulator may reach thousands, and every sign-in asks this; the pickers
+    search them with ``GET /v1/me/premises?q=``."""
     org = directory.organisation(session, principal.org_id)
     return {
         "org_id": principal.org_id,
@@ -23,7 +26,7 @@ def me(principal: PrincipalDep, session: SessionDep) -> dict[str, Any]:
         "role": principal.role,
         "key_id": principal.key_id,
         "districts": sorted(principal.districts),
-        "premises": directory.premises_scope(session, principal),
+        "premises_count": directory.premises_reachable(session, principal),
     }
 
 

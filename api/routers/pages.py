@@ -254,6 +254,13 @@ def _joined(entry: str) -> bytes:
     return joined_script(entry, _asset)
 
 
+@router.get("/favicon.ico", response_class=Response, include_in_schema=False)
+def favicon(request: Request) -> Response:
+    """The pages name their icon (``<link rel=icon>``); this answers the browsers and tools
+    that ask for /favicon.ico anyway, with the same SVG, instead of a 404."""
+    return _served("img/favicon.svg", _asset("img/favicon.svg"), request)
+
+
 @router.get("/static/{asset:path}", response_class=Response)
 def static_asset(asset: Annotated[str, Path(max_length=200)], request: Request) -> Response:
     """A script, style sheet or image of the pages: gzipped for a client that accepts it

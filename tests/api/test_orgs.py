@@ -21,12 +21,34 @@ from traceability.storage.models import ApiKeyRow
 pytestmark = pytest.mark.clock_sensitive  # also run under the pinned clocks (make clocks)
 
 
-def test_me_names_the_caller_and_its_reach(city: City) -> None:
-    assert city.client.get("/v1/me", headers=city.headers("rest-1")).json()["premises"] == ["p-1"]
+def test_me_names_the_caller_and_counts_its_reach(city: City) -> None:
+    # A count, never the list: a regulator may reach thousands and every sign-in asks.
+    own = city.client.get("/v1/me", headers=city.headers("rest-1")).json()
+    assert own["premises_count"] == 1 and "premises" not in own
     regulator = city.client.get("/v1/me", headers=city.headers("reg-2")).json()
-    assert regulator["role"] == "regulator" and regulator["premises"] == ["p-2"]
-    assert regulator["districts"] == ["d2"]
-    assert city.client.get("/v1/me", headers=city.headers("auditor")).json()["premises"] is None
+    assert regulator["role"] == "regulator" and regulator["premises_count"] == 1
+    assert regulator["districts"] == ["d2"] and "premises" not in regulator
+    # A second premises in d2 counts for its regulator, not for d1's.
+    admin = city.headers("admin")
+    added = city.client.post(
+        "/v1/admin/premises",
+        json={
+            "premises_id": "p-9",
+            "org_id": "rest-1",
+            "name": "Annex",
+            "kind": "restaurant",
+            "licence_number": "JY13301000999",
+            "licence_issued_on": "2025-03-01",
+            "district": "d2",
+            "address": "9 Side St",
+        },
+        headers=admin,
+    )
+    assert added.status_code == 201, added.text
+    assert city.client.get("/v1/me", headers=city.headers("reg-2")).json()["premises_count"] == 2
+    assert city.client.get("/v1/me", headers=city.headers("reg-1")).json()["premises_count"] == 1
+    assert city.client.get("/v1/me", headers=city.headers("rest-1")).json()["premises_count"] == 2
+    assert city.client.get("/v1/me", headers=city.headers("auditor")).json()["premises_count"] == 3
     answer = city.client.get("/v1/me")
     assert answer.status_code == 401 and answer.json()["error"] == "Unauthenticated"
 
@@ -99,7 +121,7 @@ def test_admin_creates_organisations_premises_and_keys(city: City) -> None:
     assert issued.status_code == 201
     token = issued.json()["api_key"]
     me = client.get("/v1/me", headers={"Authorization": f"Bearer {token}"}).json()
-    assert me["org_id"] == "rest-3" and me["premises"] == ["p-3"]
+    assert me["org_id"] == "rest-3" and me["premises_count"] == 1
     # Non-admins cannot reach the admin API.
     for name in ("rest-1", "reg-1", "auditor"):
         answer = client.get("/v1/admin/orgs", headers=city.headers(name))

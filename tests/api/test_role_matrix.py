@@ -199,6 +199,7 @@ MATRIX: list[Call] = [
     Call("GET", "/console", EVERYONE),
     Call("GET", "/kitchen", EVERYONE),
     Call("GET", "/static/{asset}", EVERYONE),
+    Call("GET", "/favicon.ico", EVERYONE),
     Call("GET", "/static/js/bundle/{entry}.js", EVERYONE),
     # 404 for everyone here (the fixture attachment is not vision evidence), never 401/403.
     Call("GET", "/v1/public/evidence/{sha256}", EVERYONE),

@@ -26,6 +26,7 @@ from seeded_kitchen import Seeded, anchor, register_city, seed_over_http
 from traceability.settings import Settings
 
 CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM_ZH_PAK = Path("/usr/lib/chromium/locales/zh-CN.pak")  # Debian's chromium-l10n
 ARTIFACTS = Path(__file__).parent / "artifacts"
 SCREENSHOTS = Path(__file__).parents[2] / "docs" / "screenshots"
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
@@ -133,27 +134,56 @@ def serving(data_dir: Path, env: dict[str, str]) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def browser(chromium_path: Path) -> Iterator[Any]:
+def playwright_driver(chromium_path: Path) -> Iterator[Any]:
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=str(chromium_path),
-            headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
-            timeout=60_000,
-        )
-        try:
-            yield launched
-        finally:
-            launched.close()
+        yield playwright
+
+
+def _launch(
+    playwright: Any, chromium_path: Path, *extra: str, env: dict[str, str] | None = None
+) -> Any:
+    return playwright.chromium.launch(
+        executable_path=str(chromium_path),
+        headless=True,
+        args=[
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            *extra,
+        ],
+        env=env,
+        timeout=60_000,
+    )
+
+
+@pytest.fixture(scope="session")
+def browser(playwright_driver: Any, chromium_path: Path) -> Iterator[Any]:
+    launched = _launch(playwright_driver, chromium_path)
+    try:
+        yield launched
+    finally:
+        launched.close()
+
+
+@pytest.fixture(scope="session")
+def browser_zh(playwright_driver: Any, chromium_path: Path) -> Iterator[Any]:
+    """A Chromium whose own interface is Chinese, as a phone in China has it: date inputs
+    read 年/月/日 and the file button 选择文件 (a context's ``locale`` alone changes the
+    page's Intl and navigator.language, not these). Needs Debian's chromium-l10n; give
+    its contexts ``locale="zh-CN"`` too."""
+    if not CHROMIUM_ZH_PAK.exists():
+        browser_missing("Chromium's Chinese interface is missing (apt-get install chromium-l10n)")
+    env = {**os.environ, "LANGUAGE": "zh_CN", "LANG": "zh_CN.UTF-8"}
+    launched = _launch(playwright_driver, chromium_path, "--lang=zh-CN", env=env)
+    try:
+        yield launched
+    finally:
+        launched.close()
 
 
 def save_screenshot(page: Any, name: str) -> Path:

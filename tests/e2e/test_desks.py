@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -169,8 +170,26 @@ def test_the_console_records_an_inspection_and_a_grade_at_414_px(
     assert (grade or "no grade") in page.inner_text("#grade-result")
 
 
+def _chinese_form_screenshot(server: Server, browser: Any) -> None:
+    """The Chinese form as a Chinese browser shows it (its date inputs and file buttons)."""
+    context = browser.new_context(viewport=NARROW, locale="zh-CN")
+    context.set_default_timeout(WAIT_MS)
+    try:
+        page = context.new_page()
+        page.goto(server.url("/kitchen"))
+        assert page.evaluate("navigator.language") == "zh-CN"
+        page.fill("#api-key", server.seeded.keys["sunny-noodles"])
+        page.click("#signin button[type=submit]")
+        page.wait_for_selector("#today li[data-record-type=morning_check]")
+        page.click("details[data-record-type=sample_retention] summary")
+        page.locator("#form-sample_retention").scroll_into_view_if_needed()
+        save_screenshot(page, "kitchen-form-zh.png")
+    finally:
+        context.close()
+
+
 def test_the_kitchen_has_seven_forms_and_says_when_a_record_raises_an_alert(
-    desk_server: Server, context: Any
+    desk_server: Server, context: Any, browser_zh: Any
 ) -> None:
     server = desk_server
     page = context.new_page()
@@ -187,9 +206,8 @@ def test_the_kitchen_has_seven_forms_and_says_when_a_record_raises_an_alert(
         "#forms label > span:first-child", "s => s.map(x => x.textContent)"
     )
     assert "重量（克） *" in zh_labels and "晨检人" in zh_labels
+    _chinese_form_screenshot(server, browser_zh)
     page.click("details[data-record-type=sample_retention] summary")
-    page.locator("#form-sample_retention").scroll_into_view_if_needed()
-    save_screenshot(page, "kitchen-form-zh.png")
     page.click("#lang")
     labels = page.eval_on_selector_all(
         "#forms label > span:first-child", "s => s.map(x => x.textContent)"
@@ -279,3 +297,65 @@ def test_the_kitchen_has_seven_forms_and_says_when_a_record_raises_an_alert(
     _no_sideways_scroll(page)
     page.locator("#csv-result").scroll_into_view_if_needed()
     save_screenshot(page, "kitchen-csv-errors.png")
+
+
+# Zones a browser may be set to, one of which is on another day than the premises
+# (Asia/Shanghai, UTC+8) at any moment: Los Angeles (UTC-8/-7) before 15:00 in Shanghai,
+# Pago Pago (UTC-11) before 19:00, Kiritimati (UTC+14) from 18:00.
+ELSEWHERE = ("America/Los_Angeles", "Pacific/Pago_Pago", "Pacific/Kiritimati")
+
+
+def _a_zone_on_another_day() -> tuple[str, str]:
+    """A browser zone whose day differs from the premises' now and for the next half hour
+    (so the page loads within it), with that zone's day; computed from the wall clock."""
+    now = datetime.now(UTC)
+    for name in ELSEWHERE:
+        zone = ZoneInfo(name)
+        if all(
+            (now + margin).astimezone(zone).date()
+            != (now + margin).astimezone(PREMISES_ZONE).date()
+            for margin in (timedelta(0), timedelta(minutes=30))
+        ):
+            return name, now.astimezone(zone).date().isoformat()
+    raise AssertionError(f"no zone of {ELSEWHERE} is on another day than the premises at {now}")
+
+
+def test_the_kitchen_today_is_the_premises_day_not_the_browsers(
+    desk_server: Server, browser: Any
+) -> None:
+    server = desk_server
+    browser_zone, browser_day = _a_zone_on_another_day()
+    context = browser.new_context(viewport=NARROW, timezone_id=browser_zone)
+    context.set_default_timeout(WAIT_MS)
+    errors: list[str] = []
+    context.on("page", lambda tab: tab.on("pageerror", lambda exc: errors.append(str(exc))))
+    try:
+        page = context.new_page()
+        page.goto(server.url("/kitchen"))
+        # The browser really is elsewhere: its own clock says another day.
+        assert page.evaluate("Intl.DateTimeFormat().resolvedOptions().timeZone") == browser_zone
+        own = page.evaluate(
+            "(() => { const d = new Date(); return [d.getFullYear(),"
+            " String(d.getMonth() + 1).padStart(2, '0'),"
+            " String(d.getDate()).padStart(2, '0')].join('-'); })()"
+        )
+        premises_day = datetime.now(UTC).astimezone(PREMISES_ZONE).date().isoformat()
+        assert own == browser_day != premises_day
+        page.fill("#api-key", server.seeded.keys["sunny-noodles"])
+        page.click("#signin button[type=submit]")
+        page.wait_for_selector("#today li[data-record-type=morning_check]")
+        # The checklist asks for the premises' day: the seed's morning check (logged on the
+        # premises' today) is ticked, and the day is named with the premises' zone.
+        assert page.get_attribute("#today", "data-day") == premises_day
+        expect(page.locator("#today-day")).to_contain_text(premises_day)
+        expect(page.locator("#today-day")).to_contain_text("Asia/Shanghai")
+        ticked = page.locator("#today li[data-record-type=morning_check]")
+        assert ticked.get_attribute("data-done") is not None  # present when done
+        expect(ticked).to_contain_text("✓")
+        # The forms default to the premises' day and clock too.
+        assert page.input_value("#form-morning_check [name=date]") == premises_day
+        time_in = page.input_value("#form-sample_retention [name=time_in]")
+        assert time_in.startswith(premises_day + "T"), time_in
+    finally:
+        context.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"

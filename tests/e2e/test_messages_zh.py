@@ -38,8 +38,9 @@ def zh_server(tmp_path_factory: pytest.TempPathFactory, chromium_path: Path) -> 
 
 
 @pytest.fixture
-def context(browser: Any) -> Iterator[Any]:
-    made = browser.new_context(viewport=PHONE)
+def context(browser_zh: Any) -> Iterator[Any]:
+    # A Chinese browser: date inputs, file buttons and number formats as in China.
+    made = browser_zh.new_context(viewport=PHONE, locale="zh-CN")
     made.set_default_timeout(WAIT_MS)
     errors: list[str] = []
     made.on("page", lambda tab: tab.on("pageerror", lambda exc: errors.append(str(exc))))
@@ -54,6 +55,7 @@ def test_the_kitchen_says_sign_in_and_csv_errors_in_chinese(
     server = zh_server
     page = context.new_page()
     page.goto(server.url("/kitchen"))
+    assert page.evaluate("navigator.language") == "zh-CN"
     # An unknown key: the 401's code, in Chinese (the English detail is not shown).
     page.fill("#api-key", UNKNOWN_KEY)
     page.click("#signin button[type=submit]")

@@ -86,8 +86,9 @@ def picker_server(
 
 
 @pytest.fixture
-def page(browser: Any) -> Iterator[Any]:
-    context = browser.new_context(viewport=NARROW)
+def page(browser_zh: Any) -> Iterator[Any]:
+    # Chinese pages in a Chinese browser (its date inputs and file buttons), as in China.
+    context = browser_zh.new_context(viewport=NARROW, locale="zh-CN")
     context.set_default_timeout(WAIT_MS)
     errors: list[str] = []
     context.on("page", lambda tab: tab.on("pageerror", lambda exc: errors.append(str(exc))))

@@ -342,4 +342,16 @@ def test_anchors_withheld_make_the_page_wait_never_green(server: Server, context
     assert lines.count() >= 2
     assert page.locator("#problems li[data-verified=waiting]").count() == lines.count()
     assert not PROOF_WORDS.search(page.inner_text("#problems"))
+    # "Waiting" is marked by a ring drawn in CSS, not an emoji that some fonts lack.
+    assert "⏳" not in page.inner_text("#page")
+    ring = page.eval_on_selector(
+        ".badge.waiting",
+        "b => { const s = getComputedStyle(b, '::before');"
+        " return [s.content, s.borderTopStyle, s.borderRightColor, parseFloat(s.width)]; }",
+    )
+    assert ring[0] == '""' and ring[1] == "solid" and ring[3] > 0, ring
+    assert ring[2] == "rgba(0, 0, 0, 0)", ring  # the gap that makes it a pending ring
+    assert (
+        page.locator("#problems li[data-verified=waiting] .waiting-mark").count() == lines.count()
+    )
     save_screenshot(page, "consumer-waiting.png")

@@ -449,6 +449,15 @@ class Directory:
             session, org_id=principal.org_id, text=text, offset=offset, limit=limit
         )
 
+    def premises_reachable(self, session: Session, principal: Principal) -> int:
+        """How many premises a principal may read (admins and auditors: every one), counted
+        in the database: a sign-in says how many, the pickers search them."""
+        if principal.role in ("admin", "auditor"):
+            return repo.premises_count(session)
+        if principal.role == "regulator":
+            return repo.premises_count(session, districts=sorted(principal.districts))
+        return repo.premises_count(session, org_id=principal.org_id)
+
     def premises_scope(self, session: Session, principal: Principal) -> list[str] | None:
         """The premises ids a principal may list (None: all of them)."""
         if principal.role in ("admin", "auditor"):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from traceability.storage.models import (
@@ -77,6 +77,17 @@ def premises_list(
     if districts is not None:
         query = query.where(PremisesRow.district.in_(list(districts)))
     return list(session.execute(query.offset(offset).limit(limit)).scalars())
+
+
+def premises_count(
+    session: Session, *, org_id: str | None = None, districts: Sequence[str] | None = None
+) -> int:
+    query = select(func.count()).select_from(PremisesRow)
+    if org_id is not None:
+        query = query.where(PremisesRow.org_id == org_id)
+    if districts is not None:
+        query = query.where(PremisesRow.district.in_(list(districts)))
+    return int(session.execute(query).scalar_one())
 
 
 def premises_ids_of(session: Session, org_id: str) -> list[str]:

@@ -64,7 +64,7 @@ function pendingValue(role) {
 // What a problem line says of its proof: a tick only for an item verified in full.
 function proofText(a) {
   if (a.verified === true) return t("problems.verified");
-  if (a.verified === "waiting") return t("badge.waiting");
+  if (a.verified === "waiting") return el("span", { class: "waiting-mark" }, t("badge.waiting"));
   if (a.verified === false) return "✗ " + (a.check === MISMATCH ? t("check.record_matches_log") : t("problems.unverified"));
   return t("problems.checking") + "…";
 }

@@ -8,12 +8,12 @@
 import { api, apiKey, el, setApiKey } from "./api.js";
 import "./desk_labels.js";
 import { applyLabels, installSwitch, t, tOr } from "./i18n.js";
-import { FORMS, buildForm, localDay, recordOf, showFieldErrors } from "./kitchen_forms.js";
+import { FORMS, buildForm, recordOf, setClock, showFieldErrors, zoneClock } from "./kitchen_forms.js";
 import { alertDescription, errorText, problemText } from "./messages.js";
-import { alertMoment } from "./plain.js";
+import { alertMoment, zoneName } from "./plain.js";
 
 const $ = (id) => document.getElementById(id);
-const state = { me: null, premises: null, raised: [] };
+const state = { me: null, premises: null, zone: null, raised: [] };
 const DAILY = ["morning_check", "sample_retention", "disinfection", "self_inspection"];
 
 async function signIn(key) {
@@ -40,12 +40,18 @@ async function refresh() {
   state.premises = $("premises").value;
   for (const section of document.querySelectorAll(".needs-premises")) section.hidden = !state.premises;
   if (!state.premises) return;
+  const picked = $("premises").premises;
+  state.zone = (picked && picked.premises_id === state.premises && picked.timezone) || null;
+  for (const form of $("forms").querySelectorAll("form")) setClock(form, state.zone);
   $("template").href = `/v1/records/csv-templates/${csvType()}`;
   await Promise.all([loadToday(), loadAlerts(), loadLegend()]);
 }
 
+// The premises' day (its zone, from the picker's answer), not the browser's.
 async function loadToday() {
-  const day = localDay();
+  const { day } = zoneClock(state.zone);
+  $("today").dataset.day = day;
+  $("today-day").textContent = state.zone ? `${day} · ${zoneName(state.zone)}` : day;
   const page = await api(`/v1/premises/${encodeURIComponent(state.premises)}/records?from=${day}&to=${day}&limit=200`);
   const done = new Set(page.items.map((r) => r.record_type));
   $("today").replaceChildren(

@@ -124,12 +124,46 @@ export const FORMS = [
 
 const pad = (n) => String(n).padStart(2, "0");
 
-export function localDay(when = new Date()) {
-  return `${when.getFullYear()}-${pad(when.getMonth() + 1)}-${pad(when.getDate())}`;
+// The wall clock of a zone at `when`: {day: "YYYY-MM-DD", minute: "YYYY-MM-DDTHH:MM"}. The
+// kitchen's "today" and its forms' defaults are the premises' day, not the browser's: a
+// manager abroad, or a tablet set to another zone, sees and logs the premises' day (the
+// server judges "today" and reads datetime-local in the premises' zone too). Without a zone
+// (or with one the browser does not know), the browser's own clock.
+export function zoneClock(timeZone, when = new Date()) {
+  if (timeZone) {
+    try {
+      const parts = Object.fromEntries(
+        new Intl.DateTimeFormat("en-GB", {
+          timeZone,
+          year: "numeric",
+          month: "2-digit",
+          day: "2-digit",
+          hour: "2-digit",
+          minute: "2-digit",
+          hourCycle: "h23",
+        })
+          .formatToParts(when)
+          .map((p) => [p.type, p.value]),
+      );
+      const day = `${parts.year}-${parts.month}-${parts.day}`;
+      return { day, minute: `${day}T${parts.hour}:${parts.minute}` };
+    } catch {
+      // an unknown zone: the browser's clock below
+    }
+  }
+  const day = `${when.getFullYear()}-${pad(when.getMonth() + 1)}-${pad(when.getDate())}`;
+  return { day, minute: `${day}T${pad(when.getHours())}:${pad(when.getMinutes())}` };
 }
 
-function localMinute(when = new Date()) {
-  return `${localDay(when)}T${pad(when.getHours())}:${pad(when.getMinutes())}`;
+// Set the forms' default day and time to the premises' clock; a value the user typed
+// (one that is not the last default) is kept.
+export function setClock(form, timeZone) {
+  const { day, minute } = zoneClock(timeZone);
+  for (const input of form.querySelectorAll("input[data-default]")) {
+    const value = input.type === "date" ? day : minute;
+    if (input.value === input.dataset.default) input.value = value;
+    input.dataset.default = value;
+  }
 }
 
 function labelled(name, control, required) {
@@ -159,9 +193,13 @@ function control(field, prefix = "") {
     case "integer":
       return el("input", { type: "number", name, required: field.required, step: field.kind === "integer" ? "1" : "any", value: field.value ?? "", inputmode: "decimal" });
     case "date":
-      return el("input", { type: "date", name, required: field.required, value: field.name === "date" ? localDay() : "" });
+      return field.name === "date"
+        ? el("input", { type: "date", name, required: field.required, value: zoneClock().day, "data-default": zoneClock().day })
+        : el("input", { type: "date", name, required: field.required, value: "" });
     case "datetime":
-      return el("input", { type: "datetime-local", name, required: field.required, value: field.required ? localMinute() : "" });
+      return field.required
+        ? el("input", { type: "datetime-local", name, required: true, value: zoneClock().minute, "data-default": zoneClock().minute })
+        : el("input", { type: "datetime-local", name, required: false, value: "" });
     case "file":
       return el("input", { type: "file", name, accept: "image/jpeg,image/png,image/webp,application/pdf" });
     default:
