@@ -106,6 +106,33 @@ def server(tmp_path_factory: pytest.TempPathFactory, chromium_path: Path) -> Ite
 
 
 @contextmanager
+def seeded_server(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterator[Server]:
+    """A server of its own with the seeded kitchen city (not anchored), for tests that write
+    what would change what other modules' pages show."""
+    data_dir = tmp_path_factory.mktemp(name)
+    env = _environment(data_dir)
+    settings = Settings(data_dir=data_dir, database_url=None)
+    keys, probe_key = register_city(settings)
+    with serving(data_dir, env) as base:
+        yield Server(base, data_dir, env, seed_over_http(base, settings, keys, probe_key))
+
+
+@contextmanager
+def phone_context(browser: Any, **options: Any) -> Iterator[Any]:
+    """A 414 px wide browser context with the tests' waits; fails the test if a page of it
+    threw a JavaScript error."""
+    made = browser.new_context(viewport={"width": 414, "height": 896}, **options)
+    made.set_default_timeout(60_000)
+    errors: list[str] = []
+    made.on("page", lambda tab: tab.on("pageerror", lambda exc: errors.append(str(exc))))
+    try:
+        yield made
+    finally:
+        made.close()
+    assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+@contextmanager
 def serving(data_dir: Path, env: dict[str, str]) -> Iterator[str]:
     """``sunledger serve`` on a free 127.0.0.1 port until the block ends (stopped by its
     PID); yields its base URL once it answers."""

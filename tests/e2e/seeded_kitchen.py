@@ -404,3 +404,23 @@ def anchor(data_dir: Path, env: dict[str, str]) -> str:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     return done.stdout
+
+
+def log_light_sample(page: Any) -> Any:
+    """Fill and send the kitchen's sample-retention form with a 100 g sample taken at 11:30
+    yesterday, the premises' time (under the 125 g minimum: it raises an alert); the form."""
+    form = page.locator("#form-sample_retention")
+    form.locator("[name=dish]").fill("Braised tofu")
+    form.locator("[name=weight_g]").fill("100")
+    form.locator("[name=fridge]").fill("sample-fridge-1")
+    form.locator("[name=person]").fill("Cook Li")
+    yesterday = (datetime.now(UTC).astimezone(PREMISES_ZONE) - timedelta(days=1)).replace(
+        hour=11, minute=30
+    )
+    page.evaluate(
+        "([day, time]) => { const f = document.getElementById('form-sample_retention');"
+        " f.elements.date.value = day; f.elements.time_in.value = time; }",
+        [yesterday.date().isoformat(), yesterday.strftime("%Y-%m-%dT%H:%M")],
+    )
+    form.locator("button[type=submit]").click()
+    return form

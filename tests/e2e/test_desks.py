@@ -16,11 +16,13 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from conftest import Server, _environment, save_screenshot, serving
+from conftest import Server, phone_context, save_screenshot, seeded_server
 from playwright.sync_api import expect
-from seeded_kitchen import PREMISES_ZONE, local_minute, register_city, seed_over_http
-
-from traceability.settings import Settings
+from seeded_kitchen import (
+    PREMISES_ZONE,
+    local_minute,
+    log_light_sample,
+)
 
 WAIT_MS = 60_000
 NARROW = {"width": 414, "height": 896}
@@ -28,23 +30,14 @@ NARROW = {"width": 414, "height": 896}
 
 @pytest.fixture(scope="module")
 def desk_server(tmp_path_factory: pytest.TempPathFactory, chromium_path: Path) -> Iterator[Server]:
-    data_dir = tmp_path_factory.mktemp("desk-data")
-    env = _environment(data_dir)
-    settings = Settings(data_dir=data_dir, database_url=None)
-    keys, probe_key = register_city(settings)
-    with serving(data_dir, env) as base:
-        yield Server(base, data_dir, env, seed_over_http(base, settings, keys, probe_key))
+    with seeded_server(tmp_path_factory, "desk-data") as server:
+        yield server
 
 
 @pytest.fixture
 def context(browser: Any) -> Iterator[Any]:
-    made = browser.new_context(viewport=NARROW)
-    made.set_default_timeout(WAIT_MS)
-    errors: list[str] = []
-    made.on("page", lambda tab: tab.on("pageerror", lambda exc: errors.append(str(exc))))
-    yield made
-    made.close()
-    assert not errors, f"JavaScript errors on the page: {errors}"
+    with phone_context(browser) as made:
+        yield made
 
 
 def _no_sideways_scroll(page: Any) -> None:
@@ -216,20 +209,8 @@ def test_the_kitchen_has_seven_forms_and_says_when_a_record_raises_an_alert(
     assert not [text for text in labels if "_" in text], labels
 
     # A light sample: the page says at once that it raised an alert, and lists it.
-    form = page.locator("#form-sample_retention")
-    form.locator("[name=dish]").fill("Braised tofu")
-    form.locator("[name=weight_g]").fill("100")
-    form.locator("[name=fridge]").fill("sample-fridge-1")
-    form.locator("[name=person]").fill("Cook Li")
-    yesterday = (datetime.now(UTC).astimezone(PREMISES_ZONE) - timedelta(days=1)).replace(
-        hour=11, minute=30
-    )
-    page.evaluate(
-        "([day, time]) => { const f = document.getElementById('form-sample_retention');"
-        " f.elements.date.value = day; f.elements.time_in.value = time; }",
-        [yesterday.date().isoformat(), yesterday.strftime("%Y-%m-%dT%H:%M")],
-    )
-    form.locator("button[type=submit]").click()
+    form = log_light_sample(page)
+    yesterday = datetime.now(UTC).astimezone(PREMISES_ZONE) - timedelta(days=1)
     raised = form.locator(".raised-alert")
     raised.wait_for()
     assert "This record raised an alert" in raised.inner_text()

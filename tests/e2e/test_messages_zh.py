@@ -16,11 +16,9 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import Server, _environment, save_screenshot, serving
+from conftest import Server, phone_context, save_screenshot, seeded_server
 from playwright.sync_api import expect
-from seeded_kitchen import PREMISES_ZONE, local_minute, register_city, seed_over_http
-
-from traceability.settings import Settings
+from seeded_kitchen import PREMISES_ZONE, local_minute, log_light_sample
 
 WAIT_MS = 60_000
 PHONE = {"width": 414, "height": 896}
@@ -29,24 +27,15 @@ UNKNOWN_KEY = "slk_0123456789abcdef_" + "x" * 43
 
 @pytest.fixture(scope="module")
 def zh_server(tmp_path_factory: pytest.TempPathFactory, chromium_path: Path) -> Iterator[Server]:
-    data_dir = tmp_path_factory.mktemp("messages-data")
-    env = _environment(data_dir)
-    settings = Settings(data_dir=data_dir, database_url=None)
-    keys, probe_key = register_city(settings)
-    with serving(data_dir, env) as base:
-        yield Server(base, data_dir, env, seed_over_http(base, settings, keys, probe_key))
+    with seeded_server(tmp_path_factory, "messages-data") as server:
+        yield server
 
 
 @pytest.fixture
 def context(browser_zh: Any) -> Iterator[Any]:
     # A Chinese browser: date inputs, file buttons and number formats as in China.
-    made = browser_zh.new_context(viewport=PHONE, locale="zh-CN")
-    made.set_default_timeout(WAIT_MS)
-    errors: list[str] = []
-    made.on("page", lambda tab: tab.on("pageerror", lambda exc: errors.append(str(exc))))
-    yield made
-    made.close()
-    assert not errors, f"JavaScript errors on the page: {errors}"
+    with phone_context(browser_zh, locale="zh-CN") as made:
+        yield made
 
 
 def test_the_kitchen_says_sign_in_and_csv_errors_in_chinese(
@@ -68,20 +57,8 @@ def test_the_kitchen_says_sign_in_and_csv_errors_in_chinese(
 
     # A light sample: the raised alert is worded in Chinese from its measurements.
     page.click("details[data-record-type=sample_retention] summary")
-    form = page.locator("#form-sample_retention")
-    form.locator("[name=dish]").fill("Braised tofu")
-    form.locator("[name=weight_g]").fill("100")
-    form.locator("[name=fridge]").fill("sample-fridge-1")
-    form.locator("[name=person]").fill("Cook Li")
-    yesterday = (datetime.now(UTC).astimezone(PREMISES_ZONE) - timedelta(days=1)).replace(
-        hour=11, minute=30
-    )
-    page.evaluate(
-        "([day, time]) => { const f = document.getElementById('form-sample_retention');"
-        " f.elements.date.value = day; f.elements.time_in.value = time; }",
-        [yesterday.date().isoformat(), yesterday.strftime("%Y-%m-%dT%H:%M")],
-    )
-    form.locator("button[type=submit]").click()
+    form = log_light_sample(page)
+    yesterday = datetime.now(UTC).astimezone(PREMISES_ZONE) - timedelta(days=1)
     raised = form.locator(".raised-alert li[data-rule=sample_underweight]")
     raised.wait_for()
     expect(raised.locator("[data-role=alert-sentence]")).to_have_text(

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import _environment, save_screenshot, serving
+from conftest import _environment, phone_context, save_screenshot, serving
 from playwright.sync_api import expect
 
 from traceability.orgs.registry import Directory
@@ -88,13 +88,8 @@ def picker_server(
 @pytest.fixture
 def page(browser_zh: Any) -> Iterator[Any]:
     # Chinese pages in a Chinese browser (its date inputs and file buttons), as in China.
-    context = browser_zh.new_context(viewport=NARROW, locale="zh-CN")
-    context.set_default_timeout(WAIT_MS)
-    errors: list[str] = []
-    context.on("page", lambda tab: tab.on("pageerror", lambda exc: errors.append(str(exc))))
-    yield context.new_page()
-    context.close()
-    assert not errors, f"JavaScript errors on the page: {errors}"
+    with phone_context(browser_zh, locale="zh-CN") as context:
+        yield context.new_page()
 
 
 def _sign_in(page: Any, base: str, path: str, key: str) -> None:
