@@ -159,3 +159,67 @@ def test_a_refused_event_exits_2_names_its_line_and_stores_nothing(
     assert f"{events}:3:" in done.stderr and named in done.stderr, done.stderr
     assert "nothing of its batch is stored" in done.stderr
     assert counts(settings) == (0, 0, 0)
+
+
+def test_an_fhrs_inspection_of_premises_registered_with_the_cli_follows_the_scheme(
+    settings: Settings, env: dict[str, str], tmp_path: Path
+) -> None:
+    made = sunledger(
+        "orgs", "add-premises", "p-uk", "--org", "rest-a", "--name", "The Cafe",
+        "--district", "westminster", "--address", "1 Whitehall", "--timezone", "Europe/London",
+        "--scheme", "uk-fhrs", "--external-id", "fhrs=254719", "--inspection-only", env=env,
+    )  # fmt: skip
+    assert made.returncode == 0, made.stderr
+
+    def fhrs(event_id: str, **payload: Any) -> str:
+        body = {
+            "inspector_org": "Westminster City Council",
+            "inspected_on": "2019-03-04",
+            "scheme": "uk-fhrs",
+            "inspection_type": "FHRS inspection",
+            "rating": "4",
+            "authority_rating": "4",
+            "sub_scores": {"hygiene": 5, "structural": 10, "confidence_in_management": 5},
+            "historical": True,
+            **payload,
+        }
+        return json.dumps(
+            {
+                "id": event_id,
+                "kind": "inspection",
+                "subject": "premises:p-uk",
+                "occurred_at": "2019-03-04T00:00:00Z",
+                "payload": body,
+            }
+        )
+
+    bad = tmp_path / "bad.jsonl"
+    for line, named in [
+        (fhrs(INSPECTION_ID, rating="5"), "payload.rating: '5', but under scheme 'uk-fhrs'"),
+        (fhrs(INSPECTION_ID, sub_scores={"hygiene": 99}), "hygiene"),
+        (fhrs(INSPECTION_ID, inspected_on="2099-01-01"), "after today"),
+    ]:
+        bad.write_text(line + "\n")
+        refused = sunledger("log", "append", str(bad), env=env)
+        assert refused.returncode == 2 and named in refused.stderr, refused.stderr
+    bad.write_text(fhrs(INSPECTION_ID) + "\n")
+    wide = {**env, "SUNLEDGER_INSPECTION_ALERT_WINDOW_DAYS": "36500"}  # 2019 is in the window
+    refused = sunledger("log", "append", str(bad), env=wide)
+    assert refused.returncode == 2, refused.stderr
+    assert "payload.historical: an inspection on 2019-03-04 is within the alert window" in (
+        refused.stderr
+    )
+    assert counts(settings) == (0, 0, 0)
+
+    good = tmp_path / "fhrs.jsonl"
+    good.write_text(fhrs(INSPECTION_ID) + "\n")
+    done = sunledger("log", "append", str(good), env=env)
+    assert done.returncode == 0, done.stderr
+    assert counts(settings) == (1, 1, 0)
+    app = create_app(settings)
+    with TestClient(app) as client:
+        latest = client.get("/v1/public/restaurants/p-uk").json()["latest_inspection"]
+        assert (latest["scheme"], latest["rating"], latest["score"]) == ("uk-fhrs", "4", None)
+    app.state.engine.dispose()
+    audited = sunledger("audit", "--no-chain", env=env)
+    assert audited.returncode == 0 and audited.stdout.startswith("ok"), audited.stdout
