@@ -49,8 +49,6 @@ def refusal(event: PreparedEvent) -> str | None:
             f"a {kind.value} naming an alert is a step of the alert lifecycle, which the "
             "platform runs (the alerts API, /v1/alerts/{alert}/...)"
         )
-    if kind is EventKind.ALERT_TRANSITION:
-        return "an alert_transition needs an alert_id"
     if kind is EventKind.PROBE_DAY_SUMMARY:
         return "a probe_day_summary is computed from the logged readings by the platform"
     if kind is EventKind.PROBE_READING and (p.get("signature") or p.get("gateway")):
