@@ -9,21 +9,23 @@ import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from traceability.alerts import repository as alerts_repo
-from traceability.alerts.raising import open_alert
+from traceability.alerts.raising import OpenedAlert, open_alert
 from traceability.errors import Conflict, Invalid
 from traceability.inspections import grades
 from traceability.inspections import repository as repo
 from traceability.inspections.schemas import InspectionSubmission
 from traceability.messages import message
+from traceability.orgs import repository as org_repository
 from traceability.rules.schemes import load_scheme
-from traceability.storage.models import AlertRow, GradeRow, InspectionRow, PremisesRow
+from traceability.storage.models import GradeRow, InspectionRow, PremisesRow
 from traceability.transparency.events import (
     EventInput,
     EventKind,
@@ -223,30 +225,15 @@ class Inspections:
         alerts on (the lower class when both)."""
         prepared = _prepare_inspection(premises, inspector_org, submission, now)
         self._log.lock(session)
-        key_failed, violations, risky = prepared.key_failed, prepared.violations, prepared.risky
+        key_failed, violations = prepared.key_failed, prepared.violations
         event = _inspection_event(premises, submission, prepared, now)
-        occurred_at = event.occurred_at
         events = [event]
-        alert: AlertRow | None = None
-        if key_failed or risky:
-            failed = (["key item(s) failed: " + "; ".join(key_failed)] if key_failed else []) + (
-                ["violation(s): " + "; ".join(risky)] if risky else []
+        alert_id: str | None = None
+        if prepared.alert_classes:
+            opened = self._open_inspection_alert(
+                session, premises, inspector_org, submission, prepared, event, now
             )
-            opened = open_alert(
-                session,
-                premises_id=premises.premises_id,
-                subject=f"premises:{premises.premises_id}",
-                source="inspection",
-                rule=KEY_ITEM_RULE if key_failed else VIOLATION_RULE,
-                alert_class=min(prepared.alert_classes),
-                detail=(
-                    f"official inspection on {submission.inspected_on.isoformat()} by "
-                    f"{inspector_org} (event {event.event_id}): " + "; ".join(failed)
-                )[:2000],
-                started_at=occurred_at,
-                now=now,
-            )
-            alert = opened.alert
+            alert_id = opened.alert.alert_id
             events.append(opened.event)
         row = InspectionRow(
             event_id=event.event_id,
@@ -266,7 +253,126 @@ class Inspections:
         )
         repo.add_inspection(session, row)
         logged = self._append(session, events)
-        return RecordedInspection(row, logged[0], None if alert is None else alert.alert_id)
+        return RecordedInspection(row, logged[0], alert_id)
+
+    def project_logged(
+        self, session: Session, event: PreparedEvent, now: datetime, alert_window_days: int
+    ) -> list[PreparedEvent]:
+        """Write the inspections row of an ``inspection`` event logged as given (``sunledger
+        log append``), checked as ``record`` checks a regulator's submission; return the
+        alert events to log after it (the caller holds the log lock).
+
+        The payload's derived fields (result, rating, risk categories) must be what the
+        premises' scheme gives, so the row, the public record and the audit agree. An
+        inspection marked ``historical`` must be older than the alert window and opens no
+        alert; any other opens the alert ``record`` would open.
+        """
+        p = event.public["payload"]
+        if not event.subject.startswith("premises:"):
+            raise Invalid(f"an inspection's subject is premises:<id>, not {event.subject!r}")
+        premises_id = event.subject.removeprefix("premises:")
+        premises = org_repository.premises(session, premises_id)
+        if premises is None:
+            raise Invalid(f"no premises {premises_id} (register it first: orgs add-premises)")
+        if p.get("inspected_on") is None:
+            raise Invalid("payload.inspected_on: required for an inspection of a premises")
+        named = p.get("scheme")
+        if (named or CN_SCHEME) != premises.scheme:
+            raise Invalid(
+                f"payload.scheme: {named or CN_SCHEME!r}, but premises {premises_id} follows "
+                f"scheme {premises.scheme!r}"
+            )
+        try:
+            submission = InspectionSubmission(
+                inspected_on=p["inspected_on"],
+                items=p.get("items") or [],
+                findings=p.get("findings"),
+                score=p.get("score"),
+                inspection_type=p.get("inspection_type"),
+                violations=p.get("violations") or [],
+                rating=p.get("authority_rating"),
+            )
+        except ValidationError as exc:
+            problem = exc.errors()[0]
+            where = ".".join(str(part) for part in problem["loc"])
+            raise Invalid(f"payload.{where}: {problem['msg']}") from None
+        prepared = _prepare_inspection(premises, str(p["inspector_org"]), submission, now)
+        if p.get("sub_scores"):
+            load_scheme(prepared.scheme).check_sub_scores(p["sub_scores"])
+        derived = ("result", "rating", "violations") if named else ("result",)
+        for name in derived:
+            given = p.get(name) if name != "violations" else list(p.get(name) or [])
+            if given != prepared.payload[name]:
+                raise Invalid(
+                    f"payload.{name}: {given!r}, but under scheme {prepared.scheme!r} this "
+                    f"inspection gives {prepared.payload[name]!r}"
+                )
+        historical = bool(p.get("historical"))
+        window_from = local_today(premises, now) - timedelta(days=alert_window_days)
+        if historical and submission.inspected_on >= window_from:
+            raise Invalid(
+                f"payload.historical: an inspection on {submission.inspected_on.isoformat()} is "
+                f"within the alert window ({alert_window_days} days): it is not history"
+            )
+        events: list[PreparedEvent] = []
+        if prepared.alert_classes and not historical:
+            opened = self._open_inspection_alert(
+                session, premises, str(p["inspector_org"]), submission, prepared, event, now
+            )
+            events.append(opened.event)
+        repo.add_inspection(
+            session,
+            InspectionRow(
+                event_id=event.event_id,
+                premises_id=premises_id,
+                regulator_org=p["inspector_org"],
+                inspected_on=submission.inspected_on,
+                score=submission.score,
+                result=prepared.result,
+                summary=json.dumps(
+                    inspection_summary(submission, prepared.key_failed), ensure_ascii=False
+                ),
+                recorded_at=event.recorded_at,
+                scheme=prepared.scheme,
+                inspection_type=submission.inspection_type,
+                rating=prepared.rating if named else prepared.result,
+                authority_rating=submission.rating,
+                sub_scores=None if p.get("sub_scores") is None else json.dumps(p["sub_scores"]),
+                violations=json.dumps(prepared.violations, ensure_ascii=False),
+                historical=historical,
+            ),
+        )
+        return events
+
+    def _open_inspection_alert(
+        self,
+        session: Session,
+        premises: PremisesRow,
+        inspector_org: str,
+        submission: InspectionSubmission,
+        prepared: _PreparedInspection,
+        event: PreparedEvent,
+        now: datetime,
+    ) -> OpenedAlert:
+        """Open the alert an inspection raises (a failed key item, or a violation whose risk
+        category the scheme alerts on; the lower class when both)."""
+        failed = (
+            ["key item(s) failed: " + "; ".join(prepared.key_failed)] if prepared.key_failed else []
+        ) + (["violation(s): " + "; ".join(prepared.risky)] if prepared.risky else [])
+        return open_alert(
+            session,
+            premises_id=premises.premises_id,
+            subject=f"premises:{premises.premises_id}",
+            source="inspection",
+            rule=KEY_ITEM_RULE if prepared.key_failed else VIOLATION_RULE,
+            alert_class=min(prepared.alert_classes),
+            detail=(
+                f"official inspection on {submission.inspected_on.isoformat()} by "
+                f"{inspector_org} (event {event.event_id}): " + "; ".join(failed)
+            )[:2000],
+            started_at=event.occurred_at,
+            now=now,
+        )
 
     def decide_grade(
         self,

@@ -5,8 +5,9 @@ prose). ``AUDITORS`` is the registry ``sunledger audit`` runs; to audit a new
 projection, write a ``ProjectionAuditor`` and append its class there.
 
 Only events shaped as the platform's services write them make rows: an
-operator's raw ``sunledger log append`` of, say, an inspection without a result
-makes no inspection row, and the audit does not ask for one. Probe readings
+inspection without a result and a date makes no inspection row, and the audit
+does not ask for one (``sunledger log append`` projects or refuses every event
+that would make one: ``traceability.projections.appended``). Probe readings
 count for the device table only when signed (by the device or its gateway), as
 the intake accepts them.
 """

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,6 +30,8 @@ class IngestResult:
     receipts: list[Receipt]
     appended: int
     """How many events were new (the others were resubmissions)."""
+    new: list[tuple[int, PreparedEvent]] = field(default_factory=list)
+    """The new events, each with its position in the batch (what a caller projects)."""
 
 
 def parse_batch(raw_events: Sequence[Any]) -> list[EventInput]:
@@ -67,6 +69,7 @@ class Ingest:
         stored = repo.events_by_ids(session, [p.event_id for p in prepared])
         receipts: list[Receipt] = []
         new: list[PreparedEvent] = []
+        positions: list[int] = []
         seen: dict[str, tuple[PreparedEvent, int]] = {}
         for position, (raw, event) in enumerate(zip(events, prepared, strict=True)):
             if event.event_id in stored:
@@ -83,9 +86,10 @@ class Ingest:
             index = first + len(new)
             seen[event.event_id] = (event, index)
             new.append(event)
+            positions.append(position)
             receipts.append(self._receipt(event, index))
         self.store(session, first, new)
-        return IngestResult(receipts, len(new))
+        return IngestResult(receipts, len(new), list(zip(positions, new, strict=True)))
 
     def append(self, session: Session, events: Sequence[PreparedEvent]) -> list[tuple[int, bytes]]:
         """Take the log lock (if this transaction does not hold it yet) and append trusted,

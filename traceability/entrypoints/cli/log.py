@@ -17,10 +17,11 @@ from traceability.entrypoints.cli.options import DataDir
 from traceability.entrypoints.cli.progress import progress_bar
 from traceability.errors import SunledgerError
 from traceability.platform import Platform, open_existing_platform
+from traceability.projections.appended import AppendedEvents
 from traceability.storage.after_commit import after_commit
 from traceability.storage.db import transaction
 from traceability.transparency.checkpoints import NoteSigner, write_signer_key_file
-from traceability.transparency.ingest import Ingest, parse_batch
+from traceability.transparency.ingest import parse_batch
 
 log_app = typer.Typer(help="Append to the log and sign checkpoints.", no_args_is_help=True)
 keys_app = typer.Typer(help="Signing keys.", no_args_is_help=True)
@@ -37,6 +38,16 @@ def _read_jsonl(path: Path) -> Iterator[tuple[int, Any]]:
                 raise SunledgerError(f"{path}:{number}: not JSON ({exc})") from None
 
 
+def _at_line(detail: str, file: Path, numbers: list[int], start: int) -> str:
+    """``event 3: ...`` of the batch at ``start`` becomes ``FILE:LINE: ...``."""
+    position, sep, reason = detail.partition(": ")
+    if sep and position.startswith("event ") and position[6:].isdigit():
+        index = start + int(position[6:])
+        if index < len(numbers):
+            return f"{file}:{numbers[index]}: {reason}"
+    return f"{file}: {detail}"
+
+
 @log_app.command("append")
 def log_append(
     file: Annotated[Path, typer.Argument(help="Events, one JSON object per line.")],
@@ -49,7 +60,10 @@ def log_append(
     """Append a JSONL file of events; every line is checked before anything is stored.
 
     Each batch is one transaction. Events that carry an ``id`` are appended
-    once, however often the file is run (a rerun gets the same receipts).
+    once, however often the file is run (a rerun gets the same receipts). An
+    inspection also gets its inspections row (and alert) as the regulator API
+    writes them; events whose rows the platform decides (grades, alert steps,
+    signed readings, dated records) are refused (docs/derivations.md).
     """
     if not file.is_file():
         raise fail(f"{file}: no such file")
@@ -71,18 +85,22 @@ def log_append(
     except SunledgerError as exc:
         raise fail(exc.detail) from None
     sessions, log, signer = platform.sessions, platform.log, platform.signer
-    ingest = Ingest(log)
-    appended = 0
+    ingest = AppendedEvents(log, settings.inspection_alert_window_days)
+    appended = alerts = 0
     sink = receipts.open("w") if receipts else None
     try:
         with progress_bar("appending") as progress:
             task = progress.add_task("append", total=len(events))
             for start in range(0, len(events), batch_size):
                 batch = events[start : start + batch_size]
-                with transaction(sessions) as session:
-                    result = ingest.ingest(session, batch)
-                    after_commit(session, partial(after_append, platform))
+                try:
+                    with transaction(sessions) as session:
+                        result, opened = ingest.ingest(session, batch)
+                        after_commit(session, partial(after_append, platform))
+                except SunledgerError as exc:
+                    raise SunledgerError(_at_line(exc.detail, file, numbers, start)) from None
                 appended += result.appended
+                alerts += opened
                 if sink:
                     for receipt in result.receipts:
                         sink.write(json.dumps(receipt.signed(signer)) + "\n")
@@ -90,13 +108,15 @@ def log_append(
             with transaction(sessions) as session:
                 cp = log.checkpoint(session, signer)
     except SunledgerError as exc:
-        raise fail(f"{file}: {exc.detail} (batches before this one are stored)") from None
+        earlier = f" ({appended} new events of earlier batches are)" if appended else ""
+        raise fail(f"{exc.detail}; nothing of its batch is stored{earlier}") from None
     finally:
         if sink:
             sink.close()
     err.print(
-        f"{appended} new events appended, {len(events) - appended} already logged; "
-        f"log size {cp.tree_size}",
+        f"{appended} new events appended, {len(events) - appended} already logged"
+        + (f", {alerts} alerts opened by inspections" if alerts else "")
+        + f"; log size {cp.tree_size}",
         highlight=False,
     )
 

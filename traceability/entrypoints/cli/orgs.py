@@ -12,8 +12,9 @@ from traceability.entrypoints.cli.console import fail, load_settings, out
 from traceability.entrypoints.cli.options import DataDir
 from traceability.errors import SunledgerError
 from traceability.orgs import repository as org_repository
-from traceability.orgs.registry import PREMISES_KINDS, ROLES, Directory
+from traceability.orgs.registry import PREMISES_KINDS, ROLES, Directory, RegistryFields
 from traceability.platform import open_platform
+from traceability.rules.schemes import DEFAULT_SCHEME, SCHEMES
 from traceability.storage.db import transaction
 
 orgs_app = typer.Typer(
@@ -79,15 +80,54 @@ def list_(data_dir: DataDir = None) -> None:
         raise fail(exc.detail) from None
 
 
+def _registry_fields(
+    external_id: list[str],
+    values: dict[str, str | float | None],
+    scheme: str,
+    inspection_only: bool,
+) -> RegistryFields:
+    """The registry options as ``RegistryFields``, each checked as the admin API checks it;
+    a bad one fails naming its option."""
+    pairs: list[tuple[str, str]] = []
+    for given in external_id:
+        source, sep, value = given.partition("=")
+        if not sep:
+            raise fail(f"--external-id {given!r}: expected SOURCE=ID, e.g. fhrs=254719")
+        pairs.append((source.strip(), value.strip()))
+    checks: list[tuple[str, dict[str, object]]] = [
+        ("--external-id", {"external_ids": tuple(pairs)}),
+        ("--scheme", {"scheme": scheme}),
+    ]
+    checks += [
+        (f"--{name.replace('_', '-')}", {name: value})
+        for name, value in values.items()
+        if value is not None
+    ]
+    for option, one in checks:
+        try:
+            RegistryFields(**one).check()  # type: ignore[arg-type]
+        except SunledgerError as exc:
+            raise fail(f"{option}: {exc.detail}") from None
+    return RegistryFields(
+        external_ids=tuple(sorted(pairs)),
+        scheme=scheme,
+        inspection_only=inspection_only,
+        **values,  # type: ignore[arg-type]
+    )
+
+
 @orgs_app.command("add-premises")
 def add_premises(
     premises_id: Annotated[str, typer.Argument(help="e.g. p-jade-garden-1")],
     org: Annotated[str, typer.Option(help="The restaurant organisation that runs it.")],
     name: Annotated[str, typer.Option()],
-    licence: Annotated[str, typer.Option(help="Food business licence number.")],
-    issued: Annotated[str, typer.Option(help="Licence issue date, YYYY-MM-DD.")],
     district: Annotated[str, typer.Option()],
     address: Annotated[str, typer.Option()],
+    licence: Annotated[
+        str | None,
+        typer.Option(help="Food business licence number (optional where the source has none)."),
+    ] = None,
+    issued: Annotated[str | None, typer.Option(help="Licence issue date, YYYY-MM-DD.")] = None,
     kind: Annotated[str, typer.Option(help=f"One of: {', '.join(PREMISES_KINDS)}.")] = (
         "restaurant"
     ),
@@ -96,13 +136,53 @@ def add_premises(
     first_shift: Annotated[str, typer.Option(help="Local HH:MM the first shift starts.")] = (
         "07:00"
     ),
+    external_id: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="The premises' id in an outside registry, SOURCE=ID (repeat).", metavar="SOURCE=ID"
+        ),
+    ] = None,
+    city: Annotated[str | None, typer.Option(help="1-100 characters.")] = None,
+    region: Annotated[str | None, typer.Option(help="State, province or county.")] = None,
+    postal_code: Annotated[str | None, typer.Option(help="1-20 characters.")] = None,
+    latitude: Annotated[float | None, typer.Option(help="Degrees, -90 to 90.")] = None,
+    longitude: Annotated[float | None, typer.Option(help="Degrees, -180 to 180.")] = None,
+    phone: Annotated[str | None, typer.Option(help="1-40 characters.")] = None,
+    business_type: Annotated[
+        str | None, typer.Option(help="As the registry names it, e.g. 'Restaurant/Cafe/Canteen'.")
+    ] = None,
+    scheme: Annotated[
+        str, typer.Option(help=f"Inspection scheme, one of: {', '.join(SCHEMES)}.")
+    ] = DEFAULT_SCHEME,
+    inspection_only: Annotated[
+        bool,
+        typer.Option(
+            "--inspection-only",
+            help="Known from inspections only: no probes, no daily records, no record alerts.",
+        ),
+    ] = False,
     data_dir: DataDir = None,
 ) -> None:
-    """Register premises with their licence, district and address."""
+    """Register premises with their district and address, and what outside registries carry
+    (licence, external ids, address parts, coordinates, phone, business type, scheme)."""
 
+    registry = _registry_fields(
+        external_id or [],
+        {
+            "city": city,
+            "region": region,
+            "postal_code": postal_code,
+            "latitude": latitude,
+            "longitude": longitude,
+            "phone": phone,
+            "business_type": business_type,
+        },
+        scheme,
+        inspection_only,
+    )
     settings = load_settings(data_dir)
     try:
-        issued_on = date.fromisoformat(issued)
+        issued_on = None if issued is None else date.fromisoformat(issued)
         expires_on = None if expires is None else date.fromisoformat(expires)
     except ValueError as exc:
         raise fail(f"a licence date is not YYYY-MM-DD: {exc}") from None
@@ -122,11 +202,17 @@ def add_premises(
                 address=address,
                 timezone=timezone,
                 first_shift=first_shift,
+                registry=registry,
                 now=datetime.now(UTC),
             )
     except SunledgerError as exc:
         raise fail(exc.detail) from None
-    out.print(f"premises {premises_id} of {org} registered in district {district}", highlight=False)
+    out.print(
+        f"premises {premises_id} of {org} registered in district {district}"
+        + (f" (scheme {scheme})" if scheme != DEFAULT_SCHEME else "")
+        + (", inspection only" if inspection_only else ""),
+        highlight=False,
+    )
 
 
 @orgs_app.command("issue-key")
