@@ -13,7 +13,7 @@ the chain). Nothing is asserted: the figures go to BENCHMARKS.md. The server is 
 its PID.
 
 ``--trace FILE`` loads the consumer page once at 4x CPU on Slow 4G with a Chrome trace
-(CDP Tracing) written to FILE, and prints where the time went: each request's start and
+(CDP Tracing) written to FILE and its sampled JS profile beside it (``.cpuprofile``), and prints where the time went: each request's start and
 end, and the page's main thread, busy or idle, over the load.
 """
 
@@ -143,6 +143,8 @@ def trace_page(browser: Any, url: str, path: Path) -> dict[str, Any]:
     browser.stop_tracing()
     profile = profiler.send("Profiler.stop")["profile"]
     context.close()
+    # The sampled JS profile beside the trace (DevTools opens it: Performance > Load profile).
+    path.with_suffix(".cpuprofile").write_text(json.dumps(profile))
     return {
         "seconds": round(elapsed, 2),
         **where_time_went(json.loads(path.read_text())),
