@@ -380,3 +380,34 @@ def test_the_stream_beats_while_nothing_happens(
     ) as stream:
         body = "".join(stream.iter_text())
     assert ": heartbeat" in body and "data:" not in body
+
+
+def test_the_list_and_the_detail_carry_the_premises_name_and_zone(city: City) -> None:
+    # The console labels its queue from the answer itself, not from a list of every
+    # premises the key reaches fetched at sign-in.
+    mine = raise_alert(city, "p-1")
+    theirs = raise_alert(city, "p-2")
+    stray = raise_alert(city, "p-9")
+    items = city.client.get("/v1/alerts", headers=city.headers("auditor")).json()["items"]
+    shown = {i["alert_id"]: (i["premises_name"], i["premises_timezone"]) for i in items}
+    assert shown == {
+        mine: ("Restaurant p-1", "Asia/Shanghai"),
+        theirs: ("Restaurant p-2", "Asia/Shanghai"),
+        stray: (None, None),  # unregistered premises: only everyone-reach callers see it
+    }
+    # The join names the premises; it does not widen a regulator's or a restaurant's reach.
+    for who, expected in (("reg-1", [mine]), ("rest-2", [theirs])):
+        items = city.client.get("/v1/alerts", headers=city.headers(who)).json()["items"]
+        assert [(i["alert_id"], i["premises_name"]) for i in items] == [
+            (a, f"Restaurant {'p-1' if a == mine else 'p-2'}") for a in expected
+        ], who
+    detail = city.client.get(f"/v1/alerts/{mine}", headers=city.headers("reg-1")).json()
+    assert (detail["premises_name"], detail["premises_timezone"]) == (
+        "Restaurant p-1",
+        "Asia/Shanghai",
+    )
+    assert city.client.get(f"/v1/alerts/{mine}", headers=city.headers("reg-2")).status_code == 403
+    answer = post(city, "reg-1", mine, "acknowledge")
+    assert answer.json()["alert"]["premises_name"] == "Restaurant p-1"
+    detail = city.client.get(f"/v1/alerts/{stray}", headers=city.headers("admin")).json()
+    assert detail["premises_name"] is None and detail["premises_timezone"] is None

@@ -114,7 +114,10 @@ def test_bad_parameters_get_a_reason_not_a_500(
     response = client.get(path)
     assert response.status_code == status, response.text
     body = response.json()
-    assert set(body) == {"error", "detail"}
+    # The error's class and English reason; a code and its parameters when the message has
+    # one (``fields`` when the framework's validation names the parameter): nothing else.
+    assert {"error", "detail"} <= set(body) <= {"error", "detail", "code", "params", "fields"}
+    assert ("code" in body) == ("params" in body)
     assert reason in body["detail"]
 
 

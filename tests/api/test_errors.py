@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -144,7 +145,10 @@ def call(
         sent.append(message)
 
     scope = {"type": "http", "method": "POST", "path": "/", "headers": headers or []}
-    asyncio.run(app(scope, receive, send))
+    # On a thread of its own: a test before it in the same process (Playwright's sync API)
+    # may have left an event loop running on this one, where asyncio.run refuses.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, app(scope, receive, send)).result()
     return inner, sent
 
 

@@ -34,6 +34,13 @@ from traceability.transparency.ingest import Ingest
 
 PREMISES_ZONE = ZoneInfo("Asia/Shanghai")  # the zone register_city gives the premises
 
+
+def local_minute(instant: str) -> str:
+    """An API instant as the desks show it: the premises' local minute with its offset."""
+    local = datetime.fromisoformat(instant).astimezone(PREMISES_ZONE)
+    return local.strftime("%Y-%m-%d %H:%M GMT+8")  # Shanghai keeps +8 all year
+
+
 PREMISES = "p-sun"
 RIVER = "p-river"
 """A second premises (district west): an A grade of last year, a failed key item at this

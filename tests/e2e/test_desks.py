@@ -13,10 +13,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from conftest import Server, _environment, save_screenshot, serving
 from playwright.sync_api import expect
-from seeded_kitchen import PREMISES_ZONE, register_city, seed_over_http
+from seeded_kitchen import PREMISES_ZONE, local_minute, register_city, seed_over_http
 
 from traceability.settings import Settings
 
@@ -131,6 +132,10 @@ def test_the_console_records_an_inspection_and_a_grade_at_414_px(
     page.wait_for_selector("#inspect-preview [data-stale]")
     page.click("#inspect-form button[type=submit]")
     page.wait_for_selector("#inspect-preview:not(.stale) [data-result=fair]")
+    # The preview names the premises from the picker's choice.
+    assert page.inner_text("#inspect-preview [data-role=inspect-premises]").startswith(
+        "Sunny Noodles · "
+    )
     page.locator("#inspect-preview").scroll_into_view_if_needed()
     _no_sideways_scroll(page)
     save_screenshot(page, "console-inspection-preview.png")
@@ -151,7 +156,10 @@ def test_the_console_records_an_inspection_and_a_grade_at_414_px(
     page.click("#grade-form button[type=submit]")
     page.wait_for_selector("#grade-preview [data-grade]")
     preview = page.inner_text("#grade-preview")
-    assert "Sunny Noodles" in preview and f'"year": {year}' in preview
+    assert f'"year": {year}' in preview
+    assert page.inner_text("#grade-preview [data-role=grade-premises]").startswith(
+        f"Sunny Noodles · {year}"
+    )
     grade = page.get_attribute("#grade-preview [data-grade]", "data-grade")
     page.locator("#grade-preview").scroll_into_view_if_needed()
     _no_sideways_scroll(page)
@@ -212,6 +220,15 @@ def test_the_kitchen_has_seven_forms_and_says_when_a_record_raises_an_alert(
     listed = page.locator(f"#alerts li[data-alert-id='{alert_id}']")
     listed.wait_for()
     assert "Sample under the minimum weight" in listed.inner_text()
+    # Its times in the premises' zone (Asia/Shanghai), named, as the API's instants say.
+    alert = httpx.get(
+        server.url(f"/v1/alerts/{alert_id}"),
+        headers={"Authorization": f"Bearer {server.seeded.keys['sunny-noodles']}"},
+        timeout=30,
+    ).json()
+    opened, due = local_minute(alert["opened_at"]), local_minute(alert["due_at"])
+    expect(raised.locator("[data-role=due]")).to_have_text(f" · due {due}")
+    expect(listed.locator("[data-role=alert-times]")).to_have_text(f"opened {opened} · due {due}")
     # A handler without a valid certificate, through the morning-check form.
     page.click("details[data-record-type=morning_check] summary")
     morning = page.locator("#form-morning_check")

@@ -14,10 +14,11 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from conftest import Server, _environment, save_screenshot, serving
 from playwright.sync_api import expect
-from seeded_kitchen import PREMISES_ZONE, register_city, seed_over_http
+from seeded_kitchen import PREMISES_ZONE, local_minute, register_city, seed_over_http
 
 from traceability.settings import Settings
 
@@ -86,6 +87,17 @@ def test_the_kitchen_says_sign_in_and_csv_errors_in_chinese(
     )
     listed = page.locator("#alerts [data-role=alert-sentence]", has_text="留样 100 克")
     listed.first.wait_for()
+    # Its times in the premises' zone (Asia/Shanghai), named: not UTC sliced from the API.
+    alert_id = raised.get_attribute("data-alert-id")
+    alert = httpx.get(
+        server.url(f"/v1/alerts/{alert_id}"),
+        headers={"Authorization": f"Bearer {server.seeded.keys['sunny-noodles']}"},
+        timeout=30,
+    ).json()
+    opened, due = local_minute(alert["opened_at"]), local_minute(alert["due_at"])
+    expect(raised.locator("[data-role=due]")).to_have_text(f" · 整改期限 {due}")
+    times = page.locator(f"#alerts li[data-alert-id='{alert_id}'] [data-role=alert-times]")
+    expect(times).to_have_text(f"发现 {opened} · 整改期限 {due}")
 
     # A CSV file's row report: every reason in Chinese, from the rows' codes.
     day = yesterday.date().isoformat()

@@ -17,7 +17,7 @@ import httpx
 import pytest
 from conftest import Server, save_screenshot
 from playwright.sync_api import expect
-from seeded_kitchen import GTIN, LOT
+from seeded_kitchen import GTIN, LOT, anchor
 
 from traceability.chain.json_rpc import JsonRpc, RpcAnchorReader
 from traceability.transparency.checkpoints import NoteVerifier
@@ -224,6 +224,16 @@ def test_the_regulator_closes_an_alert_and_the_consumer_sees_it(
         expect(item).to_have_attribute("data-status", "closed", timeout=WAIT_MS)
         assert "closed" in item.locator("[data-role=alert-status]").inner_text()
         assert item.locator("li[data-to-status=closed]").count() == 1
+        # Not every item is confirmed yet: the banner is amber and says how many are, never
+        # "all authentic"; once anchored, it is green.
+        banner = consumer.locator("#verify-summary")
+        expect(banner).to_have_class(re.compile("waiting"), timeout=WAIT_MS)
+        assert "✓" not in banner.inner_text() and "wait for the chain" in banner.inner_text()
+        anchor(server.data_dir, server.env)
+        consumer.reload()
+        expect(consumer.locator(".badge[data-state=pending]")).to_have_count(0, timeout=WAIT_MS)
+        expect(banner).to_have_class(re.compile(r"\bok\b"), timeout=WAIT_MS)
+        assert "This record is authentic" in banner.inner_text()
     finally:
         context.close()
 

@@ -161,7 +161,16 @@ def list_alerts(
     rows = repo.alerts(
         session, reach_of(principal), wanted.to_query(now), offset=offset, limit=limit
     )
-    return [alert_json(row, now) for row in rows]
+    return [
+        {**alert_json(row.alert, now), **_premises_json(row.premises_name, row.premises_timezone)}
+        for row in rows
+    ]
+
+
+def _premises_json(name: str | None, timezone: str | None) -> dict[str, str | None]:
+    """What the queue and the kitchen show of an alert's premises besides its id: the name,
+    and the zone its times are shown in (null for unregistered premises)."""
+    return {"premises_name": name, "premises_timezone": timezone}
 
 
 def readable_alert(session: Session, principal: Principal, alert_id: str) -> AlertRow:
@@ -185,6 +194,7 @@ def alert_detail(
     """The alert with its timeline: the breach, every transition with its proof link,
     and the recovery when the rule saw the premises come back in range."""
     alert = readable_alert(session, principal, alert_id)
+    premises = repo.premises(session, alert.premises_id)
     steps = repo.transitions(session, alert_id)
     logged = payloads(session, [s.event_id for s in steps])
     # The opening step points at the breach event: its rule's numbers let the pages word
@@ -192,6 +202,10 @@ def alert_detail(
     breach = logged.get(alert.breach_event_id) or {}
     return {
         **alert_json(alert, now),
+        **_premises_json(
+            None if premises is None else premises.name,
+            None if premises is None else premises.timezone,
+        ),
         "breach": {
             "event_id": alert.breach_event_id,
             "proof": proof_link(alert.breach_event_id),

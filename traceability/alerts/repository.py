@@ -68,10 +68,25 @@ def premises(session: Session, premises_id: str) -> PremisesRow | None:
     return session.get(PremisesRow, premises_id)
 
 
+@dataclass(frozen=True)
+class ListedAlert:
+    """An alert with what the queue shows of its premises: the name and the IANA time zone
+    its times are read in; both None for unregistered premises (seen only by everyone-reach
+    callers)."""
+
+    alert: AlertRow
+    premises_name: str | None
+    premises_timezone: str | None
+
+
 def alerts(
     session: Session, reach: Reach, query: AlertQuery, *, offset: int, limit: int
-) -> Sequence[AlertRow]:
-    stmt = select(AlertRow).outerjoin(PremisesRow, PremisesRow.premises_id == AlertRow.premises_id)
+) -> Sequence[ListedAlert]:
+    """The alerts in ``reach`` matching ``query``, newest first, each with its premises'
+    name and zone from the same query (the join that scopes the list)."""
+    stmt = select(AlertRow, PremisesRow.name, PremisesRow.timezone).outerjoin(
+        PremisesRow, PremisesRow.premises_id == AlertRow.premises_id
+    )
     stmt = stmt.where(_reach(reach))
     if query.district is not None:
         stmt = stmt.where(PremisesRow.district == query.district)
@@ -96,7 +111,7 @@ def alerts(
             AlertRow.status.in_(query.awaiting),
         )
     stmt = stmt.order_by(AlertRow.opened_at.desc(), AlertRow.alert_id).offset(offset).limit(limit)
-    return list(session.execute(stmt).scalars())
+    return [ListedAlert(row, name, zone) for row, name, zone in session.execute(stmt)]
 
 
 def transitions(session: Session, alert_id: str) -> Sequence[AlertTransitionRow]:

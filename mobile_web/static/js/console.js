@@ -1,7 +1,9 @@
 // The regulator console: sign in with an API key (kept in sessionStorage for this tab),
 // the alert queue with filters, an alert's detail and timeline, the lifecycle actions, and
 // live updates from the server-sent events stream, read with fetch() because EventSource
-// cannot send the Authorization header. Premises are shown by name; an alert offers only
+// cannot send the Authorization header. Premises are shown by name and times in their zone,
+// both from the alert answers themselves (no list of every premises is fetched at sign-in:
+// a regulator may supervise thousands); an alert offers only
 // the steps its status allows (traceability/alerts/lifecycle.py); the screens for
 // inspections and grades are in regulator_forms.js.
 
@@ -9,7 +11,7 @@ import { api, apiKey, authHeaders, el, setApiKey } from "./api.js";
 import "./desk_labels.js";
 import { applyLabels, installSwitch, t, tOr } from "./i18n.js";
 import { alertDescription, errorText } from "./messages.js";
-import { localMoment } from "./plain.js";
+import { alertMoment } from "./plain.js";
 import { installRegulatorForms } from "./regulator_forms.js";
 
 const state = {
@@ -18,9 +20,6 @@ const state = {
   selected: null,
   stream: null,
   lastEventId: null,
-  names: new Map(),
-  // Each premises' IANA time zone: times are shown in it, with its offset, never in UTC.
-  zones: new Map(),
   live: false,
   // The last step's outcome, shown again when the detail pane is rebuilt (a reload of the
   // queue, a live update) until another alert is opened.
@@ -42,27 +41,9 @@ function stepsFor(alert) {
   return STEPS.filter((s) => s.from.includes(alert.status) && s.by.includes(role));
 }
 
-function premisesName(id) {
-  return state.names.get(id) || id;
-}
-
-// An instant in the premises' own zone ("2026-12-05 13:47 GMT+8"); UTC, named, if unknown.
-function localAt(iso, premisesId) {
-  return localMoment(iso, state.zones.get(premisesId) || "UTC");
-}
-
-async function loadNames() {
-  const names = new Map();
-  let offset = 0;
-  for (let pages = 0; pages < 20 && offset !== null; pages += 1) {
-    const page = await api(`/v1/me/premises?limit=500&offset=${offset}`);
-    for (const p of page.items) {
-      names.set(p.premises_id, p.name);
-      if (p.timezone) state.zones.set(p.premises_id, p.timezone);
-    }
-    offset = page.next_offset;
-  }
-  return names;
+// The name the alert answer carries; the id for premises the registry does not know.
+function premisesName(alert) {
+  return alert.premises_name || alert.premises_id;
 }
 
 function setLive(on) {
@@ -89,14 +70,9 @@ async function signIn(key) {
   const select = $("district");
   select.replaceChildren(el("option", { value: "", "data-i18n": "console.all" }, t("console.all")));
   for (const d of state.me.districts) select.append(el("option", { value: d }, d));
-  try {
-    state.names = await loadNames();
-  } catch (err) {
-    state.names = new Map();
-  }
-  const supervised = state.me.role === "regulator" ? state.names : new Map();
-  $("inspect").hidden = $("grade").hidden = !supervised.size;
-  installRegulatorForms({ names: supervised, onLogged: loadQueue });
+  // Only a regulator records inspections and grades; its pickers search its districts.
+  $("inspect").hidden = $("grade").hidden = state.me.role !== "regulator";
+  installRegulatorForms({ onLogged: loadQueue });
   await loadQueue();
   listen();
 }
@@ -133,9 +109,9 @@ function renderQueue() {
         el("td", { class: "cell-id" }, a.alert_id.slice(0, 8)),
         el("td", {}, el("span", { class: `pill class-${a.class}` }, String(a.class))),
         el("td", {}, tOr(`rule.${a.rule}`, a.rule), el("div", { class: "muted small" }, tOr(`source.${a.source}`, a.source))),
-        el("td", { "data-premises-id": a.premises_id, title: a.premises_id }, premisesName(a.premises_id)),
+        el("td", { "data-premises-id": a.premises_id, title: a.premises_id }, premisesName(a)),
         el("td", {}, t(`status.${a.status}`), a.escalation !== "none" ? el("div", { class: "flag" }, a.escalation) : ""),
-        el("td", {}, localAt(a.due_at, a.premises_id), a.overdue ? el("div", { class: "flag" }, t("console.overdue")) : ""),
+        el("td", {}, alertMoment(a)(a.due_at), a.overdue ? el("div", { class: "flag" }, t("console.overdue")) : ""),
       ),
     ),
   );
@@ -210,13 +186,13 @@ async function loadDetail(alertId) {
       t(step.label),
     );
   const steps = stepsFor(a);
-  const at = (iso) => localAt(iso, a.premises_id);
+  const at = alertMoment(a);
   box.replaceChildren(
     el("h2", {}, t("console.detail")),
     el("div", { class: "row" }, el("span", { class: `pill class-${a.class}` }, `${t("class")} ${a.class}`), el("span", { class: `pill status ${a.status}`, id: "detail-status", "data-status": a.status }, t(`status.${a.status}`)), a.overdue ? el("span", { class: "flag" }, t("console.overdue")) : ""),
     el("h3", {}, tOr(`rule.${a.rule}`, a.rule)),
     alertDescription({ ...a, ...(detail.breach || {}) }, at),
-    el("div", { class: "muted small" }, `${premisesName(a.premises_id)} · ${a.premises_id} · ${a.rule} · ${tOr(`source.${a.source}`, a.source)}`),
+    el("div", { class: "muted small" }, `${premisesName(a)} · ${a.premises_id} · ${a.rule} · ${tOr(`source.${a.source}`, a.source)}`),
     el("div", { class: "muted small", "data-role": "detail-times" }, `${t("alerts.opened")} ${at(a.opened_at)} · ${t("alerts.due")} ${at(a.due_at)}`),
     el("h2", {}, t("console.timeline")),
     el(

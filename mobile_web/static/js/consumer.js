@@ -26,7 +26,7 @@ import {
   foldAlert,
 } from "./facts.js";
 import { age, factText, gradeReason, kindLabel, loadError, localMoment, recordTypeLabel, ruleLabel, zoneName } from "./plain.js";
-import { ProofBoard, openVerifier, unproven } from "./proofcheck.js";
+import { MISMATCH, ProofBoard, openVerifier, unproven } from "./proofcheck.js";
 import { contactText, howPanel, reportCard } from "./public_panels.js";
 import { renderSnapshots } from "./snapshots.js";
 
@@ -61,6 +61,14 @@ function pendingValue(role) {
 
 // ------------------------------------------------------------------ open problems, first
 
+// What a problem line says of its proof: a tick only for an item verified in full.
+function proofText(a) {
+  if (a.verified === true) return t("problems.verified");
+  if (a.verified === "waiting") return t("badge.waiting");
+  if (a.verified === false) return "✗ " + (a.check === MISMATCH ? t("check.record_matches_log") : t("problems.unverified"));
+  return t("problems.checking") + "…";
+}
+
 // The open alerts as the record claims them, each line re-rendered from its verified events
 // once they verify (alerts() calls `update`), marked "not verified" if they do not.
 class Problems {
@@ -89,14 +97,18 @@ class Problems {
       escalation: fold.escalation,
       opened_at: fold.opened_at,
       due_at: fold.due_at,
-      verified: true,
     });
     this.draw();
   }
 
-  failed(alertId) {
+  // The alert item's final verdict: the line is ticked only when every event behind it
+  // verified in full (anchor included) and the server's record agrees with them.
+  settle(alertId, verdict) {
     const s = this.state.get(alertId);
-    if (s && s.verified === null) s.verified = false;
+    if (!s) return;
+    const check = verdict.failed ? verdict.failed.name : null;
+    s.verified = verdict.ok ? true : check === "anchor_present" ? "waiting" : false;
+    s.check = check;
     this.draw();
   }
 
@@ -111,9 +123,10 @@ class Problems {
     this.node.dataset.class1 = String(serious);
     this.node.dataset.overdue = String(late);
     if (!open.length) {
+      // An absence of open alerts is the platform's view: no event proves it, so no tick.
       this.node.replaceChildren(
-        el("h2", {}, "✓ " + t("problems.none")),
-        el("p", { class: "small muted" }, t("problems.none.note")),
+        el("h2", {}, t("problems.none")),
+        el("p", { class: "small muted" }, t("problems.none.note"), " ", unproven("problems.none.unproven")),
       );
       return;
     }
@@ -152,8 +165,8 @@ class Problems {
             ),
             el(
               "div",
-              { class: "small " + (a.verified ? "ok-text" : "muted"), "data-role": "problem-proof" },
-              a.verified === true ? t("problems.verified") : a.verified === false ? "✗ " + t("problems.unverified") : t("problems.checking") + "…",
+              { class: "small " + (a.verified === true ? "ok-text" : "muted"), "data-role": "problem-proof" },
+              proofText(a),
             ),
           ),
         ),
@@ -347,7 +360,7 @@ function temperatures(record, board) {
       return el(
         "figure",
         { class: "probe", "data-device-id": probe.device_id },
-        el("figcaption", {}, el("strong", {}, probe.location || probe.device_id)),
+        el("figcaption", {}, el("strong", {}, probe.location || probe.device_id), " ", unproven()),
         chart,
         outDays,
         allow.length ? el("p", { class: "small allowance", "data-role": "allowance" }, allow.join(" "), " ", unproven("chart.allow.unproven")) : "",
@@ -376,9 +389,7 @@ function alerts(record, board, problems) {
         const shell = el("div", {}, li, slot);
         board.item(slot, [a.event, ...steps], {
           label: `alert ${a.alert_id}`,
-          onDone: (verdict) => {
-            if (!verdict.ok && !(verdict.failed && verdict.failed.name === "anchor_present")) problems.failed(a.alert_id);
-          },
+          onDone: (verdict) => problems.settle(a.alert_id, verdict),
           onVerified: ([breach, ...transitions]) => {
             const f = foldAlert(breach, transitions);
             const overdue = f.status !== "closed" && f.due_at && f.due_at < asOf;

@@ -266,3 +266,24 @@ export function comparePurchase(claimed, event, premisesId) {
   }
   return out;
 }
+
+// ------------------------------------------------------------------ kitchen snapshot
+
+// A camera's latest public snapshot: its `vision_observation` event (subject
+// `camera:{camera_id}`, observation `kitchen_snapshot`) names the image's hash; taken at =
+// the event's `occurred_at`.
+export function deriveSnapshot(event) {
+  const p = event.payload;
+  return { camera_id: p.camera_id, sha256: p.evidence_sha256 ?? null, taken_at: event.occurred_at, observation: p.observation };
+}
+
+export function compareSnapshot(camera, event) {
+  const out = [];
+  belongs(out, event, "vision_observation", `camera:${camera.camera_id}`);
+  const d = deriveSnapshot(event);
+  if (d.observation !== "kitchen_snapshot") out.push(`event ${event.id}: a ${d.observation} observation, not a kitchen snapshot`);
+  differ(out, "snapshot camera", camera.camera_id, d.camera_id);
+  differ(out, "snapshot sha256", camera.latest.sha256, d.sha256);
+  differ(out, "snapshot taken_at", camera.latest.taken_at, d.taken_at);
+  return out;
+}

@@ -2,26 +2,19 @@
 // types (kitchen_forms.js) posting to the records API, CSV upload with its template,
 // column legend and the report of every problem of a file, and open alerts with a
 // rectification form (photo to the attachments API, then the rectification with its hash).
-// A record that raises an alert says so at once and the alert list is reloaded.
+// A record that raises an alert says so at once and the alert list is reloaded. An alert's
+// times are shown in the premises' zone, with its offset, as the console shows them.
 
-import { api, apiKey, el, moment, setApiKey } from "./api.js";
+import { api, apiKey, el, setApiKey } from "./api.js";
 import "./desk_labels.js";
 import { applyLabels, installSwitch, t, tOr } from "./i18n.js";
 import { FORMS, buildForm, localDay, recordOf, showFieldErrors } from "./kitchen_forms.js";
 import { alertDescription, errorText, problemText } from "./messages.js";
+import { alertMoment } from "./plain.js";
 
 const $ = (id) => document.getElementById(id);
-const state = { me: null, premises: null, names: new Map(), raised: [] };
+const state = { me: null, premises: null, raised: [] };
 const DAILY = ["morning_check", "sample_retention", "disinfection", "self_inspection"];
-
-async function premisesNames() {
-  try {
-    const page = await api("/v1/me/premises?limit=500");
-    return new Map(page.items.map((p) => [p.premises_id, p.name]));
-  } catch (err) {
-    return new Map();
-  }
-}
 
 async function signIn(key) {
   setApiKey(key);
@@ -35,7 +28,6 @@ async function signIn(key) {
   $("signin").hidden = true;
   $("desk").hidden = false;
   $("signout").hidden = false;
-  state.names = await premisesNames();
   await $("premises").preselectSole(); // premises_picker.js: a single premises is picked
   await refresh();
 }
@@ -94,17 +86,18 @@ async function showRaised(box, alertIds) {
       el(
         "ul",
         {},
-        alerts.map((a) =>
-          el(
+        alerts.map((a) => {
+          const moment = alertMoment(a);
+          return el(
             "li",
             { "data-alert-id": a.alert_id, "data-rule": a.rule },
             el("span", { class: `pill class-${a.class}` }, `${t("class")} ${a.class}`),
             " ",
             ruleTitle(a),
-            a.due_at ? el("span", { class: "small" }, ` · ${t("alerts.due")} ${moment(a.due_at)}`) : "",
+            a.due_at ? el("span", { class: "small", "data-role": "due" }, ` · ${t("alerts.due")} ${moment(a.due_at)}`) : "",
             a.detail ? alertDescription({ ...a, ...(a.breach || {}) }, moment) : "",
-          ),
-        ),
+          );
+        }),
       ),
     ),
   );
@@ -205,7 +198,7 @@ async function uploadCsv(event) {
 
 // An open alert's description in the page's language, from its breach's logged numbers
 // (the alert's detail call); the logged English is shown until that answer arrives.
-function describe(alert) {
+function describe(alert, moment) {
   const slot = el("div", { class: "small", "data-role": "alert-slot" }, alert.detail);
   api(`/v1/alerts/${encodeURIComponent(alert.alert_id)}`).then(
     (d) => slot.replaceChildren(alertDescription({ ...alert, ...(d.breach || {}) }, moment, alert.detail)),
@@ -248,6 +241,7 @@ async function loadAlerts() {
         }
       });
       const canRectify = ["open", "acknowledged", "rectification_requested"].includes(a.status);
+      const moment = alertMoment(a);
       return el(
         "li",
         { "data-alert-id": a.alert_id, "data-status": a.status, class: [a.overdue ? "overdue" : "", state.raised.includes(a.alert_id) ? "new" : ""].join(" ") },
@@ -259,8 +253,8 @@ async function loadAlerts() {
           el("span", { class: "pill" }, t(`status.${a.status}`)),
           a.overdue ? el("span", { class: "flag" }, t("console.overdue")) : "",
         ),
-        describe(a),
-        el("div", { class: "muted small" }, `${t("alerts.opened")} ${moment(a.opened_at)} · ${t("alerts.due")} ${moment(a.due_at)}`),
+        describe(a, moment),
+        el("div", { class: "muted small", "data-role": "alert-times" }, `${t("alerts.opened")} ${moment(a.opened_at)} · ${t("alerts.due")} ${moment(a.due_at)}`),
         canRectify ? form : "",
       );
     }),

@@ -1,7 +1,11 @@
 // The landing page (/): find a premises without its QR code. Searches the public list
 // (/v1/public/premises) by name, address and district, one page at a time, and shows each
-// place's grade and open problems as the platform reports them (not proven here: the
-// place's own page verifies every item). The search is kept in the address (?q=&district=&page=).
+// place's grade and open problems as the platform reports them. Nothing on this list is
+// checked: the values come from the platform's tables, so they are shown without a tick or
+// a grade's colours, each labelled "reported by the platform, not yet checked", and each
+// entry links to the place's own page, which verifies every item in the browser
+// (docs/public-record.md, "What the pages prove"). The search is kept in the address
+// (?q=&district=&page=).
 
 import { api, el } from "./api.js";
 import { installSwitch, t } from "./i18n.js";
@@ -17,20 +21,25 @@ function wanted() {
   return { q: params.get("q") || "", district: params.get("district") || "", page: page >= 1 ? page : 1 };
 }
 
+// The platform's count of open problems: never ticked, never green (an absence of alerts is
+// not provable from the log; a count from the tables is not checked here).
 function problems(p) {
-  if (!p.total) return el("span", { class: "ok-text small" }, "✓ " + t("landing.ok"));
+  if (!p.total) return el("span", { class: "small", "data-role": "place-problems", "data-proven": "false" }, t("landing.reported.none"));
   const parts = [t("problems.count", { count: p.total })];
   if (p.class_1) parts.push(t("problems.class1", { count: p.class_1 }));
   if (p.overdue) parts.push(t("problems.overdue", { count: p.overdue }));
   return el(
     "span",
-    { class: "small " + (p.class_1 || p.overdue ? "flag" : "warn"), "data-role": "place-problems" },
+    { class: "small " + (p.class_1 || p.overdue ? "flag" : "warn"), "data-role": "place-problems", "data-proven": "false" },
     "⚠ " + parts.join(" · "),
     p.red_cards ? el("span", { class: "pill card red" }, t("alerts.card.red")) : "",
     p.yellow_cards ? el("span", { class: "pill card yellow" }, t("alerts.card.yellow")) : "",
   );
 }
 
+// One entry. The grade letter is shown (it is what people search for) but as the platform
+// reports it: a plain outlined letter, not the grade's colours, with the "not yet checked"
+// label beside it; the place's page shows the grade verified from its logged event.
 function place(item) {
   const grade = item.grade && item.grade.grade;
   return el(
@@ -39,13 +48,18 @@ function place(item) {
     el(
       "a",
       { class: "place", href: item.page },
-      el("span", { class: `letter grade-${grade || "none"}`, title: grade ? `${t("grade")} ${grade}` : t("landing.nograde") }, grade || "–"),
+      el(
+        "span",
+        { class: "letter reported", "data-role": "place-grade", "data-proven": "false", title: grade ? t("landing.reported.grade", { grade }) : t("landing.nograde") },
+        grade || "–",
+      ),
       el(
         "span",
         {},
         el("strong", { "data-role": "place-name" }, item.name),
         el("div", { class: "small muted" }, [kindLabel(item.kind), item.district, item.address].filter(Boolean).join(" · ")),
         problems(item.open_problems),
+        el("div", { class: "unproven small", "data-role": "place-unchecked", "data-proven": "false" }, t("landing.reported.row")),
       ),
     ),
   );
@@ -79,6 +93,7 @@ async function render() {
   };
   results.replaceChildren(
     el("p", { class: "small", id: "total", "data-total": String(answer.total) }, t("landing.total", { total: answer.total })),
+    answer.items.length ? el("p", { class: "unproven-note", id: "unchecked", "data-proven": "false" }, t("landing.reported")) : "",
     answer.items.length
       ? el("ul", { class: "list places", id: "places" }, answer.items.map(place))
       : el("p", { class: "muted" }, t("landing.none")),

@@ -27,7 +27,7 @@ function dates(purchase) {
   ];
 }
 
-function receipt(r, lot, board) {
+function receipt(r, lot, board, product) {
   const slot = el("span", { class: "slot" });
   const purchaseSlot = el("span", { class: "slot" });
   const facts = el("dl", { class: "facts", "data-role": "lot" }, el("dd", {}, "…"));
@@ -37,6 +37,7 @@ function receipt(r, lot, board) {
     label: `receipt at ${premisesId}`,
     onVerified: ([event]) => {
       const d = deriveLot(event);
+      if (product.textContent === "…") product.textContent = d.product;
       facts.replaceChildren(
         el("dt", {}, t("lot.origin")),
         el("dd", { "data-role": "origin" }, d.supplier),
@@ -100,20 +101,21 @@ async function render() {
   const contact = (trust.config.contacts || {}).verification || null;
   board.contact = contactText(contact);
   board.note = "authentic.note.lot";
-  const product = lot.receipts.length ? lot.receipts[0].product : "";
+  // The product's name is the first verified receipt's ("…" until then), never the server's.
+  const product = el("span", { "data-role": "lot-product" }, "…");
   page.replaceChildren(
     banner,
     el(
       "section",
       { class: "card" },
-      el("h1", {}, `${t("lot.title")}: ${product}`),
+      el("h1", {}, `${t("lot.title")}: `, product),
       el("div", { class: "muted" }, `GTIN ${lot.gtin} · ${lot.lot_code}`),
     ),
     el(
       "section",
       { class: "card", "data-step": "received" },
       el("h2", {}, t("lot.received")),
-      el("ul", { class: "list" }, lot.receipts.map((r) => receipt(r, lot, board))),
+      el("ul", { class: "list" }, lot.receipts.map((r) => receipt(r, lot, board, product))),
       el("p", { class: "small muted", "data-role": "not-recorded-meaning" }, t("lot.not_recorded.meaning")),
     ),
     el("section", { class: "card", "data-step": "stored" }, el("h2", {}, t("lot.stored")), el("p", { class: "muted" }, t("lot.not_recorded"))),

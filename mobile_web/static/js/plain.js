@@ -161,6 +161,14 @@ export function localMoment(iso, timeZone) {
   }
 }
 
+// The formatter of an alert's times: the alert answers (GET /v1/alerts, /v1/alerts/{id})
+// name the premises' zone, so the console and the kitchen show "2026-12-05 13:47 GMT+8"
+// without looking the premises up; UTC, named, for premises the registry does not know.
+export function alertMoment(alert) {
+  const timeZone = (alert && alert.premises_timezone) || "UTC";
+  return (iso) => localMoment(iso, timeZone);
+}
+
 // "Asia/Shanghai, GMT+8"
 export function zoneName(timeZone, at = new Date()) {
   try {

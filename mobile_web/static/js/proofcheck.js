@@ -152,7 +152,22 @@ export class ProofBoard {
       const bundle = await this.bundle(eventId);
       const verdict = await verifyBundle(bundle, this.trust.verifier, this.trust.chain, eventId, this.trust.pinned);
       const policy = this.trust.witnesses;
-      if (policy && policy.keys && policy.keys.length) verdict.witness = await witnessedBy(bundle.checkpoint, policy);
+      if (policy && policy.keys && policy.keys.length) {
+        verdict.witness = await witnessedBy(bundle.checkpoint, policy);
+        // The pinned policy not met fails the item, as `sunledger verify` does (exit 15):
+        // a checkpoint the witnesses did not cosign is not shown as authentic.
+        const w = verdict.witness;
+        if (!w.met || w.error) {
+          const detail = w.error || `${w.labels.length} of the ${w.quorum} witness cosignature(s) the trust file asks for`;
+          verdict.checks.push({ name: "cosignatures", ok: false, detail });
+          // Checked right after the checkpoint's signature, as traceability/verify/bundle.py
+          // does: the first failure of a signed checkpoint is then this one.
+          if (verdict.checks.some((c) => c.name === "checkpoint_signature" && c.ok)) {
+            verdict.failed = { name: "cosignatures", detail };
+          }
+          verdict.ok = false;
+        }
+      }
       return verdict;
     } catch (err) {
       return { ok: false, failed: { name: "bundle_format", detail: err.message }, checks: [] };
@@ -222,7 +237,9 @@ export class ProofBoard {
     const waiting = this.results.filter((v) => v.failed && v.failed.name === "anchor_present");
     const bad = this.results.filter((v) => !v.ok && !waiting.includes(v));
     this.banner.replaceChildren();
-    this.banner.className = "banner " + (bad.length ? "bad" : done < this.total ? "pending" : "ok");
+    // Green only when every item verified in full: items still waiting for the chain make
+    // the banner amber ("N of M confirmed"), never "all authentic".
+    this.banner.className = "banner " + (bad.length ? "bad" : done < this.total ? "pending" : waiting.length ? "waiting" : "ok");
     // The banner speaks of the record's authenticity, never of the kitchen's safety; the
     // chain and block are technical details (shown with the page's "how is this checked?").
     if (bad.length) {
@@ -238,13 +255,15 @@ export class ProofBoard {
       this.banner.append(el("div", { class: "small no-tech" }, t("authentic.bad.details")));
     } else if (done < this.total) {
       this.banner.append(el("strong", {}, t("authentic.pending", { done, total: this.total })));
+    } else if (waiting.length) {
+      this.banner.append(el("strong", {}, t("authentic.partial", { ok: ok.length, total: this.total })));
     } else if (this.total) {
       const chains = [...new Set(ok.map((v) => String(v.chainId)))].join(", ");
       this.banner.append(el("strong", {}, t("authentic.ok", { count: ok.length })));
       this.banner.append(el("div", { class: "small" }, t(this.note || "authentic.note")));
       this.banner.append(el("div", { class: "tech small" }, t("verify.summary.ok", { count: ok.length, chain: chains })));
     }
-    if (waiting.length) {
+    if (waiting.length && (bad.length || done < this.total)) {
       this.banner.append(el("div", {}, t("authentic.waiting", { count: waiting.length })));
     }
     const witnessed = this.results.find((v) => v.witness);

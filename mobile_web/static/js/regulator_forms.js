@@ -4,9 +4,10 @@
 // stored; the confirm button works only on the previewed form, and any edit asks for a new
 // preview. The rules themselves are the server's (traceability/inspections/grades.py).
 
-import { ApiError, api, el, moment } from "./api.js";
+import { ApiError, api, el } from "./api.js";
 import { t } from "./i18n.js";
 import { errorText as messageOf } from "./messages.js";
+import { gradeReason, localMoment } from "./plain.js";
 
 const $ = (id) => document.getElementById(id);
 const pad = (n) => String(n).padStart(2, "0");
@@ -68,6 +69,14 @@ function inspection() {
 
 const previewed = { inspect: null, grade: null };
 
+// The premises a form's picker chose, named with its zone, without a list of every
+// premises: {name, zone}; the id and UTC if the picker holds no such choice.
+function chosen(form, premisesId) {
+  const picked = form.querySelector("premises-picker").premises;
+  if (!picked || picked.premises_id !== premisesId) return { name: premisesId, zone: "UTC" };
+  return { name: picked.name, zone: picked.timezone || "UTC" };
+}
+
 function stale(which) {
   if (!previewed[which]) return;
   previewed[which] = null;
@@ -84,6 +93,7 @@ function payloadBlock(payload) {
 async function previewInspection(event) {
   event.preventDefault();
   const { premisesId, body } = inspection();
+  const { name } = chosen($("inspect-form"), premisesId);
   const box = $("inspect-preview");
   const result = $("inspect-result");
   result.textContent = "";
@@ -93,6 +103,7 @@ async function previewInspection(event) {
     box.hidden = false;
     box.classList.remove("stale");
     box.replaceChildren(
+      el("div", { "data-role": "inspect-premises" }, `${name} · ${body.inspected_on}`),
       el("div", {}, `${t("inspect.result")}: `, el("span", { class: "verdict", "data-result": plan.result }, t(`result.${plan.result}`))),
       plan.alert
         ? el("p", { class: "flag", "data-alert-class": plan.alert.class }, t("inspect.alert", { class: plan.alert.class, items: plan.alert.key_items_failed.join("; ") }))
@@ -126,10 +137,11 @@ async function recordInspection(onLogged) {
   }
 }
 
-async function previewGrade(event, names) {
+async function previewGrade(event) {
   event.preventDefault();
   const data = new FormData($("grade-form"));
   const premisesId = data.get("premises_id");
+  const { name, zone } = chosen($("grade-form"), premisesId);
   const year = data.get("year");
   const box = $("grade-preview");
   const result = $("grade-result");
@@ -140,13 +152,13 @@ async function previewGrade(event, names) {
     box.hidden = false;
     box.classList.remove("stale");
     box.replaceChildren(
-      el("div", {}, `${names.get(premisesId) || premisesId} · ${year} · ${t("gradeform.will_be")}: `, el("span", { class: "verdict", "data-grade": plan.grade || "" }, plan.grade || t("gradeform.no_grade"))),
-      el("p", { class: "small" }, `${t("gradeform.reason")}: ${plan.reason}`),
+      el("div", { "data-role": "grade-premises" }, `${name} · ${year} · ${t("gradeform.will_be")}: `, el("span", { class: "verdict", "data-grade": plan.grade || "" }, plan.grade || t("gradeform.no_grade"))),
+      el("p", { class: "small" }, `${t("gradeform.reason")}: ${gradeReason(plan.reason) || plan.reason}`),
       el("div", { class: "small" }, t("gradeform.based_on")),
       plan.inspections.length
         ? el("ul", { class: "small" }, plan.inspections.map((i) => el("li", {}, `${i.inspected_on} · ${t("inspection.score")} ${i.score} · ${t(`result.${i.result}`)}`)))
         : el("p", { class: "muted small" }, t("gradeform.none_inspections")),
-      plan.replaces ? el("p", { class: "warn small" }, t("gradeform.replaces", { at: moment(plan.replaces.decided_at), grade: plan.replaces.grade || t("gradeform.no_grade") })) : "",
+      plan.replaces ? el("p", { class: "warn small" }, t("gradeform.replaces", { at: localMoment(plan.replaces.decided_at, zone), grade: plan.replaces.grade || t("gradeform.no_grade") })) : "",
       payloadBlock(plan.payload),
     );
     $("grade-submit").disabled = false;
@@ -176,9 +188,8 @@ async function decideGrade(onLogged) {
 }
 
 // Wire the two screens once (their premises pickers search by themselves:
-// premises_picker.js); `names` maps premises ids to names, `onLogged` reloads the
-// alert queue (a failed key item opens an alert).
-export function installRegulatorForms({ names, onLogged }) {
+// premises_picker.js); `onLogged` reloads the alert queue (a failed key item opens an alert).
+export function installRegulatorForms({ onLogged }) {
   const form = $("inspect-form");
   form.elements.inspected_on.value = today();
   $("grade-form").elements.year.value = String(new Date().getFullYear());
@@ -191,7 +202,7 @@ export function installRegulatorForms({ names, onLogged }) {
   form.oninput = () => stale("inspect");
   form.onchange = () => stale("inspect");
   $("inspect-submit").onclick = () => recordInspection(onLogged);
-  $("grade-form").onsubmit = (event) => previewGrade(event, names);
+  $("grade-form").onsubmit = previewGrade;
   $("grade-form").oninput = () => stale("grade");
   $("grade-form").onchange = () => stale("grade");
   $("grade-submit").onclick = () => decideGrade(onLogged);

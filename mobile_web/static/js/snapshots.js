@@ -6,6 +6,7 @@
 // were hashed. A camera that published nothing recently says so.
 
 import { el } from "./api.js";
+import { compareSnapshot, deriveSnapshot } from "./facts.js";
 import { bytesToHex } from "./verify.js";
 
 const TEXT = {
@@ -21,6 +22,8 @@ const TEXT = {
     checking: "核对图片…",
     taken: "拍摄于",
     local: "当地时间",
+    record: "✗ 页面上的拍摄时间或摄像头与日志不符",
+    registry: "（名称来自登记信息，未经证明）",
   },
   en: {
     title: "The kitchen, live",
@@ -34,6 +37,8 @@ const TEXT = {
     checking: "checking the image…",
     taken: "taken",
     local: "local time",
+    record: "✗ the time or camera shown differs from the log",
+    registry: "(name from the registry, not proven)",
   },
 };
 
@@ -86,7 +91,7 @@ function mark(tick, state, key) {
 // The tick's state: "ok" only when the event verified in full and names the image's hash.
 // `verify(eventId)` gives the verdict on the event's bundle (the page's ProofBoard: the
 // same check, against the pinned trust roots, done once per page).
-export async function judgeSnapshot(latest, got, verify) {
+export async function judgeSnapshot(latest, got, verify, cameraId) {
   if (!got) return ["fail", "missing"];
   let verdict;
   try {
@@ -96,6 +101,8 @@ export async function judgeSnapshot(latest, got, verify) {
   }
   const logged = verdict.event && verdict.event.payload ? verdict.event.payload.evidence_sha256 : null;
   if (!logged || got.sha256 !== logged) return ["fail", verdict.event ? "differs" : "unverified"];
+  // The tick is also a claim about the caption (this camera, this time): both must be the log's.
+  if (cameraId !== undefined && compareSnapshot({ camera_id: cameraId, latest }, verdict.event).length) return ["fail", "record"];
   if (verdict.ok) return ["ok", "matches"];
   const waiting = verdict.failed && verdict.failed.name === "anchor_present";
   return waiting ? ["waiting", "waiting"] : ["fail", "unverified"];
@@ -103,7 +110,13 @@ export async function judgeSnapshot(latest, got, verify) {
 
 function camera(cam, timeZone, board) {
   const figure = el("figure", { class: "snapshot", "data-camera-id": cam.camera_id });
-  const caption = el("figcaption", { class: "muted small" }, el("strong", {}, cam.name || cam.camera_id));
+  const caption = el(
+    "figcaption",
+    { class: "muted small" },
+    el("strong", {}, cam.name || cam.camera_id),
+    " ",
+    el("span", { class: "unproven", "data-proven": "false" }, say("registry")),
+  );
   figure.append(caption);
   if (!cam.recent) {
     const key = cam.latest ? "none" : "never";
@@ -114,7 +127,9 @@ function camera(cam, timeZone, board) {
   const img = el("img", { alt: say("title"), "data-sha256": latest.sha256 });
   const tick = el("span", { class: "badge pending", "data-role": "image-hash", "data-state": "pending" }, say("checking"));
   const proof = el("span", { class: "slot" });
-  caption.append(` · ${say("taken")} ${localTime(latest.taken_at, timeZone)} (${say("local")})`);
+  // The time is the verified event's, shown once it verified ("…" until then).
+  const taken = el("span", { "data-role": "taken-at" }, "…");
+  caption.append(` · ${say("taken")} `, taken, ` (${say("local")})`);
   figure.prepend(img);
   figure.append(el("div", {}, proof, " ", tick));
   const fetched = fetchHashed(latest.url).catch(() => null);
@@ -122,9 +137,17 @@ function camera(cam, timeZone, board) {
     if (got) img.src = dataUrl(got);
   });
   // The proof badge (ProofBoard, counted in the page's banner), and the tick judged here.
-  board.add(proof, latest.event);
+  // The record's camera and time must be the event's: a row edited to make an old image look
+  // recent, or to put another camera's image here, fails the item and is named.
+  board.item(proof, [latest.event], {
+    label: `snapshot of ${cam.camera_id}`,
+    onVerified: ([event]) => {
+      taken.textContent = localTime(deriveSnapshot(event).taken_at, timeZone);
+      return compareSnapshot(cam, event);
+    },
+  });
   fetched
-    .then((got) => judgeSnapshot(latest, got, (id) => board.verify(id)))
+    .then((got) => judgeSnapshot(latest, got, (id) => board.verify(id), cam.camera_id))
     .then(([state, key]) => mark(tick, state, key));
   return figure;
 }
