@@ -544,9 +544,10 @@ async function render() {
   const board = new ProofBoard(trust, banner);
   board.contact = contactText(contacts.verification);
   const problems = new Problems(record);
-  const rendering = (shown = {});
-  page.replaceChildren(problems.node, banner, header(record, board, problems));
-  const below = [
+  page.replaceChildren(
+    problems.node,
+    banner,
+    header(record, board, problems),
     inspection(record, board),
     rightNow(record),
     renderSnapshots(record.snapshots, board),
@@ -556,20 +557,9 @@ async function render() {
     ingredients(record, board),
     reportCard(contacts.report),
     howPanel(trust, contacts.verification),
-  ];
+  );
   board.render();
-  // The sections under the grade join the page once their items are checked (most are
-  // within a few hundred ms), or after SHOW_BELOW_MS: a phone then lays them out once, with
-  // their verified values, not once with "…" and again with the values. A language switch
-  // meanwhile renders anew: these are then dropped.
-  board.settled(SHOW_BELOW_MS).then(() => {
-    if (shown === rendering) page.append(...below);
-  });
 }
-
-// How long the sections under the grade wait for their checks before they are shown anyway.
-const SHOW_BELOW_MS = 800;
-let shown = null;
 
 installSwitch(document.getElementById("lang"), render);
 render();

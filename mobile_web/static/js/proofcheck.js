@@ -102,7 +102,6 @@ export class ProofBoard {
     this.results = [];
     this.total = 0;
     this.verdicts = new Map();
-    this.waiters = [];
     // The bundles the page carried (the same as GET /v1/proofs gives): no request for them.
     const proofs = carried("proofs");
     this.carried = new Map(Object.entries((proofs && proofs.bundles) || {}));
@@ -220,17 +219,7 @@ export class ProofBoard {
     });
   }
 
-  // Resolves once every item has its verdict, or after `ms`, whichever comes first.
-  settled(ms) {
-    return new Promise((resolve) => {
-      if (this.results.length === this.total) return resolve();
-      this.waiters.push(resolve);
-      setTimeout(resolve, ms);
-    });
-  }
-
   render() {
-    if (this.results.length === this.total) this.waiters.splice(0).forEach((resolve) => resolve());
     if (!this.banner) return;
     const done = this.results.length;
     const ok = this.results.filter((v) => v.ok);
