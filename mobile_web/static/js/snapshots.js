@@ -72,8 +72,8 @@ export async function fetchHashed(url) {
   return { bytes, sha256: bytesToHex(digest), type: answer.headers.get("content-type") || "image/jpeg" };
 }
 
-// The picture as a data: URL of the hashed bytes. Not a blob: URL: making one is a
-// synchronous call to the browser process, which held a throttled phone's page for 150 ms.
+// The picture as a data: URL of the hashed bytes. Not a blob: URL: setting one held a
+// throttled phone's page for 150 ms once (its registration with the browser process).
 const IMAGE_TYPES = new Set(["image/jpeg", "image/png", "image/webp"]);
 export function dataUrl({ bytes, type }) {
   const mime = IMAGE_TYPES.has(String(type).split(";")[0].trim()) ? String(type).split(";")[0].trim() : "image/jpeg";
