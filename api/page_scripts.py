@@ -9,7 +9,9 @@ exports is handed to its importers by name. Only the forms our modules use are a
 function``, ``const`` or ``class`` declaration. Anything else (``export {…}``, a default
 export, a dynamic ``import()``, ``import.meta``, an import cycle) is refused with an error
 naming the module, so a page never gets a script that behaves otherwise than its modules.
-The modules themselves stay as they are (tests import them one by one).
+The modules themselves stay as they are (tests import them one by one); only their
+whole-line ``//`` comments are left out of the joined script (a sixth of its gzipped bytes,
+which a phone on a slow network waits for before anything runs).
 """
 
 from __future__ import annotations
@@ -64,7 +66,19 @@ def _binding(module: str) -> str:
     return "$module_" + module.removesuffix(".js")
 
 
+def without_comment_lines(source: str) -> str:
+    """``source`` without its lines that hold only a ``//`` comment. Kept whole when a
+    template literal may span lines (a line with an odd number of backticks) or a string
+    goes on past a line's end (a line ending in a backslash): there such a line could be
+    text."""
+    lines = source.split("\n")
+    if any(line.count("`") % 2 or line.rstrip().endswith("\\") for line in lines):
+        return source
+    return "\n".join(line for line in lines if not line.lstrip().startswith("//"))
+
+
 def _wrapped(name: str, source: str) -> str:
+    source = without_comment_lines(source)
     lines = []
     for names, dependency in _IMPORT.findall(source):
         pairs = []

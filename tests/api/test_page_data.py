@@ -14,7 +14,7 @@ from seeded_city import City
 from sqlalchemy import update
 from test_public import GTIN, kitchen, seed_without_anchoring  # noqa: F401 (a fixture)
 
-from api.page_scripts import ScriptJoinError, joined_script
+from api.page_scripts import ScriptJoinError, joined_script, without_comment_lines
 from traceability.orgs.registry import Directory
 from traceability.public_record.page_data import data_block, purchase_records, referenced_events
 from traceability.storage.db import transaction
@@ -162,6 +162,21 @@ def test_the_joiner_keeps_each_module_in_its_scope_and_its_import_order() -> Non
 def test_the_joiner_refuses_forms_it_does_not_carry(source: str) -> None:
     with pytest.raises(ScriptJoinError, match=r"lot\.js"):
         joined_script("lot", _reader({"lot.js": source, "x.js": ""}))
+
+
+def test_the_joined_script_leaves_out_comment_lines_only() -> None:
+    module = (
+        '// a comment\nconst url = "http://x";  // kept: code\n  // indented\n'
+        "export const u = url;\n"
+    )
+    script = joined_script("lot", _reader({"lot.js": module})).decode()
+    assert "a comment" not in script and "indented" not in script
+    assert 'const url = "http://x";  // kept: code' in script and "return { u };" in script
+    # A template literal over lines: a "//" line may be its text, so the module stays whole.
+    spanning = "const t = `first\n// text, not a comment\n`;\n// a comment\n"
+    assert without_comment_lines(spanning) == spanning
+    continued = 'const s = "a\\\n// text";\n'
+    assert without_comment_lines(continued) == continued
 
 
 def test_the_joiner_refuses_an_import_cycle() -> None:

@@ -287,9 +287,15 @@ const LABELS = {
   },
 };
 
+// Read once (t() asks for every label; a page asks hundreds of times), again after a switch.
+let chosen = null;
+
 export function lang() {
-  const saved = localStorage.getItem(STORE);
-  return saved === "en" || saved === "zh" ? saved : "zh";
+  if (chosen === null) {
+    const saved = localStorage.getItem(STORE);
+    chosen = saved === "en" || saved === "zh" ? saved : "zh";
+  }
+  return chosen;
 }
 
 export function t(key, values = {}) {
@@ -314,6 +320,7 @@ export function installSwitch(button, rerender) {
   button.textContent = t("lang.switch");
   button.addEventListener("click", () => {
     localStorage.setItem(STORE, lang() === "zh" ? "en" : "zh");
+    chosen = null;
     button.textContent = t("lang.switch");
     applyLabels();
     rerender();
