@@ -27,7 +27,11 @@ from kitchen_vision.tamper import KINDS as TAMPER_KINDS
 from kitchen_vision.yolo import EXAMPLE_CLASS_MAP
 from tests.test_message_catalog import pages_catalog
 from traceability.inspections.history import VIOLATION_RULE as IMPORTED_VIOLATION_RULE
-from traceability.inspections.service import KEY_ITEM_RULE, VIOLATION_RULE
+from traceability.inspections.service import (
+    KEY_ITEM_RULE,
+    VIOLATION_RULE,
+    inspection_alert_detail,
+)
 from traceability.records.checks import RecordPolicy, record_findings
 from traceability.records.schemas import PurchaseInspection
 
@@ -134,3 +138,19 @@ def test_the_supplier_sentence_reads_what_the_record_check_logs() -> None:
     assert found is not None, finding.detail
     assert (found.group(1), found.group(3), found.group(4)) == ("L-7", "鸡蛋", "2026-12-01")
     assert (found.group(6), found.group(7)) == ("O'Brien 蔬菜配送", "2026-11-30")
+
+
+def test_the_inspection_sentences_read_what_an_inspection_logs() -> None:
+    text = inspection_alert_detail(
+        date(2026, 11, 2), "district-east", "e-9", ["从业人员健康管理", "冷藏设施"], ["02B"]
+    )
+    found = js_pattern("INSPECTION").match(text)
+    assert found is not None, text
+    assert found.group(1) == "2026-11-02"
+    key = js_pattern("KEY_ITEMS").match(found.group(2))
+    assert key is not None and (key.group(1), key.group(2)) == ("从业人员健康管理; 冷藏设施", "02B")
+    only = inspection_alert_detail(date(2026, 11, 2), "district-east", "e-9", [], ["02B", "04L"])
+    found = js_pattern("INSPECTION").match(only)
+    assert found is not None and js_pattern("KEY_ITEMS").match(found.group(2)) is None
+    violations = js_pattern("VIOLATIONS").match(found.group(2))
+    assert violations is not None and violations.group(1) == "02B; 04L"
