@@ -1,5 +1,6 @@
 """Server messages on the Chinese pages (issue 17): sign-in errors, validation errors of the
-kitchen's CSV report, alert descriptions and the console's local times, in a real browser.
+kitchen's CSV report, alert descriptions (the console's, and a diner's of a camera alert) and
+the console's local times, in a real browser.
 
 The API answers each error with a code and parameters beside its English ``detail``
 (traceability/messages.py); the pages translate the code. A server of its own: the kitchen
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,11 @@ import httpx
 import pytest
 from conftest import Server, phone_context, save_screenshot, seeded_server
 from playwright.sync_api import expect
-from seeded_kitchen import PREMISES_ZONE, local_minute, log_light_sample
+from seeded_kitchen import PREMISES, PREMISES_ZONE, local_minute, log_light_sample
+
+from traceability.inspections.service import inspection_alert_detail
+from traceability.records.checks import RecordPolicy, record_findings
+from traceability.records.schemas import PurchaseInspection
 
 WAIT_MS = 60_000
 PHONE = {"width": 414, "height": 896}
@@ -146,3 +151,71 @@ def test_the_console_words_alerts_and_times_in_chinese_and_local_time(
     # In English the same alert reads in English, from the same numbers.
     page.click("#lang")
     expect(sentence).to_have_text("food sample of 90 g, under the 125 g required")
+
+
+def test_a_diner_reads_a_camera_alert_in_chinese_with_the_logged_text_folded(
+    zh_server: Server, context: Any
+) -> None:
+    server = zh_server
+    page = context.new_page()
+    page.goto(server.url(f"/r/{PREMISES}"))
+    page.wait_for_selector(".badge", timeout=WAIT_MS)
+    expect(page.locator(".badge[data-state=pending]")).to_have_count(0, timeout=WAIT_MS)
+    # A camera rule logs no numbers: its fixed sentence, worded from the verified breach's
+    # rule, and the English the log holds, folded below it and labelled.
+    item = page.locator(f"li[data-alert-id='{server.seeded.vision_alert}']")
+    expect(item.locator("[data-role=alert-sentence]")).to_have_text("后厨人员未戴帽子")
+    assert item.locator("[data-role=alert-description]").get_attribute("data-localised") == "true"
+    logged = item.locator("details[data-role=alert-logged]")
+    assert logged.locator("summary").inner_text() == "账本记录的原文（英文）"
+    assert logged.text_content() == "账本记录的原文（英文）a cook without a hat at the stove"
+    assert "without a hat" not in item.inner_text()  # folded away until opened
+    item.scroll_into_view_if_needed()
+    save_screenshot(page, "consumer-vision-alert-zh.png")
+
+    # The rules that name things: the sentence from the text the platform logs for them
+    # (the record check's and the inspection's own wording), in both languages.
+    received = PurchaseInspection.model_validate(
+        {
+            "date": "2026-12-01",
+            "supplier": "绿源蔬菜配送",
+            "supplier_licence": "JY1234",
+            "supplier_certificate_expiry": "2026-11-30",
+            "product": "鸡蛋",
+            "lot_code": "L-7",
+            "quantity": 10,
+            "unit": "kg",
+            "receiver": "王芳",
+        }
+    )
+    (expired,) = [
+        f.detail
+        for f in record_findings(received, PREMISES, RecordPolicy())
+        if f.rule == "supplier_certificate_expired"
+    ]
+    inspected = inspection_alert_detail(
+        date(2026, 11, 2), "district-east", "e-9", ["从业人员健康管理", "冷藏设施"], []
+    )
+    cases = [
+        ("supplier_certificate_expired", f"{expired} (record e-1)"),
+        ("inspection_key_item", inspected),
+        ("no_mask", "no_mask seen by mask_hog_logreg for 20 s or more in prep-1"),
+    ]
+    said = page.evaluate(
+        """async (cases) => {
+            const m = await import("/static/js/messages.js");
+            const i18n = await import("/static/js/i18n.js");
+            const out = {};
+            for (const [rule, text] of cases) out[rule] = m.alertSentence({ rule }, String, text);
+            out.lang = i18n.lang();
+            return out;
+        }""",
+        cases,
+    )
+    assert said == {
+        "supplier_certificate_expired": "2026-12-01 收货的“鸡蛋”（批号 L-7）"
+        "来自供货商“绿源蔬菜配送”，其证照已于 2026-11-30 过期",
+        "inspection_key_item": "2026-11-02 的监督检查中关键项不合格：从业人员健康管理、冷藏设施",
+        "no_mask": "后厨人员未戴口罩",
+        "lang": "zh",
+    }

@@ -159,11 +159,14 @@ def test_an_edited_projection_turns_the_page_red_and_names_the_item(
             assert item.get_attribute("data-status") == "open"
         if case == "alert text":
             item = page.locator(f"li[data-alert-id='{server.seeded.vision_alert}']")
-            # A vision rule logs no numbers to word a sentence from: the page shows the
-            # logged text, labelled as such, and never the edited one.
-            shown = item.locator("[data-role=alert-description]").inner_text()
-            assert shown.endswith("a cook without a hat at the stove"), shown
-            assert "as logged" in shown and "all fine" not in shown
+            # The vision rule's fixed sentence, and the text the log holds folded below it
+            # ("as logged"), never the edited one.
+            sentence = item.locator("[data-role=alert-sentence]")
+            assert sentence.inner_text() == "a kitchen worker without a hat"
+            logged = item.locator("details[data-role=alert-logged]")
+            assert logged.locator("summary").inner_text() == "as logged"
+            assert logged.text_content() == "as loggeda cook without a hat at the stove"
+            assert "all fine" not in item.inner_text()
 
 
 # ---------------------------------------------------------------- the shared bundle vectors

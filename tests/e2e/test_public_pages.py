@@ -140,6 +140,14 @@ def test_open_problems_lead_and_the_banner_speaks_of_authenticity(
     sentence = river_alert.locator("[data-role=alert-sentence]")
     expect(sentence).to_have_text("热藏温度最低 48 °C，低于 60 °C 下限 45 分钟（允许 30 分钟）")
     assert "账本记录的原文" in river_alert.locator("[data-role=alert-logged] summary").inner_text()
+    # The failed key item of an inspection: named as the inspector logged it (the cn scheme
+    # gives key items no names of its own), with the log's English folded below.
+    key_alert = page.locator("[data-section=alerts] li.alert.class-2")
+    expect(key_alert.locator("[data-role=alert-sentence]")).to_have_text(
+        re.compile(r"^\d{4}-\d{2}-\d{2} 的监督检查中关键项不合格：hot food held at 60 °C or above$")
+    )
+    key_logged = key_alert.locator("details[data-role=alert-logged]").text_content() or ""
+    assert "): key item(s) failed: hot food held at 60 °C or above" in key_logged, key_logged
     river_alert.scroll_into_view_if_needed()
     save_screenshot(page, "consumer-alert-zh.png")
     visible = page.inner_text("body")

@@ -93,6 +93,24 @@ def inspection_summary(
     }
 
 
+def inspection_alert_detail(
+    inspected_on: date,
+    inspector_org: str,
+    event_id: str,
+    key_failed: Sequence[str],
+    risky: Sequence[str],
+) -> str:
+    """The logged text of the alert an inspection raises. The pages word their sentence from
+    it (mobile_web/static/js/messages.js, ``INSPECTION``): change both together."""
+    failed = (["key item(s) failed: " + "; ".join(key_failed)] if key_failed else []) + (
+        ["violation(s): " + "; ".join(risky)] if risky else []
+    )
+    return (
+        f"official inspection on {inspected_on.isoformat()} by {inspector_org} "
+        f"(event {event_id}): " + "; ".join(failed)
+    )[:2000]
+
+
 def _check_inspected_on(
     premises: PremisesRow, submission: InspectionSubmission, now: datetime
 ) -> None:
@@ -356,9 +374,6 @@ class Inspections:
     ) -> OpenedAlert:
         """Open the alert an inspection raises (a failed key item, or a violation whose risk
         category the scheme alerts on; the lower class when both)."""
-        failed = (
-            ["key item(s) failed: " + "; ".join(prepared.key_failed)] if prepared.key_failed else []
-        ) + (["violation(s): " + "; ".join(prepared.risky)] if prepared.risky else [])
         return open_alert(
             session,
             premises_id=premises.premises_id,
@@ -366,10 +381,13 @@ class Inspections:
             source="inspection",
             rule=KEY_ITEM_RULE if prepared.key_failed else VIOLATION_RULE,
             alert_class=min(prepared.alert_classes),
-            detail=(
-                f"official inspection on {submission.inspected_on.isoformat()} by "
-                f"{inspector_org} (event {event.event_id}): " + "; ".join(failed)
-            )[:2000],
+            detail=inspection_alert_detail(
+                submission.inspected_on,
+                inspector_org,
+                event.event_id,
+                prepared.key_failed,
+                prepared.risky,
+            ),
             started_at=event.occurred_at,
             now=now,
         )

@@ -151,6 +151,8 @@ def record_findings(record: RecordModel, premises_id: str, policy: RecordPolicy)
     elif isinstance(record, PurchaseInspection):
         evidence = () if record.certificate_sha256 is None else (record.certificate_sha256,)
         if record.supplier_certificate_expiry < record.date:
+            # The pages word their sentence from this text (mobile_web/static/js/messages.js,
+            # ``SUPPLIER``): change both together.
             findings.append(
                 Finding(
                     "supplier_certificate_expired",

@@ -1,8 +1,9 @@
 // What the server's messages say, in Chinese and English, by the code the API answers with
 // (traceability/messages.py holds the codes and the English texts). "msg.<code>" keys are
 // error and validation messages; "alert.say.<rule>" keys are alert descriptions built from
-// an alert's logged measurements (messages.js). The object below is plain JSON so that a
-// test (tests/test_message_catalog.py) can read it and fail on a code without both texts.
+// an alert's logged fields (messages.js). The object below is plain JSON so that tests can
+// read it and fail on a code without both texts (tests/test_message_catalog.py) or a rule
+// the platform can raise without a sentence (tests/test_alert_sentences.py).
 
 export const MESSAGE_LABELS = {
   "zh": {
@@ -174,7 +175,30 @@ export const MESSAGE_LABELS = {
     "alert.say.lot_past_shelf_life": "收货时已超过保质期 {days} 天",
     "alert.say.disinfection_below_minimum": "消毒 {minutes} 分钟，未达到该方法的最低要求",
     "alert.say.morning_check_missing": "未在 {deadline} 首班前记录晨检",
-    "alert.say.sample_retention_missing": "截至 {deadline} 未记录留样"
+    "alert.say.sample_retention_missing": "截至 {deadline} 未记录留样",
+    "alert.say.probe_silent": "温度探头已 {minutes} 分钟没有读数（上限 {limit} 分钟）",
+    "alert.say.probe_silent.plain": "温度探头长时间没有读数",
+    "alert.say.camera_offline": "摄像头已离线 {minutes} 分钟",
+    "alert.say.camera_offline.plain": "摄像头离线",
+    "alert.say.unattended_flame": "灶台点着火，{minutes} 分钟无人看管",
+    "alert.say.unattended_flame.plain": "灶台点着火却无人看管",
+    "alert.say.camera_covered": "后厨摄像头被遮挡",
+    "alert.say.camera_moved": "后厨摄像头被移动",
+    "alert.say.camera_defocused": "后厨摄像头画面模糊",
+    "alert.say.pest_suspected": "非营业时间后厨有动静，疑似虫鼠害",
+    "alert.say.pest_seen": "后厨发现老鼠",
+    "alert.say.rat": "后厨发现老鼠",
+    "alert.say.no_hat": "后厨人员未戴帽子",
+    "alert.say.no_mask": "后厨人员未戴口罩",
+    "alert.say.work_clothes_mismatch": "后厨人员未穿工作服",
+    "alert.say.cigarette": "后厨有人吸烟",
+    "alert.say.smoking": "后厨有人吸烟",
+    "alert.say.phone": "后厨人员在操作区使用手机",
+    "alert.say.bin_open": "后厨垃圾桶未加盖",
+    "alert.say.supplier_certificate_expired": "{received} 收货的“{product}”（批号 {lot}）来自供货商“{supplier}”，其证照已于 {expired} 过期",
+    "alert.say.inspection_key_item": "{date} 的监督检查中关键项不合格：{items}",
+    "alert.say.inspection.also": "；另有违规项：{codes}",
+    "alert.say.inspection_violation": "{date} 的检查发现违规项：{codes}"
   },
   "en": {
     "msg.auth.header_missing": "an 'Authorization: Bearer <API key>' header is required",
@@ -345,6 +369,29 @@ export const MESSAGE_LABELS = {
     "alert.say.lot_past_shelf_life": "received {days} day(s) past its shelf life",
     "alert.say.disinfection_below_minimum": "disinfection of {minutes} min, under the method's minimum",
     "alert.say.morning_check_missing": "no morning check recorded before the first shift at {deadline}",
-    "alert.say.sample_retention_missing": "no food samples recorded by {deadline}"
+    "alert.say.sample_retention_missing": "no food samples recorded by {deadline}",
+    "alert.say.probe_silent": "no reading from the probe for {minutes} min (limit {limit} min)",
+    "alert.say.probe_silent.plain": "no reading from the probe for too long",
+    "alert.say.camera_offline": "the camera has been offline for {minutes} min",
+    "alert.say.camera_offline.plain": "the camera is offline",
+    "alert.say.unattended_flame": "a lit stove left unattended for {minutes} min",
+    "alert.say.unattended_flame.plain": "a lit stove left unattended",
+    "alert.say.camera_covered": "the kitchen camera is covered",
+    "alert.say.camera_moved": "the kitchen camera was moved",
+    "alert.say.camera_defocused": "the kitchen camera is out of focus",
+    "alert.say.pest_suspected": "movement in the kitchen outside opening hours: a pest is suspected",
+    "alert.say.pest_seen": "a rat seen in the kitchen",
+    "alert.say.rat": "a rat seen in the kitchen",
+    "alert.say.no_hat": "a kitchen worker without a hat",
+    "alert.say.no_mask": "a kitchen worker without a mask",
+    "alert.say.work_clothes_mismatch": "a kitchen worker not in work clothes",
+    "alert.say.cigarette": "someone smoking in the kitchen",
+    "alert.say.smoking": "someone smoking in the kitchen",
+    "alert.say.phone": "a kitchen worker using a phone at the workstation",
+    "alert.say.bin_open": "a kitchen bin left open",
+    "alert.say.supplier_certificate_expired": "“{product}” (lot {lot}) received on {received} from “{supplier}”, whose certificate expired on {expired}",
+    "alert.say.inspection_key_item": "key item(s) failed at the official inspection on {date}: {items}",
+    "alert.say.inspection.also": "; violation(s) too: {codes}",
+    "alert.say.inspection_violation": "violation(s) found at the inspection on {date}: {codes}"
   }
 };

@@ -3,7 +3,7 @@
 // parameters (catalog: i18n_messages.js); a code this page does not know, or an answer
 // without one, shows the English `detail` as it came, marked as untranslated: never blank.
 // Row and field problems (a CSV file's rows, a form's fields) carry a code each, the same.
-// Alert descriptions are built here too, from the alert's logged measurements.
+// Alert descriptions are built here too, from the alert's logged fields.
 
 import { ApiError, el } from "./api.js";
 import { lang, t, tOr } from "./i18n.js";
@@ -74,9 +74,10 @@ function all(values) {
 const CYCLES = new Set(["reheating", "core_temperature", "dishwasher_rinse", "disinfection"]);
 
 // The sentence of an alert from its logged fields: {rule, measurements, started_at}, with
-// `moment(iso)` formatting a time in the premises' zone. null when the rule has no sentence
-// here or its measurements lack a number the sentence needs.
-export function alertSentence(fields, moment) {
+// `moment(iso)` formatting a time in the premises' zone, and `text` its logged description
+// (the rules without numbers name their supplier or inspection items there). null when the
+// rule has no sentence here or its logged fields lack what the sentence needs.
+export function alertSentence(fields, moment, text = fields && fields.detail) {
   const m = (fields && fields.measurements) || {};
   const rule = fields && fields.rule;
   if (!rule) return null;
@@ -137,7 +138,75 @@ export function alertSentence(fields, moment) {
     // The alert starts at the deadline that was missed (traceability/records/checks.py).
     return fields.started_at ? t(`alert.say.${rule}`, { deadline: moment(fields.started_at) }) : null;
   }
-  return null;
+  if (rule === "probe_silent") {
+    const v = all({ minutes: whole(m.minutes_silent), limit: whole(m.silent_minutes) });
+    return v ? t("alert.say.probe_silent", v) : t("alert.say.probe_silent.plain");
+  }
+  if (rule === "camera_offline") {
+    const v = all({ minutes: whole(m.offline_minutes) });
+    return v ? t("alert.say.camera_offline", v) : t("alert.say.camera_offline.plain");
+  }
+  if (rule === "unattended_flame") {
+    const v = all({ minutes: whole(m.unattended_minutes) });
+    return v ? t("alert.say.unattended_flame", v) : t("alert.say.unattended_flame.plain");
+  }
+  if (rule === "supplier_certificate_expired") return supplierSentence(text);
+  if (rule === "inspection_key_item" || rule === "inspection_violation") return inspectionSentence(rule, text);
+  // A rule with nothing to measure (most camera rules): one fixed sentence.
+  return FIXED.has(rule) ? t(`alert.say.${rule}`) : null;
+}
+
+// Rules whose sentence takes no parameter (traceability/cameras, kitchen_vision: the
+// tamper checks, the pest check, and the observation rules named by what was seen).
+export const FIXED = new Set([
+  "camera_covered",
+  "camera_moved",
+  "camera_defocused",
+  "pest_suspected",
+  "pest_seen",
+  "rat",
+  "no_hat",
+  "no_mask",
+  "work_clothes_mismatch",
+  "cigarette",
+  "smoking",
+  "phone",
+  "bin_open",
+]);
+
+// Parts of a logged description the code writes in one fixed form (the sentence is
+// built from the logged text itself; a text in another form gets no sentence).
+// traceability/records/checks.py: "lot L of 'P' was received on D from 'S', whose
+// certificate expired on E" (product and supplier as Python reprs).
+const SUPPLIER = /^lot (\S+) of (['"])(.*?)\2 was received on (\d{4}-\d{2}-\d{2}) from (['"])(.*)\5, whose certificate expired on (\d{4}-\d{2}-\d{2})/;
+
+function supplierSentence(text) {
+  const found = SUPPLIER.exec(String(text || ""));
+  if (!found) return null;
+  const [, lot, , product, received, , supplier, expired] = found;
+  return t("alert.say.supplier_certificate_expired", { supplier, expired, product, lot, received });
+}
+
+// traceability/inspections: "official inspection on D by ORG (event E): key item(s) failed:
+// a; b; violation(s): c; d", or, imported, "inspection on D by A (event E, imported):
+// violation(s) c; d". The items are the inspector's own names; codes stay codes.
+const INSPECTION = /^(?:official )?inspection on (\d{4}-\d{2}-\d{2}) by .*? \(event [^)]*\): (.*)$/s;
+const KEY_ITEMS = /^key item\(s\) failed: (.*?)(?:; violation\(s\): (.*))?$/s;
+const VIOLATIONS = /^violation\(s\):? (.*)$/s;
+
+function inspectionSentence(rule, text) {
+  const found = INSPECTION.exec(String(text || ""));
+  if (!found) return null;
+  const [, date, rest] = found;
+  const split = (list) => list.split("; ").filter(Boolean);
+  const key = KEY_ITEMS.exec(rest);
+  if (rule === "inspection_key_item") {
+    if (!key) return null;
+    const said = t("alert.say.inspection_key_item", { date, items: listOf(split(key[1])) });
+    return key[2] ? said + t("alert.say.inspection.also", { codes: listOf(split(key[2])) }) : said;
+  }
+  const violations = VIOLATIONS.exec(rest);
+  return violations ? t("alert.say.inspection_violation", { date, codes: listOf(split(violations[1])) }) : null;
 }
 
 // An alert's description as the desks show it: the sentence in the reader's language, and
@@ -145,7 +214,7 @@ export function alertSentence(fields, moment) {
 // built, the logged text alone, labelled as such. `fields`: {rule, measurements,
 // started_at, detail}; `moment(iso)` formats a time in the premises' zone.
 export function alertDescription(fields, moment, logged = fields.detail) {
-  const sentence = alertSentence(fields, moment);
+  const sentence = alertSentence(fields, moment, logged);
   const original = logged
     ? el("details", { class: "small muted", "data-role": "alert-logged" }, el("summary", {}, t("alert.as_logged")), logged)
     : "";
