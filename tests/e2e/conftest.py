@@ -118,11 +118,22 @@ def seeded_server(tmp_path_factory: pytest.TempPathFactory, name: str) -> Iterat
 
 
 @contextmanager
-def phone_context(browser: Any, **options: Any) -> Iterator[Any]:
-    """A 414 px wide browser context with the tests' waits; fails the test if a page of it
-    threw a JavaScript error."""
-    made = browser.new_context(viewport={"width": 414, "height": 896}, **options)
-    made.set_default_timeout(60_000)
+def phone_context(
+    browser: Any,
+    *,
+    viewport: dict[str, int] | None = None,
+    timeout_ms: int = 60_000,
+    english: bool = False,
+    **options: Any,
+) -> Iterator[Any]:
+    """A phone-sized browser context (414 px wide unless ``viewport`` says) with the tests'
+    waits, in English when ``english`` (the pages' stored language choice); fails the test
+    if a page of it threw a JavaScript error."""
+    made = browser.new_context(viewport=viewport or {"width": 414, "height": 896}, **options)
+    made.set_default_timeout(timeout_ms)
+    if english:
+        # Guarded: the script also runs in the blank first document, which has no storage.
+        made.add_init_script("try { localStorage.setItem('sunledger.lang', 'en') } catch {}")
     errors: list[str] = []
     made.on("page", lambda tab: tab.on("pageerror", lambda exc: errors.append(str(exc))))
     try:

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from conftest import ARTIFACTS, Server, save_screenshot
+from conftest import ARTIFACTS, Server, phone_context, save_screenshot
 from playwright.sync_api import expect
 from seeded_kitchen import GTIN, LOT, PREMISES_ZONE, RIVER
 
@@ -26,15 +26,8 @@ SNAKE_KEY = re.compile(r"\b[a-z]+_[a-z_]+\b")  # a raw key such as hot_holding o
 
 @pytest.fixture
 def context(browser: Any) -> Iterator[Any]:
-    made = browser.new_context(viewport=PHONE)
-    made.set_default_timeout(WAIT_MS)
-    # Guarded: the script also runs in the blank first document, which has no storage.
-    made.add_init_script("try { localStorage.setItem('sunledger.lang', 'en') } catch {}")
-    errors: list[str] = []
-    made.on("page", lambda tab: tab.on("pageerror", lambda exc: errors.append(str(exc))))
-    yield made
-    made.close()
-    assert not errors, f"JavaScript errors on the page: {errors}"
+    with phone_context(browser, viewport=PHONE, timeout_ms=WAIT_MS, english=True) as made:
+        yield made
 
 
 def _settled(page: Any) -> None:

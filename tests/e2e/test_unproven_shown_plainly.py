@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import pytest
-from conftest import Server, save_screenshot
+from conftest import Server, phone_context, save_screenshot
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from playwright.sync_api import expect
 from seeded_kitchen import PREMISES, RIVER
@@ -37,14 +37,8 @@ PROOF_WORDS = re.compile(r"✓|(?<!not )verified|record is authentic|已核验|�
 
 @pytest.fixture
 def context(browser: Any) -> Iterator[Any]:
-    made = browser.new_context(viewport=PHONE)
-    made.set_default_timeout(WAIT_MS)
-    made.add_init_script("try { localStorage.setItem('sunledger.lang', 'en') } catch {}")
-    errors: list[str] = []
-    made.on("page", lambda tab: tab.on("pageerror", lambda exc: errors.append(str(exc))))
-    yield made
-    made.close()
-    assert not errors, f"JavaScript errors on the page: {errors}"
+    with phone_context(browser, viewport=PHONE, timeout_ms=WAIT_MS, english=True) as made:
+        yield made
 
 
 @contextmanager

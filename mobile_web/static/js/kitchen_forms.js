@@ -5,6 +5,7 @@
 import { el } from "./api.js";
 import { t } from "./i18n.js";
 import { problemText } from "./messages.js";
+import { zoneParts } from "./plain.js";
 
 const MEALS = ["breakfast", "lunch", "dinner", "other"];
 
@@ -132,19 +133,7 @@ const pad = (n) => String(n).padStart(2, "0");
 export function zoneClock(timeZone, when = new Date()) {
   if (timeZone) {
     try {
-      const parts = Object.fromEntries(
-        new Intl.DateTimeFormat("en-GB", {
-          timeZone,
-          year: "numeric",
-          month: "2-digit",
-          day: "2-digit",
-          hour: "2-digit",
-          minute: "2-digit",
-          hourCycle: "h23",
-        })
-          .formatToParts(when)
-          .map((p) => [p.type, p.value]),
-      );
+      const parts = zoneParts(when, timeZone);
       const day = `${parts.year}-${parts.month}-${parts.day}`;
       return { day, minute: `${day}T${parts.hour}:${parts.minute}` };
     } catch {

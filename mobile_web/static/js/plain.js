@@ -144,17 +144,23 @@ function momentFormat(timeZone) {
   return momentFormats.get(timeZone);
 }
 
+// The wall clock of a zone at `when`: {year, month, day, hour, minute, timeZoneName}, each a
+// string as written ("05", "GMT+8"). Throws a RangeError for a zone the browser does not know.
+export function zoneParts(when, timeZone) {
+  return Object.fromEntries(
+    momentFormat(timeZone)
+      .formatToParts(when)
+      .map((p) => [p.type, p.value]),
+  );
+}
+
 // An instant in the premises' zone: "2026-12-05 13:47 GMT+8". Falls back to UTC, named.
 export function localMoment(iso, timeZone) {
   if (!iso) return "";
   const when = new Date(iso);
   if (Number.isNaN(when.getTime())) return String(iso);
   try {
-    const parts = Object.fromEntries(
-      momentFormat(timeZone)
-        .formatToParts(when)
-        .map((p) => [p.type, p.value]),
-    );
+    const parts = zoneParts(when, timeZone);
     return `${parts.year}-${parts.month}-${parts.day} ${parts.hour}:${parts.minute} ${parts.timeZoneName}`;
   } catch {
     return when.toISOString().slice(0, 16).replace("T", " ") + " UTC";
